@@ -1,0 +1,118 @@
+"""Findings: what a parser or the decision noticed about a publisher's signals.
+
+Every finding has a stable code declared once as a :class:`FindingSpec` in the module that
+produces it; :func:`catalogue` collects them all (``validate`` and ``docs/findings.md`` read it).
+Parsers never raise on content: they return findings.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One observation about one signal source, with where it was seen."""
+
+    code: str
+    severity: Severity
+    source: str
+    message: str
+    line: int | None = None
+    location: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "code": self.code,
+            "severity": str(self.severity),
+            "source": self.source,
+            "message": self.message,
+        }
+        if self.line is not None:
+            data["line"] = self.line
+        if self.location is not None:
+            data["location"] = self.location
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Finding:
+        return cls(
+            code=data["code"],
+            severity=Severity(data["severity"]),
+            source=data["source"],
+            message=data["message"],
+            line=data.get("line"),
+            location=data.get("location"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FindingSpec:
+    """The catalogue entry of one finding code; calling it makes a :class:`Finding`.
+
+    ``title`` is the one-line explanation used when no specific message is given,
+    ``explanation`` says what it means in plain words, ``fix`` how a publisher fixes it and
+    ``example`` shows an input that triggers it.
+    """
+
+    code: str
+    severity: Severity
+    source: str
+    title: str
+    explanation: str
+    fix: str
+    example: str = ""
+
+    def __call__(
+        self, message: str | None = None, *, line: int | None = None, location: str | None = None
+    ) -> Finding:
+        return Finding(
+            code=self.code,
+            severity=self.severity,
+            source=self.source,
+            message=message or self.title,
+            line=line,
+            location=location,
+        )
+
+
+# Modules that declare FindingSpec constants at module level. A module that does not exist
+# yet (or fails to import) is skipped so the catalogue never breaks a command.
+_PRODUCERS = (
+    "reservation_crawler.robots",
+    "reservation_crawler.contentsignal",
+    "reservation_crawler.aipref",
+    "reservation_crawler.tdmrep",
+    "reservation_crawler.aitxt",
+    "reservation_crawler.page",
+    "reservation_crawler.fetch",
+    "reservation_crawler.policy",
+    "reservation_crawler.decide",
+    "reservation_crawler.cache",
+)
+
+
+def catalogue() -> dict[str, FindingSpec]:
+    """Every finding code the project can produce, keyed by code."""
+    specs: dict[str, FindingSpec] = {}
+    for name in _PRODUCERS:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        for value in vars(module).values():
+            if isinstance(value, FindingSpec):
+                existing = specs.get(value.code)
+                if existing is not None and existing is not value:
+                    raise ValueError(f"finding code {value.code!r} declared twice")
+                specs[value.code] = value
+    return dict(sorted(specs.items()))

@@ -1,0 +1,213 @@
+"""The reservation record: one URL, every signal's outcome, the decisions and why.
+
+The JSON form is documented in ``docs/record.md``; :data:`SCHEMA` names its version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .findings import Finding
+
+SCHEMA = "reservation-record/1"
+
+
+class Purpose(StrEnum):
+    CRAWL = "crawl"
+    TRAIN_AI = "train-ai"
+    AI_INPUT = "ai-input"
+    SEARCH = "search"
+
+
+PURPOSES: tuple[Purpose, ...] = tuple(Purpose)
+
+
+class Decision(StrEnum):
+    RESERVED = "reserved"
+    ALLOWED = "allowed"
+    UNSPECIFIED = "unspecified"
+
+
+class Outcome(StrEnum):
+    """How fetching one source ended, in the terms of the protocol that reads it."""
+
+    OK = "ok"  # 2xx, body parsed
+    ABSENT = "absent"  # the origin does not publish it (robots.txt 4xx; ai.txt/tdmrep.json 404...)
+    UNREACHABLE = "unreachable"  # 5xx, timeout, network error (robots.txt: complete disallow)
+    ERROR = "error"  # fetched, but unusable (wrong type, too large, bad redirect...)
+    NOT_FETCHED = "not-fetched"  # deliberately not fetched (e.g. page disallowed for us)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOutcome:
+    """How one source (robots.txt, ai.txt, tdmrep.json, the page) was fetched."""
+
+    url: str
+    outcome: Outcome
+    status: int | None = None
+    content_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    error: str | None = None
+    redirects: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "outcome": str(self.outcome),
+            "status": self.status,
+            "content_type": self.content_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "error": self.error,
+            "redirects": list(self.redirects),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SourceOutcome:
+        return cls(
+            url=data["url"],
+            outcome=Outcome(data["outcome"]),
+            status=data.get("status"),
+            content_type=data.get("content_type"),
+            size=data.get("size"),
+            sha256=data.get("sha256"),
+            error=data.get("error"),
+            redirects=tuple(data.get("redirects") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One signal's effect on some purposes for one queried agent.
+
+    ``signal`` is the family (robots, content-signal, content-usage, tdmrep, ai.txt, noai,
+    noimageai); ``source`` where it was read (robots.txt, ai.txt, tdmrep.json, header, meta);
+    ``scope`` whom the publisher addressed ("*" or a product token).
+    """
+
+    agent: str
+    purposes: tuple[Purpose, ...]
+    effect: Decision
+    signal: str
+    source: str
+    scope: str
+    raw: str
+    line: int | None = None
+    location: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "agent": self.agent,
+            "purposes": [str(p) for p in self.purposes],
+            "effect": str(self.effect),
+            "signal": self.signal,
+            "source": self.source,
+            "scope": self.scope,
+            "raw": self.raw,
+        }
+        if self.line is not None:
+            data["line"] = self.line
+        if self.location is not None:
+            data["location"] = self.location
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Evidence:
+        return cls(
+            agent=data["agent"],
+            purposes=tuple(Purpose(p) for p in data["purposes"]),
+            effect=Decision(data["effect"]),
+            signal=data["signal"],
+            source=data["source"],
+            scope=data["scope"],
+            raw=data["raw"],
+            line=data.get("line"),
+            location=data.get("location"),
+        )
+
+
+Decisions = Mapping[str, Mapping[Purpose, Decision]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationRecord:
+    """Everything known about one URL: sources, decisions per agent and purpose, evidence."""
+
+    url: str
+    origin: str
+    fetched_at: str
+    sources: Mapping[str, SourceOutcome]
+    decisions: Decisions
+    evidence: tuple[Evidence, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    schema: str = field(default=SCHEMA)
+
+    def decision(self, agent: str, purpose: Purpose | str) -> Decision:
+        """The decision for ``agent`` (falls back to ``*``) and ``purpose``."""
+        per_agent = self.decisions.get(agent)
+        if per_agent is None:
+            per_agent = _lookup_casefold(self.decisions, agent) or self.decisions["*"]
+        return per_agent[Purpose(purpose)]
+
+    def evidence_for(self, agent: str, purpose: Purpose | str) -> tuple[Evidence, ...]:
+        """The evidence that bears on one decision cell."""
+        wanted = Purpose(purpose)
+        folded = agent.casefold()
+        return tuple(
+            e for e in self.evidence if e.agent.casefold() == folded and wanted in e.purposes
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "url": self.url,
+            "origin": self.origin,
+            "fetched_at": self.fetched_at,
+            "sources": {name: s.to_json() for name, s in self.sources.items()},
+            "decisions": {
+                agent: {str(p): str(d) for p, d in cells.items()}
+                for agent, cells in self.decisions.items()
+            },
+            "evidence": [e.to_json() for e in self.evidence],
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReservationRecord:
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"unsupported record schema {data.get('schema')!r}, want {SCHEMA!r}")
+        return cls(
+            url=data["url"],
+            origin=data["origin"],
+            fetched_at=data["fetched_at"],
+            sources={k: SourceOutcome.from_json(v) for k, v in data["sources"].items()},
+            decisions={
+                agent: {Purpose(p): Decision(d) for p, d in cells.items()}
+                for agent, cells in data["decisions"].items()
+            },
+            evidence=tuple(Evidence.from_json(e) for e in data.get("evidence", ())),
+            findings=tuple(Finding.from_json(f) for f in data.get("findings", ())),
+        )
+
+
+def combine(effects: Iterable[Decision]) -> Decision:
+    """aipref combination rule: any reserved wins, else any allowed, else unspecified."""
+    seen_allowed = False
+    for effect in effects:
+        if effect is Decision.RESERVED:
+            return Decision.RESERVED
+        if effect is Decision.ALLOWED:
+            seen_allowed = True
+    return Decision.ALLOWED if seen_allowed else Decision.UNSPECIFIED
+
+
+def _lookup_casefold(decisions: Decisions, agent: str) -> Mapping[Purpose, Decision] | None:
+    folded = agent.casefold()
+    for name, cells in decisions.items():
+        if name.casefold() == folded:
+            return cells
+    return None
