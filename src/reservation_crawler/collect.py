@@ -1,0 +1,73 @@
+"""Fetch what one URL needs and hand it to the pure core: the I/O edge shared by ``check``,
+``validate`` and the Checker's cache-miss path (the spider does the same through Scrapy)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from .decide import decide
+from .fetch import AsyncFetcher, Fetcher, FetchResult, PolicyFetches, origin_of
+from .page import parse_page
+from .policy import PAGE, OriginPolicy, classify
+from .record import Outcome, ReservationRecord
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def policy_from_fetches(fetches: PolicyFetches, fetched_at: str | None = None) -> OriginPolicy:
+    return OriginPolicy.from_fetches(
+        fetches.origin, fetched_at or now_iso(), fetches.robots, fetches.aitxt, fetches.tdmrep
+    )
+
+
+def record_from_page(
+    url: str, agents: Iterable[str], policy: OriginPolicy, result: FetchResult | None
+) -> ReservationRecord:
+    """Decide ``url`` from its origin policy and (optionally) the fetched page."""
+    if result is None:
+        return decide(url, agents, policy)
+    page_source, page_findings = classify(PAGE, result)
+    page = None
+    if page_source.outcome is Outcome.OK:
+        page = parse_page(result.final_url, result.status, result.headers, result.body)
+    return decide(url, agents, policy, page, page_source=page_source, page_findings=page_findings)
+
+
+def collect(
+    fetcher: Fetcher,
+    url: str,
+    agents: Sequence[str],
+    *,
+    fetch_page: bool = True,
+    policies: dict[str, OriginPolicy] | None = None,
+) -> ReservationRecord:
+    """Fetch the origin's policy files (once per origin in ``policies``) and the page."""
+    origin = origin_of(url)
+    policy = policies.get(origin) if policies is not None else None
+    if policy is None:
+        policy = policy_from_fetches(fetcher.fetch_policy_files(origin))
+        if policies is not None:
+            policies[origin] = policy
+    result = fetcher.fetch(url) if fetch_page else None
+    return record_from_page(url, agents, policy, result)
+
+
+async def acollect(
+    fetcher: AsyncFetcher,
+    url: str,
+    agents: Sequence[str],
+    *,
+    fetch_page: bool = True,
+    policies: dict[str, OriginPolicy] | None = None,
+) -> ReservationRecord:
+    origin = origin_of(url)
+    policy = policies.get(origin) if policies is not None else None
+    if policy is None:
+        policy = policy_from_fetches(await fetcher.fetch_policy_files(origin))
+        if policies is not None:
+            policies[origin] = policy
+    result = await fetcher.fetch(url) if fetch_page else None
+    return record_from_page(url, agents, policy, result)

@@ -1,0 +1,417 @@
+"""The decision table: (url, agents, origin policy, page signals) -> one ReservationRecord.
+
+This is the only place that decides. The spider, the Checker, the middleware, the HTTP service,
+``check``, ``validate`` and ``stats`` all read its output. Table (docs/record.md):
+
+- robots.txt (RFC 9309, the agent's group or ``*``): disallowed -> every purpose reserved;
+  allowed -> crawl allowed. 4xx (no file) -> crawl allowed. Unreachable -> everything reserved.
+- Content-Signal (robots.txt group or header) and Content-Usage (robots.txt, path-scoped, or
+  header): their purposes allowed/reserved -- only for URLs the agent may crawl.
+- TDMRep effective value (file, header, meta layers): 1 -> train-ai and ai-input reserved,
+  0 -> both allowed.
+- ai.txt: the agent (or ``*``) disallowed -> train-ai reserved; explicitly allowed -> allowed.
+- noai (global or for the agent) -> train-ai and ai-input reserved; noimageai the same for images.
+- Per purpose: any reserved wins, else any allowed, else unspecified (aipref vocab §"Combining").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from . import tdmrep
+from .findings import Finding, FindingSpec, Severity
+from .policy import PAGE, PAGE_NOT_FETCHED, OriginPolicy
+from .record import (
+    PURPOSES,
+    Decision,
+    Evidence,
+    Outcome,
+    Purpose,
+    ReservationRecord,
+    SourceOutcome,
+    combine,
+)
+
+if TYPE_CHECKING:
+    from .page import PageSignals
+
+DEFAULT_AGENT = "*"
+
+ALL_PURPOSES = PURPOSES
+AI_USE = (Purpose.TRAIN_AI, Purpose.AI_INPUT)
+
+# Cloudflare Content Signals keys -> our purposes (signals.md §7).
+CONTENT_SIGNAL_PURPOSES = {
+    "ai-train": Purpose.TRAIN_AI,
+    "ai-input": Purpose.AI_INPUT,
+    "search": Purpose.SEARCH,
+}
+# IETF aipref vocabulary labels -> our purposes (vocab-07: only train-ai and search remain).
+CONTENT_USAGE_PURPOSES = {
+    "train-ai": Purpose.TRAIN_AI,
+    "search": Purpose.SEARCH,
+}
+
+DECISION_CONFLICT = FindingSpec(
+    code="decision.conflict",
+    severity=Severity.WARNING,
+    source="decision",
+    title="two signals contradict each other for the same agent and purpose",
+    explanation=(
+        "One signal reserves a use that another explicitly allows. The reservation wins (any "
+        "reserved beats any allowed, the aipref combination rule), but the publisher probably "
+        "did not mean to say both."
+    ),
+    fix="Make the signals agree: change or remove the one that does not say what you intend.",
+    example="tdm-reservation: 0 on the page while robots.txt disallows GPTBot",
+)
+
+
+def decide(
+    url: str,
+    agents: Iterable[str],
+    origin: OriginPolicy,
+    page: PageSignals | None = None,
+    *,
+    page_source: SourceOutcome | None = None,
+    page_findings: Sequence[Finding] = (),
+    fetched_at: str | None = None,
+    include_default: bool = True,
+) -> ReservationRecord:
+    """Build the record of ``url`` for ``*`` (unless ``include_default``) and each agent."""
+    agent_list = _agent_list(agents, include_default)
+    shared = _agent_independent_evidence(url, origin, page)
+    decisions: dict[str, dict[Purpose, Decision]] = {}
+    evidence: list[Evidence] = []
+    conflicts: list[Finding] = []
+    for agent in agent_list:
+        rows = _agent_evidence(url, agent, origin, page, shared)
+        evidence.extend(rows)
+        decisions[agent] = {p: combine(e.effect for e in rows if p in e.purposes) for p in PURPOSES}
+        conflicts.extend(_conflicts(agent, rows))
+
+    sources = origin.sources
+    if page_source is None:
+        page_source = SourceOutcome(url=url, outcome=Outcome.NOT_FETCHED)
+    sources[PAGE] = page_source
+    findings: list[Finding] = list(origin.findings)
+    if page_source.outcome is Outcome.NOT_FETCHED and page is None:
+        findings.append(PAGE_NOT_FETCHED(location=url))
+    findings.extend(page_findings)
+    if page is not None:
+        findings.extend(page.findings)
+    findings.extend(shared.findings)
+    findings.extend(conflicts)
+    return ReservationRecord(
+        url=url,
+        origin=origin.origin,
+        fetched_at=fetched_at or origin.fetched_at or _now(),
+        sources=sources,
+        decisions=decisions,
+        evidence=tuple(evidence),
+        findings=tuple(findings),
+    )
+
+
+def _agent_list(agents: Iterable[str], include_default: bool) -> list[str]:
+    out: list[str] = [DEFAULT_AGENT] if include_default else []
+    seen = {a.casefold() for a in out}
+    for agent in agents:
+        agent = agent.strip()
+        if agent and agent.casefold() not in seen:
+            seen.add(agent.casefold())
+            out.append(agent)
+    return out
+
+
+class _Row:
+    """Evidence before it is attached to an agent (shared by every agent)."""
+
+    __slots__ = ("effect", "line", "location", "purposes", "raw", "scope", "signal", "source")
+
+    def __init__(
+        self,
+        purposes: tuple[Purpose, ...],
+        effect: Decision,
+        signal: str,
+        source: str,
+        scope: str,
+        raw: str,
+        line: int | None = None,
+        location: str | None = None,
+    ) -> None:
+        self.purposes = purposes
+        self.effect = effect
+        self.signal = signal
+        self.source = source
+        self.scope = scope
+        self.raw = raw
+        self.line = line
+        self.location = location
+
+    def for_agent(self, agent: str) -> Evidence:
+        return Evidence(
+            agent=agent,
+            purposes=self.purposes,
+            effect=self.effect,
+            signal=self.signal,
+            source=self.source,
+            scope=self.scope,
+            raw=self.raw,
+            line=self.line,
+            location=self.location,
+        )
+
+
+class _Shared:
+    """Evidence that does not depend on the agent: TDMRep and page headers/meta (unscoped)."""
+
+    __slots__ = ("findings", "gated", "ungated")
+
+    def __init__(self, gated: list[_Row], ungated: list[_Row], findings: list[Finding]) -> None:
+        self.gated = gated  # only for crawlable URLs (Content-Signal / Content-Usage headers)
+        self.ungated = ungated
+        self.findings = findings
+
+
+def _agent_independent_evidence(
+    url: str, origin: OriginPolicy, page: PageSignals | None
+) -> _Shared:
+    gated: list[_Row] = []
+    ungated: list[_Row] = []
+    if page is not None:
+        for cs in page.content_signal:
+            gated.extend(_content_signal_rows(cs, "header", "*", cs.location or "Content-Signal"))
+        for cu in page.content_usage:
+            gated.extend(_content_usage_rows(cu, "header", "*", cu.location or "Content-Usage"))
+    findings: list[Finding] = []
+    ungated.extend(_tdmrep_rows(url, origin, page, findings))
+    return _Shared(gated, ungated, findings)
+
+
+def _agent_evidence(
+    url: str,
+    agent: str,
+    origin: OriginPolicy,
+    page: PageSignals | None,
+    shared: _Shared,
+) -> list[Evidence]:
+    rows: list[_Row] = []
+    crawlable, scope = _robots_rows(url, agent, origin, rows)
+    robots_txt = origin.robots
+    if crawlable:
+        if robots_txt is not None:
+            robots_url = origin.robots_file.source.url
+            for cs in robots_txt.content_signals(agent):
+                rows.extend(_content_signal_rows(cs, "robots.txt", scope, robots_url))
+            for cu in robots_txt.content_usages(url, agent):
+                rows.extend(_content_usage_rows(cu, "robots.txt", scope, robots_url))
+        rows.extend(shared.gated)
+    rows.extend(shared.ungated)
+    rows.extend(_aitxt_rows(url, agent, origin))
+    if page is not None:
+        rows.extend(_noai_rows(agent, page))
+    return [row.for_agent(agent) for row in rows]
+
+
+def _robots_rows(url: str, agent: str, origin: OriginPolicy, rows: list[_Row]) -> tuple[bool, str]:
+    """Add the robots.txt evidence; return whether the agent may crawl the URL, and the group."""
+    source = origin.robots_file.source
+    outcome = source.outcome
+    location = source.url
+    if outcome is Outcome.OK and origin.robots is not None:
+        explanation = origin.robots.explain(url, agent)
+        rule = explanation.rule
+        raw = rule.raw if rule is not None else "no matching rule"
+        line = rule.line if rule is not None else None
+        scope = explanation.agent_group or DEFAULT_AGENT
+        if explanation.allowed:
+            rows.append(
+                _Row(
+                    (Purpose.CRAWL,),
+                    Decision.ALLOWED,
+                    "robots",
+                    "robots.txt",
+                    scope,
+                    raw,
+                    line,
+                    location,
+                )
+            )
+            return True, scope
+        rows.append(
+            _Row(
+                ALL_PURPOSES, Decision.RESERVED, "robots", "robots.txt", scope, raw, line, location
+            )
+        )
+        return False, scope
+    if outcome is Outcome.ABSENT:
+        rows.append(
+            _Row(
+                (Purpose.CRAWL,),
+                Decision.ALLOWED,
+                "robots",
+                "robots.txt",
+                DEFAULT_AGENT,
+                f"HTTP {source.status}: no robots.txt, everything may "
+                "be crawled (RFC 9309 §2.3.1.3)",
+                None,
+                location,
+            )
+        )
+        return True, DEFAULT_AGENT
+    if outcome in (Outcome.UNREACHABLE, Outcome.ERROR):
+        why = source.error or f"HTTP {source.status}"
+        rows.append(
+            _Row(
+                ALL_PURPOSES,
+                Decision.RESERVED,
+                "robots",
+                "robots.txt",
+                DEFAULT_AGENT,
+                f"{why}: robots.txt unreachable, complete disallow (RFC 9309 §2.3.1.4)",
+                None,
+                location,
+            )
+        )
+        return False, DEFAULT_AGENT
+    return True, DEFAULT_AGENT  # not fetched: robots.txt says nothing either way
+
+
+def _content_signal_rows(cs: object, source: str, scope: str, location: str) -> list[_Row]:
+    rows = []
+    for key, allowed in cs.values.items():  # type: ignore[attr-defined]
+        purpose = CONTENT_SIGNAL_PURPOSES.get(key)
+        if purpose is None:
+            continue
+        effect = Decision.ALLOWED if allowed else Decision.RESERVED
+        raw = f"Content-Signal: {cs.raw}"  # type: ignore[attr-defined]
+        rows.append(
+            _Row((purpose,), effect, "content-signal", source, scope, raw, cs.line, location)
+        )  # type: ignore[attr-defined]
+    return rows
+
+
+def _content_usage_rows(cu: object, source: str, scope: str, location: str) -> list[_Row]:
+    rows = []
+    for label, allowed in cu.values.items():  # type: ignore[attr-defined]
+        purpose = CONTENT_USAGE_PURPOSES.get(label)
+        if purpose is None:
+            continue
+        effect = Decision.ALLOWED if allowed else Decision.RESERVED
+        raw = f"Content-Usage: {cu.raw}"  # type: ignore[attr-defined]
+        rows.append(
+            _Row((purpose,), effect, "content-usage", source, scope, raw, cu.line, location)
+        )  # type: ignore[attr-defined]
+    return rows
+
+
+def _tdmrep_rows(
+    url: str, origin: OriginPolicy, page: PageSignals | None, findings: list[Finding]
+) -> list[_Row]:
+    tdm_file = origin.tdmrep
+    rule = tdm_file.rule_for(url) if tdm_file is not None else None
+    header = page.tdm_header if page is not None else None
+    meta = page.tdm_meta if page is not None else None
+    effective = tdmrep.effective_tdm(rule, header, meta)
+    findings.extend(effective.findings)
+    if effective.reservation is None:
+        return []
+    effect = Decision.RESERVED if effective.reservation == 1 else Decision.ALLOWED
+    if effective.reservation_layer == "file" and rule is not None:
+        return [
+            _Row(
+                AI_USE,
+                effect,
+                "tdmrep",
+                "tdmrep.json",
+                DEFAULT_AGENT,
+                rule.raw,
+                rule.line,
+                f"{origin.tdmrep_file.source.url}#{rule.pointer}",
+            )
+        ]
+    source = "header" if effective.reservation_layer == "header" else "meta"
+    raw = effective.reservation_raw or str(effective.reservation)
+    return [
+        _Row(
+            AI_USE,
+            effect,
+            "tdmrep",
+            source,
+            DEFAULT_AGENT,
+            f"tdm-reservation: {raw}",
+            None,
+            effective.reservation_location or "tdm-reservation",
+        )
+    ]
+
+
+def _aitxt_rows(url: str, agent: str, origin: OriginPolicy) -> list[_Row]:
+    ai_txt = origin.aitxt
+    if ai_txt is None or not ai_txt.interpretable:
+        return []
+    match = ai_txt.match(url, agent)
+    if match is None:
+        return []
+    effect = Decision.ALLOWED if match.allowed else Decision.RESERVED
+    return [
+        _Row(
+            (Purpose.TRAIN_AI,),
+            effect,
+            "ai.txt",
+            "ai.txt",
+            match.agent_group,
+            match.raw,
+            match.line,
+            origin.aitxt_file.source.url,
+        )
+    ]
+
+
+def _noai_rows(agent: str, page: PageSignals) -> list[_Row]:
+    rows = []
+    folded = agent.casefold()
+    for directive in page.robots_directives:
+        if directive.agent != DEFAULT_AGENT and directive.agent.casefold() != folded:
+            continue
+        if directive.token == "noai" or (directive.token == "noimageai" and page.is_image):
+            rows.append(
+                _Row(
+                    AI_USE,
+                    Decision.RESERVED,
+                    directive.token,
+                    directive.source,
+                    directive.agent,
+                    directive.raw,
+                    None,
+                    directive.location,
+                )
+            )
+    return rows
+
+
+def _conflicts(agent: str, rows: Sequence[Evidence]) -> list[Finding]:
+    out = []
+    for purpose in PURPOSES:
+        reserving = sorted(
+            {e.signal for e in rows if purpose in e.purposes and e.effect is Decision.RESERVED}
+        )
+        allowing = sorted(
+            {e.signal for e in rows if purpose in e.purposes and e.effect is Decision.ALLOWED}
+        )
+        if reserving and allowing:
+            out.append(
+                DECISION_CONFLICT(
+                    f"{agent}: {purpose} is reserved by {', '.join(reserving)} but allowed by "
+                    f"{', '.join(allowing)}; the reservation wins",
+                    location=agent,
+                )
+            )
+    return out
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,418 @@
+"""Per-origin policy: robots.txt, ai.txt and tdmrep.json with how each was fetched.
+
+Pure: it classifies fetch results in each protocol's terms and parses bodies lazily. The JSON
+form (``origin-policy/1``) keeps the raw bodies, so Redis stores one value per origin and every
+worker re-parses once into its in-process cache.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
+
+from . import aitxt, robots, tdmrep
+from .findings import Finding, FindingSpec, Severity
+from .record import Outcome, SourceOutcome
+
+if TYPE_CHECKING:
+    from .aitxt import AiTxt
+    from .robots import RobotsTxt
+    from .tdmrep import TdmRepFile
+
+POLICY_SCHEMA = "origin-policy/1"
+
+ROBOTS = "robots.txt"
+AITXT = "ai.txt"
+TDMREP = "tdmrep.json"
+PAGE = "page"
+
+POLICY_PATHS: Mapping[str, str] = {
+    ROBOTS: "/robots.txt",
+    AITXT: "/ai.txt",
+    TDMREP: "/.well-known/tdmrep.json",
+}
+
+# Fetch errors that mean "the server could not be reached" rather than "it answered badly".
+_NETWORK_ERRORS = frozenset({"timeout", "connect", "dns", "tls", "reset", "protocol"})
+# RFC 9309 §2.3.1.2 allows treating > 5 redirects as "unavailable" (allow all); we fail closed
+# instead: a loop or an endless chain is a broken server, not an absent file.
+_REDIRECT_ERRORS = frozenset({"too-many-redirects", "redirect-loop"})
+
+ROBOTS_UNREACHABLE = FindingSpec(
+    code="robots.unreachable",
+    severity=Severity.ERROR,
+    source=ROBOTS,
+    title="robots.txt could not be fetched: crawlers must treat the whole site as disallowed",
+    explanation=(
+        "RFC 9309 §2.3.1.4: when robots.txt is unreachable (server error 5xx, timeout, network "
+        "error) a crawler must assume complete disallow. Every purpose is reserved for every "
+        "agent until the file can be read."
+    ),
+    fix="Serve /robots.txt with status 200 (or 404 if you have none) reliably and quickly.",
+    example="GET /robots.txt -> 503 Service Unavailable",
+)
+ROBOTS_RATE_LIMITED = FindingSpec(
+    code="robots.rate-limited",
+    severity=Severity.WARNING,
+    source=ROBOTS,
+    title="robots.txt answered 429 Too Many Requests: treated as unreachable (complete disallow)",
+    explanation=(
+        "RFC 9309 classes 4xx as 'unavailable' (allow all), but a 429 says 'come back later', "
+        "not 'there is no file'. Like Google, we treat it as unreachable and disallow everything."
+    ),
+    fix="Do not rate-limit /robots.txt; crawlers need it before anything else.",
+    example="GET /robots.txt -> 429 Too Many Requests",
+)
+ROBOTS_ACCESS_DENIED = FindingSpec(
+    code="robots.access-denied",
+    severity=Severity.WARNING,
+    source=ROBOTS,
+    title="robots.txt answered 401/403: RFC 9309 reads that as 'no robots.txt' (allow all)",
+    explanation=(
+        "RFC 9309 §2.3.1.3: any 4xx for robots.txt, including 401 and 403, means the file is "
+        "unavailable and crawlers may access everything. Older parsers (urllib.robotparser) "
+        "disallow everything instead, so crawlers will disagree about this site."
+    ),
+    fix="Serve /robots.txt publicly with status 200, with the rules you intend.",
+    example="GET /robots.txt -> 403 Forbidden",
+)
+ROBOTS_REDIRECTS = FindingSpec(
+    code="robots.too-many-redirects",
+    severity=Severity.ERROR,
+    source=ROBOTS,
+    title="robots.txt redirects more than 5 times or in a loop: treated as unreachable",
+    explanation=(
+        "RFC 9309 §2.3.1.2: crawlers follow at least five consecutive redirects. Beyond that, or "
+        "in a loop, the file cannot be read; we fail closed (complete disallow)."
+    ),
+    fix="Redirect /robots.txt at most once, to the final file.",
+    example="/robots.txt -> /a -> /b -> /c -> /d -> /e -> /f",
+)
+FETCH_BLOCKED_ADDRESS = FindingSpec(
+    code="fetch.blocked-address",
+    severity=Severity.ERROR,
+    source="fetch",
+    title="the host resolves to a private, loopback or link-local address and was not fetched",
+    explanation=(
+        "For safety the fetcher refuses non-public addresses unless started with "
+        "--allow-private. Nothing could be read, so robots.txt counts as unreachable."
+    ),
+    fix="Check the host name; run with --allow-private to check an internal site on purpose.",
+    example="http://127.0.0.1/ without --allow-private",
+)
+FETCH_FAILED = FindingSpec(
+    code="fetch.failed",
+    severity=Severity.WARNING,
+    source="fetch",
+    title="a policy file or the page could not be fetched",
+    explanation=(
+        "The request failed (timeout, connection error, redirect loop, oversized or "
+        "malformed response). The signal it may carry is unknown."
+    ),
+    fix="Make the file reachable with a plain GET, status 200, within a few seconds.",
+    example="GET /ai.txt -> connection reset",
+)
+FETCH_TRUNCATED = FindingSpec(
+    code="fetch.truncated",
+    severity=Severity.WARNING,
+    source="fetch",
+    title="the response was larger than the limit and was cut",
+    explanation=(
+        "Bodies are capped (decompressed size included). Only the first part was read; any "
+        "signal after the cut is ignored."
+    ),
+    fix="Keep policy files small (robots.txt well under 500 KiB).",
+    example="a 2 MB robots.txt",
+)
+FETCH_DECOMPRESSION_BOMB = FindingSpec(
+    code="fetch.decompression-bomb",
+    severity=Severity.ERROR,
+    source="fetch",
+    title="the compressed response expands far beyond the limit (a decompression bomb)",
+    explanation="Reading stopped at the cap; the content is treated as unusable.",
+    fix="Serve the file uncompressed or with a sane compression ratio.",
+    example="10 MB of zeros gzip-compressed to 10 KB",
+)
+PAGE_NOT_FETCHED = FindingSpec(
+    code="page.not-fetched",
+    severity=Severity.INFO,
+    source=PAGE,
+    title="the page itself was not fetched (robots.txt disallows it for our crawler)",
+    explanation=(
+        "The record is built from the origin-level signals only (robots.txt, ai.txt, "
+        "tdmrep.json); page-level signals (headers, meta) are unknown."
+    ),
+    fix="Nothing to fix: this is how a polite crawler behaves.",
+    example="Disallow: / for reservation-crawler",
+)
+
+
+class FetchResultLike(Protocol):
+    """The attributes of ``fetch.FetchResult`` this module reads."""
+
+    url: str
+    final_url: str
+    status: int | None
+    headers: Sequence[tuple[str, str]]
+    body: bytes
+    content_type: str | None
+    error: str | None
+    error_detail: str | None
+    truncated: bool
+    redirects: tuple[str, ...]
+
+
+def classify(kind: str, result: FetchResultLike) -> tuple[SourceOutcome, tuple[Finding, ...]]:
+    """Turn one fetch result into the protocol's outcome (and fetch-level findings).
+
+    robots.txt follows RFC 9309 §2.3.1: 2xx parse, 4xx unavailable (absent), 5xx and network
+    errors unreachable (complete disallow). For ai.txt, tdmrep.json and the page every failure
+    only means "no signal from this source".
+    """
+    findings: list[Finding] = []
+    location = result.url
+    status = result.status
+    error = result.error
+    if error in _NETWORK_ERRORS:
+        outcome = Outcome.UNREACHABLE
+    elif error in _REDIRECT_ERRORS:
+        outcome = Outcome.UNREACHABLE if kind == ROBOTS else Outcome.ERROR
+    elif error == "blocked-address":
+        outcome = Outcome.ERROR
+        findings.append(FETCH_BLOCKED_ADDRESS(location=location))
+    elif error == "decompression-bomb":
+        outcome = Outcome.ERROR
+        findings.append(FETCH_DECOMPRESSION_BOMB(location=location))
+    elif error is not None or status is None:
+        outcome = Outcome.ERROR
+    elif 200 <= status < 300:
+        outcome = Outcome.OK
+    elif status == 429:
+        outcome = Outcome.UNREACHABLE if kind == ROBOTS else Outcome.ABSENT
+    elif 400 <= status < 500:
+        outcome = Outcome.ABSENT
+    elif 300 <= status < 400:
+        # A redirect the fetcher could not follow (no Location): no document.
+        outcome = Outcome.ABSENT
+    else:
+        outcome = Outcome.UNREACHABLE
+
+    if kind == ROBOTS:
+        if outcome in (Outcome.UNREACHABLE, Outcome.ERROR):
+            why = _why(result)
+            if error in _REDIRECT_ERRORS:
+                findings.append(ROBOTS_REDIRECTS(f"robots.txt: {why}", location=location))
+            elif status == 429:
+                findings.append(ROBOTS_RATE_LIMITED(location=location))
+            else:
+                findings.append(
+                    ROBOTS_UNREACHABLE(
+                        f"robots.txt could not be fetched ({why}): the whole site counts as "
+                        "disallowed",
+                        location=location,
+                    )
+                )
+        elif status in (401, 403):
+            findings.append(ROBOTS_ACCESS_DENIED(location=location))
+    elif outcome in (Outcome.UNREACHABLE, Outcome.ERROR) and error not in (
+        "blocked-address",
+        "decompression-bomb",
+    ):
+        findings.append(FETCH_FAILED(f"{kind}: {_why(result)}", location=location))
+    if result.truncated and error != "decompression-bomb":
+        findings.append(
+            FETCH_TRUNCATED(f"{kind} was cut at {len(result.body)} bytes", location=location)
+        )
+
+    has_response = status is not None
+    source = SourceOutcome(
+        url=result.url,
+        outcome=outcome,
+        status=status,
+        content_type=result.content_type,
+        size=len(result.body) if has_response else None,
+        sha256=hashlib.sha256(result.body).hexdigest() if has_response else None,
+        error=error,
+        redirects=tuple(result.redirects),
+    )
+    return source, tuple(findings)
+
+
+def _why(result: FetchResultLike) -> str:
+    if result.error:
+        detail = f": {result.error_detail}" if result.error_detail else ""
+        return f"{result.error}{detail}"
+    return f"HTTP {result.status}"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFile:
+    """One origin-level file: how it was fetched, and its body when there is one to read."""
+
+    source: SourceOutcome
+    body: bytes | None = None
+    findings: tuple[Finding, ...] = ()
+
+    @classmethod
+    def from_fetch(cls, kind: str, result: FetchResultLike) -> PolicyFile:
+        source, findings = classify(kind, result)
+        body = result.body if source.outcome is Outcome.OK else None
+        return cls(source=source, body=body, findings=findings)
+
+    @classmethod
+    def not_fetched(cls, url: str) -> PolicyFile:
+        return cls(source=SourceOutcome(url=url, outcome=Outcome.NOT_FETCHED))
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "source": self.source.to_json(),
+            "findings": [f.to_json() for f in self.findings],
+        }
+        if self.body is not None:
+            try:
+                data["body"] = self.body.decode("utf-8")
+            except UnicodeDecodeError:
+                data["body_b64"] = base64.b64encode(self.body).decode("ascii")
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PolicyFile:
+        body: bytes | None = None
+        if "body" in data:
+            body = data["body"].encode("utf-8")
+        elif "body_b64" in data:
+            body = base64.b64decode(data["body_b64"])
+        return cls(
+            source=SourceOutcome.from_json(data["source"]),
+            body=body,
+            findings=tuple(Finding.from_json(f) for f in data.get("findings", ())),
+        )
+
+
+@dataclass(frozen=True)
+class OriginPolicy:
+    """What a crawler needs before fetching anything from an origin. Parsed lazily, once."""
+
+    origin: str
+    fetched_at: str
+    robots_file: PolicyFile
+    aitxt_file: PolicyFile
+    tdmrep_file: PolicyFile
+
+    @classmethod
+    def from_fetches(
+        cls,
+        origin: str,
+        fetched_at: str,
+        robots_result: FetchResultLike,
+        aitxt_result: FetchResultLike,
+        tdmrep_result: FetchResultLike,
+    ) -> OriginPolicy:
+        return cls(
+            origin=origin,
+            fetched_at=fetched_at,
+            robots_file=PolicyFile.from_fetch(ROBOTS, robots_result),
+            aitxt_file=PolicyFile.from_fetch(AITXT, aitxt_result),
+            tdmrep_file=PolicyFile.from_fetch(TDMREP, tdmrep_result),
+        )
+
+    @cached_property
+    def robots(self) -> RobotsTxt | None:
+        """The parsed robots.txt when it was fetched with 2xx, else None."""
+        if self.robots_file.body is None:
+            return None
+        return robots.parse(self.robots_file.body)
+
+    @cached_property
+    def aitxt(self) -> AiTxt | None:
+        if self.aitxt_file.body is None:
+            return None
+        return aitxt.parse(self.aitxt_file.body, content_type=self.aitxt_file.source.content_type)
+
+    @cached_property
+    def tdmrep(self) -> TdmRepFile | None:
+        if self.tdmrep_file.body is None:
+            return None
+        return tdmrep.parse_tdmrep_json(self.tdmrep_file.body)
+
+    @property
+    def robots_outcome(self) -> Outcome:
+        return self.robots_file.source.outcome
+
+    @property
+    def unreachable(self) -> bool:
+        """True when robots.txt could not be read: RFC 9309 complete disallow."""
+        return self.robots_outcome in (Outcome.UNREACHABLE, Outcome.ERROR)
+
+    @property
+    def sources(self) -> dict[str, SourceOutcome]:
+        return {
+            ROBOTS: self.robots_file.source,
+            AITXT: self.aitxt_file.source,
+            TDMREP: self.tdmrep_file.source,
+        }
+
+    @cached_property
+    def findings(self) -> tuple[Finding, ...]:
+        """Fetch findings plus every parser's findings, each tagged with its file's URL."""
+        out: list[Finding] = []
+        for policy_file, parsed in (
+            (self.robots_file, self.robots),
+            (self.aitxt_file, self.aitxt),
+            (self.tdmrep_file, self.tdmrep),
+        ):
+            out.extend(policy_file.findings)
+            if parsed is not None:
+                url = policy_file.source.url
+                out.extend(
+                    f if f.location is not None else _with_location(f, url) for f in parsed.findings
+                )
+        out.extend(self._media_type_findings())
+        return tuple(out)
+
+    def _media_type_findings(self) -> list[Finding]:
+        found: list[Finding] = []
+        source = self.tdmrep_file.source
+        if source.outcome is Outcome.OK and source.content_type == "text/html":
+            found.append(tdmrep.SERVED_AS_HTML(location=source.url))
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": POLICY_SCHEMA,
+            "origin": self.origin,
+            "fetched_at": self.fetched_at,
+            "files": {
+                ROBOTS: self.robots_file.to_json(),
+                AITXT: self.aitxt_file.to_json(),
+                TDMREP: self.tdmrep_file.to_json(),
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> OriginPolicy:
+        if data.get("schema") != POLICY_SCHEMA:
+            raise ValueError(f"unsupported policy schema {data.get('schema')!r}")
+        files = data["files"]
+        return cls(
+            origin=data["origin"],
+            fetched_at=data["fetched_at"],
+            robots_file=PolicyFile.from_json(files[ROBOTS]),
+            aitxt_file=PolicyFile.from_json(files[AITXT]),
+            tdmrep_file=PolicyFile.from_json(files[TDMREP]),
+        )
+
+
+def _with_location(finding: Finding, location: str) -> Finding:
+    return Finding(
+        code=finding.code,
+        severity=finding.severity,
+        source=finding.source,
+        message=finding.message,
+        line=finding.line,
+        location=location,
+    )

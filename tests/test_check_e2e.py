@@ -1,0 +1,131 @@
+"""End to end: `reservation-crawler check --json` against the fixture web's ground truth.
+
+One site of every fixture kind and variant (every row of the decision table, the conflicts and
+the broken servers) is served on loopback; the records the CLI prints must agree with the
+expectations the fixture derives from its recipes independently of decide().
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reservation_crawler.cli import main
+from reservation_crawler.testing import FixtureWeb, every_variant
+
+AGENTS = ("GPTBot", "ClaudeBot", "CCBot")
+
+
+@pytest.fixture(scope="module")
+def web():
+    # Responses delayed 3 s against a 0.5 s client timeout: the "timeout" sites time out fast.
+    with FixtureWeb.from_recipes(every_variant(corpus=None), slow_delay=3.0, corpus=False) as w:
+        yield w
+
+
+@pytest.fixture(scope="module")
+def checked(web, capsys_module):
+    truths = [web.truth(i) for i in range(len(web.recipes))]
+    urls = [url for truth in truths for url in truth["expected"]]
+    argv = ["check", "--json", "--allow-private", "--timeout", "0.5", *urls]
+    for agent in AGENTS:
+        argv += ["--agent", agent]
+    assert main(argv) == 0
+    records = [json.loads(line) for line in capsys_module().splitlines() if line.strip()]
+    return truths, {r["url"]: r for r in records}
+
+
+@pytest.fixture(scope="module")
+def capsys_module():
+    """Module-scoped stdout capture (pytest's capsys is function-scoped)."""
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        yield buffer.getvalue
+
+
+def test_every_url_gets_one_record(checked):
+    truths, records = checked
+    urls = {url for truth in truths for url in truth["expected"]}
+    assert set(records) == urls
+    for record in records.values():
+        assert record["schema"] == "reservation-record/1"
+        assert set(record["decisions"]) == {"*", *AGENTS}
+
+
+def test_decisions_match_ground_truth(checked):
+    truths, records = checked
+    mismatches = []
+    asserted = 0
+    for truth in truths:
+        for url, per_agent in truth["expected"].items():
+            got = records[url]["decisions"]
+            for agent, cells in per_agent.items():
+                for purpose, want in cells.items():
+                    if want is None:
+                        continue
+                    asserted += 1
+                    if got[agent][purpose] != want:
+                        mismatches.append(
+                            f"{truth['kind']}/{truth['variant']} {url} {agent} {purpose}: "
+                            f"want {want}, got {got[agent][purpose]}"
+                        )
+    assert not mismatches, "\n".join(mismatches[:40])
+    assert asserted > 5000  # the comparison really covers the table
+
+
+def test_conflicts_match_ground_truth(checked):
+    truths, records = checked
+    for truth in truths:
+        if truth["conflicts"] is None:
+            continue
+        want = {(c["url"], c["agent"], c["purpose"]) for c in truth["conflicts"]}
+        got = set()
+        for url in truth["expected"]:
+            for f in records[url]["findings"]:
+                if f["code"] == "decision.conflict":
+                    agent, _, rest = f["message"].partition(": ")
+                    got.add((url, agent, rest.split(" ", 1)[0]))
+        got = {g for g in got if g[1] in ("*", *AGENTS)}
+        assert got == want, f"{truth['kind']}/{truth['variant']}"
+
+
+def test_every_decision_table_row_is_exercised(checked):
+    _, records = checked
+    signals = {
+        (e["signal"], e["source"], e["effect"]) for r in records.values() for e in r["evidence"]
+    }
+    for row in [
+        ("robots", "robots.txt", "reserved"),
+        ("robots", "robots.txt", "allowed"),
+        ("content-signal", "robots.txt", "reserved"),
+        ("content-signal", "header", "allowed"),
+        ("content-usage", "robots.txt", "reserved"),
+        ("content-usage", "header", "reserved"),
+        ("tdmrep", "tdmrep.json", "reserved"),
+        ("tdmrep", "tdmrep.json", "allowed"),
+        ("tdmrep", "header", "allowed"),
+        ("tdmrep", "meta", "reserved"),
+        ("ai.txt", "ai.txt", "reserved"),
+        ("ai.txt", "ai.txt", "allowed"),
+        ("noai", "meta", "reserved"),
+        ("noai", "header", "reserved"),
+        ("noimageai", "header", "reserved"),
+    ]:
+        assert row in signals, row
+
+
+def test_broken_servers_become_findings_not_crashes(checked):
+    _, records = checked
+    codes = {f["code"] for r in records.values() for f in r["findings"]}
+    for code in (
+        "robots.unreachable",
+        "robots.too-many-redirects",
+        "fetch.failed",
+        "fetch.decompression-bomb",
+        "decision.conflict",
+    ):
+        assert code in codes, code
