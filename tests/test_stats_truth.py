@@ -1,0 +1,84 @@
+"""stats over records of the fixture web equals the fixture's ground truth (issue 6 proof)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import pytest
+
+from reservation_crawler.cli import main
+from reservation_crawler.testing import FixtureWeb
+
+AGENTS = ("GPTBot", "ClaudeBot", "CCBot")
+SITES = 120
+
+
+def _reached(truth: dict) -> bool:
+    """stats' definition (docs/stats.md): robots.txt or the page read (ok) or absent (4xx)."""
+    robots = truth["sources"]["robots.txt"]["readings"]
+    return set(robots) <= {"ok", "absent"} or truth["reached"]
+
+
+@pytest.fixture(scope="module")
+def crawl(tmp_path_factory):
+    out = tmp_path_factory.mktemp("stats") / "records.jsonl"
+    with FixtureWeb(SITES, seed=11, corpus=False, slow_delay=3.0) as web:
+        truths = [web.truth(i) for i in range(SITES)]
+        argv = ["check", "--json", "--allow-private", "--timeout", "0.5"]
+        for agent in AGENTS:
+            argv += ["--agent", agent]
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            assert main([*argv, *(t["summary"]["url"] for t in truths)]) == 0
+    out.write_text(buffer.getvalue(), encoding="utf-8")
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main(["stats", "--json", str(out)]) == 0
+    return truths, json.loads(buffer.getvalue())
+
+
+def test_stats_counts_every_attempted_site(crawl):
+    truths, report = crawl
+    assert report["sites"]["attempted"] == SITES
+    assert report["sites"]["reached"] == sum(_reached(t) for t in truths)
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_stats_train_ai_per_agent_equals_ground_truth(crawl, agent):
+    truths, report = crawl
+    row = next(a for a in report["agents"] if a["agent"] == agent)
+    asserted = [t for t in truths if t["summary"]["reserved"][agent]["train-ai"] is not None]
+    assert len(asserted) > SITES * 0.8
+    unknown = [t for t in truths if _reached(t) and t not in asserted]
+    want = sum(bool(t["summary"]["reserved"][agent]["train-ai"]) for t in asserted if _reached(t))
+    got = row["train_ai_reserved"]["count"]
+    assert want <= got <= want + len(unknown)
+    crawl_want = sum(
+        bool(t["summary"]["reserved"][agent]["crawl"])
+        for t in truths
+        if _reached(t) and t["summary"]["reserved"][agent]["crawl"] is not None
+    )
+    assert crawl_want <= row["crawl_reserved"]["count"] <= crawl_want + len(unknown)
+
+
+def test_stats_families_present_equal_ground_truth(crawl):
+    truths, report = crawl
+    families = {f["family"]: f for f in report["families"]}
+    reached = [t for t in truths if _reached(t)]
+    checked = 0
+    for family, truth_key in (
+        ("content-signal", "content-signal"),
+        ("noai", "noai"),
+        ("tdmrep-header", "tdmrep-header"),
+        ("tdmrep-meta", "tdmrep-meta"),
+    ):
+        present = families[family]["present"]["count"]
+        publishing = sum(bool(t["families"][truth_key]) for t in reached)
+        assert present <= publishing, family
+        checked += present
+    assert checked > 0
+    assert report["conflicts"]["sites_with_conflict_finding"]["count"] == sum(
+        1 for t in reached if t["summary"]["home_conflicts"]
+    )
