@@ -98,6 +98,8 @@ _PRODUCERS = (
     "reservation_crawler.policy",
     "reservation_crawler.decide",
     "reservation_crawler.cache",
+    "reservation_crawler.checker",
+    "reservation_crawler.validate",
 )
 
 
