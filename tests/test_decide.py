@@ -392,3 +392,10 @@ def test_every_finding_code_is_catalogued_once():
     catalogue = findings_mod.catalogue()
     for code in ("decision.conflict", "robots.unreachable", "page.not-fetched"):
         assert code in catalogue
+
+
+def test_tdmrep_header_evidence_names_the_header_once():
+    record = decide(ORIGIN + "/", [], policy(), page(headers=(("TDM-Reservation", "1"),)))
+    (ev,) = record.evidence_for("*", TRAIN)
+    assert ev.raw == "tdm-reservation: 1"
+    assert ev.source == "header" and "TDM-Reservation" in ev.location

@@ -334,19 +334,9 @@ def _tdmrep_rows(
             )
         ]
     source = "header" if effective.reservation_layer == "header" else "meta"
-    raw = effective.reservation_raw or str(effective.reservation)
-    return [
-        _Row(
-            AI_USE,
-            effect,
-            "tdmrep",
-            source,
-            DEFAULT_AGENT,
-            f"tdm-reservation: {raw}",
-            None,
-            effective.reservation_location or "tdm-reservation",
-        )
-    ]
+    raw = effective.reservation_raw or f"tdm-reservation: {effective.reservation}"
+    location = effective.reservation_location or "tdm-reservation"
+    return [_Row(AI_USE, effect, "tdmrep", source, DEFAULT_AGENT, raw, None, location)]
 
 
 def _aitxt_rows(url: str, agent: str, origin: OriginPolicy) -> list[_Row]:

@@ -1,0 +1,1805 @@
+"""``validate``: what a publisher's AI / TDM reservations say, and what is wrong with them.
+
+One report per site: the signals found (with the lines that carry them), a matrix of what the
+well-known AI agents may do per purpose, every finding (deduplicated across the site's pages, with
+its explanation and fix from the catalogue) and the conflicts between signals. Decisions come from
+the same core as ``check`` (``collect`` -> ``decide``); this module adds the checks no parser can
+make alone (documents a signal points to, media types, control-only tokens) and presents.
+
+The report model (:class:`ValidationReport`) is kept apart from its renderers
+(:func:`render_text`, :func:`render_json`, :func:`render_html`). Readings: ``docs/validate.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import sys
+import textwrap
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from . import tdmrep
+from .agents import get_agent, well_known_agents
+from .errors import InvalidOrigin
+from .findings import Finding, FindingSpec, Severity, catalogue
+from .policy import AITXT, PAGE, ROBOTS, TDMREP, OriginPolicy, classify
+from .record import PURPOSES, Decision, Evidence, Outcome, ReservationRecord, SourceOutcome
+from .robots import HTML_BODY, MAX_BYTES
+
+# fetch (httpx), collect, decide and page (lxml) are imported where used: the CLI registers this
+# command on every start, and `robots` / `check` should not pay for them.
+if TYPE_CHECKING:
+    from .fetch import Fetcher, FetchLimits, FetchResult
+    from .page import PageSignals
+    from .tdmrep import TdmRepRule
+
+__all__ = [
+    "REPORT_SCHEMA",
+    "VALIDATOR_FINDINGS",
+    "Conflict",
+    "MatrixRow",
+    "Occurrence",
+    "PageReport",
+    "Reference",
+    "ReportFinding",
+    "Signal",
+    "SignalRef",
+    "SourceLine",
+    "ValidationReport",
+    "add_cli_commands",
+    "build_report",
+    "check_rsl_document",
+    "check_tdm_policy",
+    "exit_status",
+    "referenced_documents",
+    "render_html",
+    "render_json",
+    "render_text",
+    "site_url",
+    "validate",
+]
+
+REPORT_SCHEMA = "validate-report/1"
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_UNREACHABLE = 2
+EXIT_USAGE = 2
+
+# Documents a signal points to (tdm-policy, RSL licences) are small; a cap keeps hostile ones cheap.
+REFERENCE_MAX_BYTES = 512_000
+# A group or file can run to thousands of lines; the report shows the first ones and a count.
+MAX_SIGNAL_LINES = 12
+MAX_NAMES_SHOWN = 8
+
+RSL_NAMESPACE = "https://rslstandard.org/rsl"
+TDMREP_PROFILE = "http://www.w3.org/ns/tdmrep"
+TDM_MINE = "tdm:mine"
+_JSON_SUFFIXES = (".json", ".jsonld")
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+_PURPOSE_NAMES = tuple(str(p) for p in PURPOSES)
+
+# --- findings only the validator can produce (it fetches what the signals point to) ------------
+
+ROBOTS_WRONG_MEDIA_TYPE = FindingSpec(
+    code="robots.wrong-media-type",
+    severity=Severity.WARNING,
+    source=ROBOTS,
+    title="robots.txt is served with a media type other than text/plain",
+    explanation=(
+        "RFC 9309 §2.3 says robots.txt is a text/plain file. Google and most crawlers read the "
+        "rules anyway, but a text/html type usually means a CMS or framework route answers "
+        "/robots.txt, and stricter readers (or a future change of that route) may not."
+    ),
+    fix="Serve /robots.txt with Content-Type: text/plain; charset=utf-8.",
+    example="GET /robots.txt -> 200 Content-Type: text/html (with valid rules in the body)",
+)
+CONTROL_ONLY_TOKEN = FindingSpec(
+    code="robots.control-only-token",
+    severity=Severity.INFO,
+    source="robots",
+    title="a control-only token is named: it governs AI use, not crawling or Search",
+    explanation=(
+        "Google-Extended and Applebot-Extended never fetch anything: no request carries these "
+        "names, so they never show up in server logs. Googlebot and Applebot still crawl the "
+        "pages, and Google Search and Apple's search features are unaffected. A Disallow for the "
+        "control token only tells the operator not to use the content for its AI models "
+        "(training, and grounding for Google)."
+    ),
+    fix=(
+        "Nothing to fix if that is what you want. To keep pages out of search, address the "
+        "crawler itself (User-agent: Googlebot / Applebot) or use noindex."
+    ),
+    example="User-agent: Google-Extended\nDisallow: /",
+)
+TDM_POLICY_NOT_ODRL = FindingSpec(
+    code="tdmrep.policy-not-odrl",
+    severity=Severity.WARNING,
+    source="tdmrep",
+    title="the tdm-policy document is JSON but not a TDMRep ODRL policy",
+    explanation=(
+        "TDMRep §5 describes a machine-readable TDM Policy as an ODRL 2.2 offer in JSON-LD: "
+        'an object with "profile": "http://www.w3.org/ns/tdmrep", an @context naming '
+        "tdmrep.jsonld, and a permission whose action is tdm:mine. Agents that read policies "
+        "cannot find the licensing terms in this document."
+    ),
+    fix=(
+        "Publish the policy in the TDMRep ODRL form (see the example in the TDMRep report), or "
+        "point tdm-policy at a page for humans (text/html)."
+    ),
+    example='tdm-policy: https://example.com/policy.json -> {"licence": "contact us"}',
+)
+RSL_UNREACHABLE = FindingSpec(
+    code="rsl.unreachable",
+    severity=Severity.WARNING,
+    source="rsl",
+    title="the RSL licence document could not be fetched",
+    explanation=(
+        "A robots.txt License: line or a licence link points at an RSL document, but the URL "
+        "answered with an error (4xx, 5xx) or not at all. Crawlers that honour RSL cannot learn "
+        "the licensing terms."
+    ),
+    fix="Publish the RSL document at that URL with status 200, or correct the URL.",
+    example="License: https://example.com/license.xml -> 404",
+)
+RSL_NOT_RSL = FindingSpec(
+    code="rsl.not-rsl",
+    severity=Severity.WARNING,
+    source="rsl",
+    title="the RSL licence document is not an RSL XML document",
+    explanation=(
+        'An RSL document is XML with the root <rsl xmlns="https://rslstandard.org/rsl"> (or a '
+        "feed using that namespace). This document is not XML, or uses another root or "
+        "namespace, so RSL readers cannot read its terms."
+    ),
+    fix=(
+        'Serve the licence as XML with <rsl xmlns="https://rslstandard.org/rsl"> as the root '
+        "element (media type application/rsl+xml)."
+    ),
+    example="License: https://example.com/license.xml -> an HTML page, or JSON",
+)
+
+VALIDATOR_FINDINGS = (
+    ROBOTS_WRONG_MEDIA_TYPE,
+    CONTROL_ONLY_TOKEN,
+    TDM_POLICY_NOT_ODRL,
+    RSL_UNREACHABLE,
+    RSL_NOT_RSL,
+)
+
+
+# --- the report model ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLine:
+    """One line that carries a signal: its number in the file (None for headers/meta) and text."""
+
+    line: int | None
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "text": self.text}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SourceLine:
+        return cls(line=data.get("line"), text=data["text"])
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One signal the site publishes, with the lines that carry it.
+
+    ``family``: robots, content-signal, content-usage, tdmrep, ai.txt, noai, noimageai, rsl,
+    licence. ``source``: robots.txt, ai.txt, tdmrep.json, header, meta, html. ``urls``: for
+    page-level signals, the checked pages that carry it.
+    """
+
+    family: str
+    source: str
+    location: str
+    summary: str
+    lines: tuple[SourceLine, ...] = ()
+    scope: str = "*"
+    urls: tuple[str, ...] = ()
+    omitted: int = 0  # lines of the signal not shown
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "family": self.family,
+            "source": self.source,
+            "location": self.location,
+            "summary": self.summary,
+            "scope": self.scope,
+            "lines": [line.to_json() for line in self.lines],
+            "urls": list(self.urls),
+            "omitted": self.omitted,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Signal:
+        return cls(
+            family=data["family"],
+            source=data["source"],
+            location=data["location"],
+            summary=data["summary"],
+            lines=tuple(SourceLine.from_json(x) for x in data.get("lines", ())),
+            scope=data.get("scope", "*"),
+            urls=tuple(data.get("urls", ())),
+            omitted=data.get("omitted", 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixRow:
+    """What one agent may do with one page, per purpose, and the evidence for each cell."""
+
+    agent: str
+    operator: str | None
+    classes: tuple[str, ...]  # registry classes: training, search, user-fetch, control...
+    control_only: bool
+    registry: bool  # the token is in the agent registry
+    decisions: Mapping[str, str]  # purpose -> reserved / allowed / unspecified
+    reasons: Mapping[str, tuple[str, ...]]  # purpose -> one line per piece of evidence
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "operator": self.operator,
+            "classes": list(self.classes),
+            "control_only": self.control_only,
+            "registry": self.registry,
+            "decisions": dict(self.decisions),
+            "reasons": {p: list(r) for p, r in self.reasons.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MatrixRow:
+        return cls(
+            agent=data["agent"],
+            operator=data.get("operator"),
+            classes=tuple(data.get("classes", ())),
+            control_only=bool(data.get("control_only")),
+            registry=bool(data.get("registry")),
+            decisions=dict(data["decisions"]),
+            reasons={p: tuple(r) for p, r in data.get("reasons", {}).items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PageReport:
+    """One checked URL: how it was fetched and the agent x purpose matrix."""
+
+    url: str
+    source: SourceOutcome
+    matrix: tuple[MatrixRow, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "source": self.source.to_json(),
+            "matrix": [row.to_json() for row in self.matrix],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PageReport:
+        return cls(
+            url=data["url"],
+            source=SourceOutcome.from_json(data["source"]),
+            matrix=tuple(MatrixRow.from_json(x) for x in data["matrix"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A document a signal points to (a tdm-policy, an RSL licence) and how fetching it went."""
+
+    kind: str  # "tdm-policy" | "rsl"
+    url: str
+    source: SourceOutcome
+    summary: str
+    cited_by: tuple[str, ...] = ()  # where the site names it
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "url": self.url,
+            "source": self.source.to_json(),
+            "summary": self.summary,
+            "cited_by": list(self.cited_by),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Reference:
+        return cls(
+            kind=data["kind"],
+            url=data["url"],
+            source=SourceOutcome.from_json(data["source"]),
+            summary=data["summary"],
+            cited_by=tuple(data.get("cited_by", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRef:
+    """A piece of evidence as a conflict shows it."""
+
+    signal: str
+    source: str
+    scope: str
+    raw: str
+    line: int | None = None
+    location: str | None = None
+
+    def describe(self) -> str:
+        where = self.source + (f" line {self.line}" if self.line is not None else "")
+        return f"{self.signal} ({where}: {self.raw})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "signal": self.signal,
+            "source": self.source,
+            "scope": self.scope,
+            "raw": self.raw,
+            "line": self.line,
+            "location": self.location,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SignalRef:
+        return cls(
+            signal=data["signal"],
+            source=data["source"],
+            scope=data["scope"],
+            raw=data["raw"],
+            line=data.get("line"),
+            location=data.get("location"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Signals that say opposite things about the same purposes.
+
+    ``kind`` "signals": two signal families disagree for some agents (the reservation wins);
+    "tdmrep-layers": TDMRep layers disagree (the later layer wins, TDMRep §4).
+    """
+
+    kind: str
+    purposes: tuple[str, ...]
+    agents: tuple[str, ...]
+    urls: tuple[str, ...]
+    reserved_by: tuple[SignalRef, ...]
+    allowed_by: tuple[SignalRef, ...]
+    resolution: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "purposes": list(self.purposes),
+            "agents": list(self.agents),
+            "urls": list(self.urls),
+            "reserved_by": [r.to_json() for r in self.reserved_by],
+            "allowed_by": [r.to_json() for r in self.allowed_by],
+            "resolution": self.resolution,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Conflict:
+        return cls(
+            kind=data["kind"],
+            purposes=tuple(data["purposes"]),
+            agents=tuple(data["agents"]),
+            urls=tuple(data["urls"]),
+            reserved_by=tuple(SignalRef.from_json(x) for x in data["reserved_by"]),
+            allowed_by=tuple(SignalRef.from_json(x) for x in data["allowed_by"]),
+            resolution=data["resolution"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """Where one finding was seen; ``urls`` are the checked pages it concerns (none: site-wide)."""
+
+    message: str
+    location: str | None = None
+    line: int | None = None
+    urls: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            "location": self.location,
+            "line": self.line,
+            "urls": list(self.urls),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Occurrence:
+        return cls(
+            message=data["message"],
+            location=data.get("location"),
+            line=data.get("line"),
+            urls=tuple(data.get("urls", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFinding:
+    """One finding code with its catalogue entry and every place it was seen."""
+
+    code: str
+    severity: Severity
+    source: str
+    title: str
+    explanation: str
+    fix: str
+    example: str
+    occurrences: tuple[Occurrence, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": str(self.severity),
+            "source": self.source,
+            "title": self.title,
+            "explanation": self.explanation,
+            "fix": self.fix,
+            "example": self.example,
+            "occurrences": [o.to_json() for o in self.occurrences],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReportFinding:
+        return cls(
+            code=data["code"],
+            severity=Severity(data["severity"]),
+            source=data["source"],
+            title=data["title"],
+            explanation=data["explanation"],
+            fix=data["fix"],
+            example=data.get("example", ""),
+            occurrences=tuple(Occurrence.from_json(x) for x in data["occurrences"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    """Everything ``validate`` found about one site. Renderers read only this."""
+
+    target: str
+    origin: str
+    checked_at: str
+    agents: tuple[str, ...]  # the matrix rows: "*", the registry's well-known agents, --agent
+    reachable: bool  # False: neither robots.txt nor any page produced an HTTP response
+    sources: Mapping[str, SourceOutcome]  # robots.txt, ai.txt, tdmrep.json
+    pages: tuple[PageReport, ...]
+    signals: tuple[Signal, ...] = ()
+    references: tuple[Reference, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    findings: tuple[ReportFinding, ...] = ()
+    schema: str = field(default=REPORT_SCHEMA)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Findings per severity (codes, not occurrences)."""
+        out = {str(s): 0 for s in Severity}
+        for finding in self.findings:
+            out[str(finding.severity)] += 1
+        return out
+
+    def exit_status(self, *, strict: bool = False) -> int:
+        return exit_status(self, strict=strict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "target": self.target,
+            "origin": self.origin,
+            "checked_at": self.checked_at,
+            "agents": list(self.agents),
+            "reachable": self.reachable,
+            "summary": {
+                **self.counts,
+                "exit_status": exit_status(self),
+                "exit_status_strict": exit_status(self, strict=True),
+            },
+            "sources": {name: s.to_json() for name, s in self.sources.items()},
+            "pages": [p.to_json() for p in self.pages],
+            "signals": [s.to_json() for s in self.signals],
+            "references": [r.to_json() for r in self.references],
+            "conflicts": [c.to_json() for c in self.conflicts],
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ValidationReport:
+        if data.get("schema") != REPORT_SCHEMA:
+            raise ValueError(f"unsupported report schema {data.get('schema')!r}")
+        return cls(
+            target=data["target"],
+            origin=data["origin"],
+            checked_at=data["checked_at"],
+            agents=tuple(data["agents"]),
+            reachable=bool(data["reachable"]),
+            sources={k: SourceOutcome.from_json(v) for k, v in data["sources"].items()},
+            pages=tuple(PageReport.from_json(x) for x in data["pages"]),
+            signals=tuple(Signal.from_json(x) for x in data.get("signals", ())),
+            references=tuple(Reference.from_json(x) for x in data.get("references", ())),
+            conflicts=tuple(Conflict.from_json(x) for x in data.get("conflicts", ())),
+            findings=tuple(ReportFinding.from_json(x) for x in data.get("findings", ())),
+        )
+
+
+def exit_status(report: ValidationReport, *, strict: bool = False) -> int:
+    """2 the site could not be reached; 1 errors (``strict``: or warnings) were found; else 0."""
+    if not report.reachable:
+        return EXIT_UNREACHABLE
+    failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
+    if any(f.severity in failing for f in report.findings):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+# --- fetching (the I/O edge) --------------------------------------------------------------------
+
+
+def site_url(site: str) -> str:
+    """The URL to check for SITE_OR_URL: ``example.com`` -> ``https://example.com/``.
+
+    Raises :class:`InvalidOrigin` for anything that is not an http(s) URL or a host name.
+    """
+    text = site.strip()
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidOrigin(f"not an http(s) URL or host name: {site!r}")
+    from .fetch import origin_of
+
+    origin_of(text)  # validates the port and host
+    return text if parts.path else urlunsplit(parts._replace(path="/"))
+
+
+def _page_urls(start: str, extra: Iterable[str]) -> list[str]:
+    """The start URL and the extra ones (paths or same-origin URLs), without repeats."""
+    from .fetch import origin_of
+
+    origin = origin_of(start)
+    out = [start]
+    for raw in extra:
+        url = urljoin(origin + "/", raw.strip())
+        if origin_of(url) != origin:
+            raise InvalidOrigin(f"{raw!r} is not on {origin}; validate checks one site at a time")
+        if url not in out:
+            out.append(url)
+    return out
+
+
+def validate(
+    site: str,
+    *,
+    agents: Sequence[str] = (),
+    urls: Sequence[str] = (),
+    fetcher: Fetcher | None = None,
+    allow_private: bool = False,
+    limits: FetchLimits | None = None,
+) -> ValidationReport:
+    """Fetch the site's policy files, its pages and the documents they point to; build the report.
+
+    ``site``: a host name or URL (its page is checked); ``urls``: more pages of the same origin
+    (paths allowed). Raises :class:`InvalidOrigin` for a bad site or a URL of another origin.
+    """
+    from .collect import policy_from_fetches, record_from_page
+    from .fetch import Fetcher, FetchLimits
+
+    start = site_url(site)
+    page_urls = _page_urls(start, urls)
+    tokens = _agent_tokens(agents)
+    own = fetcher is None
+    if fetcher is None:
+        fetcher = Fetcher(limits=limits or FetchLimits(), allow_private=allow_private)
+    try:
+        policy = policy_from_fetches(fetcher.fetch_policy_files(start))
+        pages = [(url, fetcher.fetch(url)) for url in page_urls]
+        records = [record_from_page(url, tokens, policy, result) for url, result in pages]
+        signals = [_page_signals_of(result) for _url, result in pages]
+        wanted = referenced_documents(policy, [s for s in signals if s is not None])
+        fetched = {
+            url: fetcher.fetch(url, max_bytes=REFERENCE_MAX_BYTES) for url, _kind, _cited in wanted
+        }
+    finally:
+        if own:
+            fetcher.close()
+    return build_report(start, policy, records, signals, fetched, agents=tokens)
+
+
+def _agent_tokens(extra: Iterable[str]) -> list[str]:
+    """The registry's well-known agents, then each extra token not already listed."""
+    tokens = [agent.token for agent in well_known_agents()]
+    seen = {t.casefold() for t in tokens} | {"*"}
+    for token in extra:
+        token = token.strip()
+        if token and token.casefold() not in seen:
+            seen.add(token.casefold())
+            tokens.append(token)
+    return tokens
+
+
+def _page_signals_of(result: FetchResult | None) -> PageSignals | None:
+    """The page's signals, parsed the way ``record_from_page`` parses them (2xx only)."""
+    from .page import parse_page
+
+    if result is None or not result.ok:
+        return None
+    return parse_page(result.final_url, result.status, result.headers, result.body)
+
+
+def referenced_documents(
+    policy: OriginPolicy, pages: Iterable[PageSignals]
+) -> list[tuple[str, str, tuple[str, ...]]]:
+    """The tdm-policy and RSL URLs the site names: (url, kind, where each is named), once each."""
+    found: dict[str, tuple[str, list[str]]] = {}
+
+    def add(url: str, kind: str, where: str) -> None:
+        entry = found.setdefault(url, (kind, []))
+        if where not in entry[1]:
+            entry[1].append(where)
+
+    tdm_file = policy.tdmrep
+    if tdm_file is not None:
+        for rule in tdm_file.rules:
+            if rule.policy is not None:
+                add(rule.policy, "tdm-policy", f"tdmrep.json rule {rule.index}")
+    robots_txt = policy.robots
+    if robots_txt is not None:
+        for licence in robots_txt.licenses:
+            if "://" in licence.url:  # relative ones are reported by robots.py
+                add(licence.url, "rsl", f"robots.txt line {licence.line}")
+    for page in pages:
+        for values in (page.tdm_header, page.tdm_meta):
+            if values.policy is not None:
+                add(values.policy, "tdm-policy", f"{values.policy_location} on {page.url}")
+        for link in page.licenses:
+            if link.is_rsl:
+                add(link.url, "rsl", f"{link.location} on {page.url}")
+    return [(url, kind, tuple(where)) for url, (kind, where) in found.items()]
+
+
+# --- checks of referenced documents (pure) ------------------------------------------------------
+
+
+def _outcome_of(kind: str, result: FetchResult) -> SourceOutcome:
+    """How fetching a referenced document ended, in the terms used for ai.txt and the page."""
+    return classify(kind, result)[0]
+
+
+def _failure(result: FetchResult) -> str | None:
+    """Why a document could not be read, or None when it answered 2xx."""
+    if result.status is None or result.error is not None:
+        detail = f": {result.error_detail}" if result.error_detail else ""
+        return f"could not be fetched ({result.error or 'no response'}{detail})"
+    if not 200 <= result.status < 300:
+        return f"answered HTTP {result.status}"
+    return None
+
+
+def check_tdm_policy(
+    url: str, result: FetchResult, cited_by: Sequence[str] = ()
+) -> tuple[Reference, list[Finding]]:
+    """Is the tdm-policy document there, and readable as what it claims to be?
+
+    HTML is a policy for humans (TDMRep §2.2), unless the URL names a JSON file: then it is
+    taken for an error page. Anything else must be JSON; JSON is checked for the ODRL shape.
+    """
+    where = f" (named by {', '.join(cited_by)})" if cited_by else ""
+    findings: list[Finding] = []
+    failure = _failure(result)
+    media_type = result.content_type or ""
+    json_expected = urlsplit(url).path.lower().endswith(_JSON_SUFFIXES)
+    if failure is not None:
+        summary = f"tdm-policy {failure}"
+        findings.append(
+            tdmrep.POLICY_UNREACHABLE(f"tdm-policy {url} {failure}{where}", location=url)
+        )
+    elif media_type in _HTML_TYPES or _looks_like_html(result.body):
+        if json_expected:
+            summary = "an HTML page where a JSON policy is expected (an error page?)"
+            findings.append(
+                tdmrep.POLICY_UNREACHABLE(
+                    f"tdm-policy {url} names a JSON file but serves an HTML page, probably an "
+                    f"error page{where}",
+                    location=url,
+                )
+            )
+        else:
+            summary = "a policy for humans (HTML page)"
+    else:
+        try:
+            document = json.loads(result.body.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            summary = "neither JSON nor an HTML page"
+            served_as = media_type or "no Content-Type"
+            findings.append(
+                tdmrep.POLICY_UNREACHABLE(
+                    f"tdm-policy {url} is neither JSON nor an HTML page ({served_as}); agents "
+                    f"cannot read it{where}",
+                    location=url,
+                )
+            )
+        else:
+            problems = _odrl_problems(document)
+            if problems:
+                summary = "JSON, but not a TDMRep ODRL policy"
+                findings.append(
+                    TDM_POLICY_NOT_ODRL(
+                        f"tdm-policy {url}: {'; '.join(problems)}{where}", location=url
+                    )
+                )
+            else:
+                summary = "a machine-readable TDMRep policy (ODRL)"
+    reference = Reference(
+        "tdm-policy", url, _outcome_of("tdm-policy", result), summary, tuple(cited_by)
+    )
+    return reference, findings
+
+
+def _odrl_problems(document: Any) -> list[str]:
+    """What keeps a JSON document from being a TDMRep policy (TDMRep §5), leniently."""
+    if not isinstance(document, dict):
+        kind = "an array" if isinstance(document, list) else type(document).__name__
+        return [f"the document is {kind}, not an object"]
+    problems = []
+    if document.get("profile") != TDMREP_PROFILE:
+        problems.append(f'"profile" is not "{TDMREP_PROFILE}"')
+    context = document.get("@context")
+    contexts = context if isinstance(context, list) else [context]
+    if not any(isinstance(c, str) and c.endswith("w3.org/ns/tdmrep.jsonld") for c in contexts):
+        problems.append('"@context" does not name http://www.w3.org/ns/tdmrep.jsonld')
+    permissions = document.get("permission")
+    if not isinstance(permissions, list) or not any(
+        isinstance(p, dict) and p.get("action") == TDM_MINE for p in permissions
+    ):
+        problems.append(f'no "permission" with "action": "{TDM_MINE}"')
+    return problems
+
+
+def check_rsl_document(
+    url: str, result: FetchResult, cited_by: Sequence[str] = ()
+) -> tuple[Reference, list[Finding]]:
+    """Is the RSL licence there, and an RSL XML document? Summarizes its usage terms."""
+    from lxml import etree
+
+    where = f" (named by {', '.join(cited_by)})" if cited_by else ""
+    findings: list[Finding] = []
+    failure = _failure(result)
+    if failure is not None:
+        summary = f"RSL licence {failure}"
+        findings.append(RSL_UNREACHABLE(f"RSL licence {url} {failure}{where}", location=url))
+        return Reference("rsl", url, _outcome_of("rsl", result), summary, tuple(cited_by)), findings
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        root = etree.fromstring(result.body, parser=parser)
+    except (etree.XMLSyntaxError, ValueError):
+        root = None
+    if root is None:
+        summary = "not XML"
+        findings.append(RSL_NOT_RSL(f"RSL licence {url} is not XML{where}", location=url))
+    else:
+        tag = etree.QName(root)
+        in_feed = next(root.iter(f"{{{RSL_NAMESPACE}}}content"), None) is not None
+        if (tag.namespace, tag.localname) != (RSL_NAMESPACE, "rsl") and not in_feed:
+            shown = f"{{{tag.namespace}}}{tag.localname}" if tag.namespace else tag.localname
+            summary = f"XML, but the root is <{shown}>, not RSL"
+            findings.append(
+                RSL_NOT_RSL(
+                    f"RSL licence {url} has the root element <{shown}>, not <rsl> in the "
+                    f"namespace {RSL_NAMESPACE}{where}",
+                    location=url,
+                )
+            )
+        else:
+            summary = _rsl_terms(root) or "an RSL document"
+    return Reference("rsl", url, _outcome_of("rsl", result), summary, tuple(cited_by)), findings
+
+
+def _rsl_terms(root: Any) -> str:
+    """'prohibits usage: ai-train; permits usage: search' from the document's licences."""
+    terms: list[str] = []
+    for verb in ("permits", "prohibits"):
+        for element in root.iter(f"{{{RSL_NAMESPACE}}}{verb}"):
+            text = " ".join((element.text or "").split())
+            term = f"{verb} {element.get('type') or 'usage'}: {text}"
+            if text and term not in terms:
+                terms.append(term)
+    return "; ".join(terms[:6])
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+# --- building the report (pure) ------------------------------------------------------------------
+
+
+def build_report(
+    target: str,
+    policy: OriginPolicy,
+    records: Sequence[ReservationRecord],
+    page_signals: Sequence[PageSignals | None],
+    referenced: Mapping[str, FetchResult] | None = None,
+    *,
+    agents: Sequence[str] = (),
+) -> ValidationReport:
+    """The report of one site from its origin policy, one record per checked page, each page's
+    signals (None when not fetched) and the fetched documents the signals point to."""
+    referenced = referenced or {}
+    pages_present = [p for p in page_signals if p is not None]
+    extra: list[tuple[Finding, tuple[str, ...]]] = []
+    extra.extend((f, ()) for f in _media_type_findings(policy))
+    extra.extend((f, ()) for f in _control_only_findings(policy))
+    conflicts = _evidence_conflicts(records)
+    for record, page in zip(records, page_signals, strict=True):
+        if page is None:
+            continue
+        rule = policy.tdmrep.rule_for(record.url) if policy.tdmrep is not None else None
+        conflicts.extend(_layer_conflicts(record.url, policy, rule, page))
+    references: list[Reference] = []
+    for url, kind, cited in referenced_documents(policy, pages_present):
+        result = referenced.get(url)
+        if result is None:
+            continue
+        check = check_tdm_policy if kind == "tdm-policy" else check_rsl_document
+        reference, found = check(url, result, cited)
+        references.append(reference)
+        extra.extend((f, ()) for f in found)
+
+    merged = _merge_conflicts(conflicts)
+    # "Could not be reached": no HTTP response at all, neither for robots.txt nor for a page.
+    reachable = policy.robots_file.source.status is not None or any(
+        r.sources[PAGE].status is not None for r in records
+    )
+    return ValidationReport(
+        target=target,
+        origin=policy.origin,
+        checked_at=policy.fetched_at,
+        agents=("*", *agents),
+        reachable=reachable,
+        sources=policy.sources,
+        pages=tuple(_page_report(record) for record in records),
+        signals=tuple(_signals(policy, records, page_signals)),
+        references=tuple(references),
+        conflicts=tuple(merged),
+        findings=tuple(_report_findings(policy, records, extra, merged)),
+    )
+
+
+def _page_report(record: ReservationRecord) -> PageReport:
+    rows = []
+    for agent, cells in record.decisions.items():
+        known = get_agent(agent) if agent != "*" else None
+        rows.append(
+            MatrixRow(
+                agent=agent,
+                operator=known.operator if known else None,
+                classes=tuple(sorted(known.purposes)) if known else (),
+                control_only=bool(known and known.control_only),
+                registry=known is not None,
+                decisions={str(p): str(cells[p]) for p in PURPOSES},
+                reasons={
+                    str(p): tuple(_describe_evidence(e) for e in record.evidence_for(agent, p))
+                    for p in PURPOSES
+                },
+            )
+        )
+    return PageReport(url=record.url, source=record.sources[PAGE], matrix=tuple(rows))
+
+
+def _describe_evidence(evidence: Evidence) -> str:
+    where = evidence.source + (f" line {evidence.line}" if evidence.line is not None else "")
+    return f"{evidence.effect} by {evidence.signal} ({where}): {evidence.raw}"
+
+
+# --- extra checks ----------------------------------------------------------------------------
+
+
+def _media_type_findings(policy: OriginPolicy) -> list[Finding]:
+    """robots.txt served as something other than text/plain (RFC 9309 §2.3)."""
+    source = policy.robots_file.source
+    if source.outcome is not Outcome.OK or source.content_type in (None, "text/plain"):
+        return []
+    robots_txt = policy.robots
+    if robots_txt is not None and any(f.code == HTML_BODY.code for f in robots_txt.findings):
+        return []  # an HTML page, already reported as such
+    return [
+        ROBOTS_WRONG_MEDIA_TYPE(
+            f"robots.txt is served as {source.content_type}, not text/plain", location=source.url
+        )
+    ]
+
+
+# The crawler whose fetches a control-only token governs (signals.md §3).
+_CONTROLLED_CRAWLERS = {"Google-Extended": "Googlebot", "Applebot-Extended": "Applebot"}
+
+
+def _control_only_findings(policy: OriginPolicy) -> list[Finding]:
+    robots_txt = policy.robots
+    if robots_txt is None:
+        return []
+    findings = []
+    seen: set[str] = set()
+    for group in robots_txt.groups:
+        for value, line in group.agents:
+            agent = get_agent(value)
+            if agent is None or not agent.control_only or agent.token in seen:
+                continue
+            seen.add(agent.token)
+            crawler = _CONTROLLED_CRAWLERS.get(agent.token, "its operator's crawler")
+            operator = agent.operator or "its operator"
+            findings.append(
+                CONTROL_ONLY_TOKEN(
+                    f"'{value}' (line {line}) is a control token of {operator}: it never crawls, "
+                    f"so this group does not stop {crawler} from crawling nor keep pages out of "
+                    "search; it only governs use for AI models",
+                    line=line,
+                    location=policy.robots_file.source.url,
+                )
+            )
+    return findings
+
+
+# --- conflicts -------------------------------------------------------------------------------
+
+
+def _ref(evidence: Evidence) -> SignalRef:
+    return SignalRef(
+        signal=evidence.signal,
+        source=evidence.source,
+        scope=evidence.scope,
+        raw=evidence.raw,
+        line=evidence.line,
+        location=evidence.location,
+    )
+
+
+def _evidence_conflicts(records: Sequence[ReservationRecord]) -> list[Conflict]:
+    """Cells where one signal reserves what another allows (decide() reports them as findings)."""
+    out = []
+    for record in records:
+        for agent in record.decisions:
+            for purpose in PURPOSES:
+                cell = record.evidence_for(agent, purpose)
+                reserved = tuple(
+                    dict.fromkeys(_ref(e) for e in cell if e.effect is Decision.RESERVED)
+                )
+                allowed = tuple(
+                    dict.fromkeys(_ref(e) for e in cell if e.effect is Decision.ALLOWED)
+                )
+                if not reserved or not allowed:
+                    continue
+                out.append(
+                    Conflict(
+                        kind="signals",
+                        purposes=(str(purpose),),
+                        agents=(agent,),
+                        urls=(record.url,),
+                        reserved_by=reserved,
+                        allowed_by=allowed,
+                        resolution="reserved: any reservation wins over an allowance "
+                        "(the aipref combination rule)",
+                    )
+                )
+    return out
+
+
+def _layer_conflicts(
+    url: str, policy: OriginPolicy, rule: TdmRepRule | None, page: PageSignals
+) -> list[Conflict]:
+    """TDMRep layers that give different tdm-reservation values for one URL."""
+    layers: list[tuple[int, SignalRef]] = []
+    if rule is not None and rule.reservation is not None:
+        location = f"{policy.tdmrep_file.source.url}#/{rule.index}"
+        layers.append(
+            (
+                rule.reservation,
+                SignalRef("tdmrep", "tdmrep.json", "*", rule.raw, rule.line, location),
+            )
+        )
+    for values, source in ((page.tdm_header, "header"), (page.tdm_meta, "meta")):
+        if values.reservation is not None:
+            raw = f"tdm-reservation: {values.reservation}"
+            ref = SignalRef("tdmrep", source, "*", raw, None, values.reservation_location)
+            layers.append((values.reservation, ref))
+    if len({value for value, _ in layers}) < 2:
+        return []
+    winner_value, winner = layers[-1]
+    verdict = "reserved" if winner_value == 1 else "not reserved"
+    return [
+        Conflict(
+            kind="tdmrep-layers",
+            purposes=("train-ai", "ai-input"),
+            agents=("*",),
+            urls=(url,),
+            reserved_by=tuple(ref for value, ref in layers if value == 1),
+            allowed_by=tuple(ref for value, ref in layers if value == 0),
+            resolution=f"{verdict}: the {winner.source} layer wins, because each later TDMRep "
+            "layer (tdmrep.json, then headers, then meta) overrides the earlier ones (TDMRep §4)",
+        )
+    ]
+
+
+def _merge_conflicts(conflicts: Iterable[Conflict]) -> list[Conflict]:
+    """One conflict per pair of contradicting signals, with its purposes, agents and pages."""
+    merged: dict[tuple, dict[str, list[str]]] = {}
+    heads: dict[tuple, Conflict] = {}
+    for conflict in conflicts:
+        key = (conflict.kind, conflict.reserved_by, conflict.allowed_by)
+        slot = merged.setdefault(key, {"purposes": [], "agents": [], "urls": []})
+        heads.setdefault(key, conflict)
+        for name in ("purposes", "agents", "urls"):
+            for value in getattr(conflict, name):
+                if value not in slot[name]:
+                    slot[name].append(value)
+    out = []
+    for key, slot in merged.items():
+        head = heads[key]
+        purposes = tuple(p for p in _PURPOSE_NAMES if p in slot["purposes"])
+        out.append(
+            Conflict(
+                kind=head.kind,
+                purposes=purposes,
+                agents=tuple(slot["agents"]),
+                urls=tuple(slot["urls"]),
+                reserved_by=head.reserved_by,
+                allowed_by=head.allowed_by,
+                resolution=head.resolution,
+            )
+        )
+    return out
+
+
+# --- findings --------------------------------------------------------------------------------
+
+
+def _report_findings(
+    policy: OriginPolicy,
+    records: Sequence[ReservationRecord],
+    extra: Iterable[tuple[Finding, tuple[str, ...]]],
+    conflicts: Sequence[Conflict] = (),
+) -> list[ReportFinding]:
+    """Every finding once per (code, message, location, line), with the pages it concerns.
+
+    decide() reports a conflict per agent and purpose; those become one occurrence per pair of
+    contradicting signals (the merged conflicts), listing the agents.
+    """
+    site_wide = set(policy.findings)
+    seen: list[tuple[Finding, tuple[str, ...]]] = []
+    for record in records:
+        for finding in record.findings:
+            seen.append((finding, () if finding in site_wide else (record.url,)))
+    seen.extend(extra)
+
+    by_code: dict[str, dict[tuple, list[str]]] = {}
+    first: dict[str, Finding] = {}
+    for finding, urls in seen:
+        occurrences = by_code.setdefault(finding.code, {})
+        first.setdefault(finding.code, finding)
+        key = (finding.message, finding.location, finding.line)
+        pages = occurrences.setdefault(key, [])
+        for url in urls:
+            if url not in pages:
+                pages.append(url)
+
+    from .decide import DECISION_CONFLICT
+
+    merged_conflicts = {
+        (_conflict_message(c), None, None): list(c.urls) for c in conflicts if c.kind == "signals"
+    }
+    if DECISION_CONFLICT.code in by_code and merged_conflicts:
+        by_code[DECISION_CONFLICT.code] = merged_conflicts
+    specs = {**catalogue(), **{spec.code: spec for spec in VALIDATOR_FINDINGS}}
+    out = []
+    for code, occurrences in by_code.items():
+        sample = first[code]
+        spec = specs.get(code)
+        out.append(
+            ReportFinding(
+                code=code,
+                severity=sample.severity,
+                source=sample.source,
+                title=spec.title if spec else sample.message,
+                explanation=spec.explanation if spec else "",
+                fix=spec.fix if spec else "",
+                example=spec.example if spec else "",
+                occurrences=tuple(
+                    Occurrence(message, location, line, tuple(urls))
+                    for (message, location, line), urls in occurrences.items()
+                ),
+            )
+        )
+    out.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.code))
+    return out
+
+
+def _conflict_message(conflict: Conflict) -> str:
+    reserving = ", ".join(sorted({r.signal for r in conflict.reserved_by}))
+    allowing = ", ".join(sorted({r.signal for r in conflict.allowed_by}))
+    agents = _names(list(conflict.agents))
+    return (
+        f"{', '.join(conflict.purposes)} reserved by {reserving} but allowed by {allowing} "
+        f"for {agents}; the reservation wins"
+    )
+
+
+# --- signals ---------------------------------------------------------------------------------
+
+
+def _signals(
+    policy: OriginPolicy,
+    records: Sequence[ReservationRecord],
+    page_signals: Sequence[PageSignals | None],
+) -> list[Signal]:
+    out = _robots_signals(policy) + _aitxt_signals(policy) + _tdmrep_signals(policy)
+    merged: dict[tuple, Signal] = {}
+    for record, page in zip(records, page_signals, strict=True):
+        if page is None:
+            continue
+        for signal in _page_signals(page):
+            key = (signal.family, signal.source, signal.location, signal.scope, signal.lines)
+            known = merged.get(key)
+            urls = (*known.urls, record.url) if known else (record.url,)
+            merged[key] = Signal(
+                signal.family,
+                signal.source,
+                signal.location,
+                signal.summary,
+                signal.lines,
+                signal.scope,
+                tuple(dict.fromkeys(urls)),
+            )
+    return out + list(merged.values())
+
+
+def _text_lines(body: bytes | None) -> list[str]:
+    """robots.txt as robots.py numbers its lines: the first 500 KiB, BOM dropped, CR/CRLF = LF."""
+    if not body:
+        return []
+    text = body[:MAX_BYTES].decode("utf-8", "replace").removeprefix("\ufeff")
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _capped(lines: list[SourceLine]) -> tuple[tuple[SourceLine, ...], int]:
+    if len(lines) <= MAX_SIGNAL_LINES:
+        return tuple(lines), 0
+    return tuple(lines[:MAX_SIGNAL_LINES]), len(lines) - MAX_SIGNAL_LINES
+
+
+def _names(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:MAX_NAMES_SHOWN])
+    if len(names) > MAX_NAMES_SHOWN:
+        shown += f" and {len(names) - MAX_NAMES_SHOWN} more"
+    return shown
+
+
+# robots.txt records shown as signals of their own (the family is the lower-cased key).
+_EXTENSION_KEYS = frozenset({"content-signal", "content-usage"})
+
+
+def _robots_signals(policy: OriginPolicy) -> list[Signal]:
+    """The groups naming AI agents or ``*``, Content-Signal / Content-Usage lines, License lines."""
+    robots_txt = policy.robots
+    if robots_txt is None:
+        return []
+    location = policy.robots_file.source.url
+    text = _text_lines(policy.robots_file.body)
+
+    def line_text(number: int, fallback: str) -> str:
+        return text[number - 1].strip() if 0 < number <= len(text) else fallback
+
+    out: list[Signal] = []
+    groups = robots_txt.groups
+    for group in groups:
+        values = [value for value, _line in group.agents]
+        ai_names = [v for v in values if get_agent(v) is not None]
+        if not ai_names and "*" not in values:
+            continue
+        numbered = [SourceLine(n, line_text(n, f"User-agent: {v}")) for v, n in group.agents]
+        numbered += [SourceLine(r.line, line_text(r.line, r.raw)) for r in group.rules]
+        numbered.sort(key=lambda s: s.line or 0)
+        lines, omitted = _capped(numbered)
+        rules = len(group.rules)
+        if ai_names:
+            summary = f"group for {_names(ai_names)} (AI agents)"
+            others = [v for v in values if v not in ai_names]
+            if others:
+                summary += f", also naming {_names(others)}"
+        else:
+            summary = "the default group (User-agent: *), for every agent no group names"
+        summary += f"; {rules} rule{'s' if rules != 1 else ''}"
+        scope = ", ".join(ai_names) if ai_names else "*"
+        out.append(Signal("robots", ROBOTS, location, summary, lines, scope, (), omitted))
+
+    starts = [(g.line, [v for v, _ in g.agents]) for g in groups]
+    for number, raw in enumerate(text, 1):
+        key, colon, _value = raw.split("#", 1)[0].partition(":")
+        family = key.strip().lower()
+        if not colon or family not in _EXTENSION_KEYS:
+            continue
+        owner = [agents for start, agents in starts if start <= number]
+        if owner:
+            scope = ", ".join(owner[-1])
+            summary = f"{raw.split(':', 1)[0].strip()} in the group for {_names(owner[-1])}"
+        else:
+            scope = "*"
+            summary = f"{raw.split(':', 1)[0].strip()} before any User-agent line (ignored)"
+        out.append(
+            Signal(family, ROBOTS, location, summary, (SourceLine(number, raw.strip()),), scope)
+        )
+    for licence in robots_txt.licenses:
+        summary = "RSL licence for the whole site (License: is global, in no group)"
+        raw = line_text(licence.line, f"License: {licence.url}")
+        out.append(Signal("rsl", ROBOTS, location, summary, (SourceLine(licence.line, raw),)))
+    return out
+
+
+def _aitxt_signals(policy: OriginPolicy) -> list[Signal]:
+    ai_txt = policy.aitxt
+    if ai_txt is None:
+        return []
+    location = policy.aitxt_file.source.url
+    if not ai_txt.interpretable:
+        summary = f"ai.txt in the {ai_txt.dialect} dialect: not read as rules (see findings)"
+        return [Signal("ai.txt", AITXT, location, summary)]
+    out = []
+    for group in ai_txt.groups:
+        numbered = [
+            SourceLine(n, f"User-Agent: {agent}")
+            for agent, n in zip(group.agents, group.lines, strict=False)
+        ]
+        numbered += [SourceLine(rule.line, rule.raw) for rule in group.rules]
+        numbered.sort(key=lambda s: s.line or 0)
+        lines, omitted = _capped(numbered)
+        summary = (
+            f"ai.txt ({ai_txt.dialect} dialect) group for {_names(list(group.agents))}; "
+            f"{len(group.rules)} rule{'s' if len(group.rules) != 1 else ''} about AI training"
+        )
+        scope = ", ".join(group.agents) or "*"
+        out.append(Signal("ai.txt", AITXT, location, summary, lines, scope, (), omitted))
+    return out
+
+
+def _tdmrep_signals(policy: OriginPolicy) -> list[Signal]:
+    tdm_file = policy.tdmrep
+    if tdm_file is None:
+        return []
+    url = policy.tdmrep_file.source.url
+    out = []
+    for rule in tdm_file.rules:
+        value = {1: "reserved (1)", 0: "not reserved (0)"}.get(rule.reservation, "unset")
+        summary = f"rule {rule.index}: {rule.location.raw} -> TDM rights {value}"
+        if rule.policy:
+            summary += f", policy {rule.policy}"
+        raw = rule.raw or json.dumps({"location": rule.location.raw})
+        out.append(
+            Signal("tdmrep", TDMREP, f"{url}#/{rule.index}", summary, (SourceLine(rule.line, raw),))
+        )
+    return out
+
+
+def _page_signals(page: PageSignals) -> list[Signal]:
+    from .page import AI_TOKENS
+
+    out = []
+    for values, source in ((page.tdm_header, "header"), (page.tdm_meta, "meta")):
+        if not values.present:
+            continue
+        if source == "header":
+            lines = [SourceLine(None, f"tdm-reservation: {v}") for v in values.raw_reservation]
+            lines += [SourceLine(None, f"tdm-policy: {v}") for v in values.raw_policy]
+        else:
+            lines = [
+                SourceLine(None, f'<meta name="tdm-reservation" content="{v}">')
+                for v in values.raw_reservation
+            ]
+            lines += [
+                SourceLine(None, f'<meta name="tdm-policy" content="{v}">')
+                for v in values.raw_policy
+            ]
+        value = {1: "reserved (1)", 0: "not reserved (0)"}.get(values.reservation, "unset")
+        where = "response header" if source == "header" else "HTML meta tag"
+        summary = f"TDMRep {where}: TDM rights {value}"
+        if values.policy:
+            summary += f", policy {values.policy}"
+        location = values.reservation_location or values.policy_location or source
+        out.append(Signal("tdmrep", source, location, summary, tuple(lines)))
+    for cs in page.content_signal:
+        line = SourceLine(None, f"Content-Signal: {cs.raw}")
+        summary = "Content-Signal response header: " + (
+            ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in cs.values.items())
+            or "no value read"
+        )
+        out.append(Signal("content-signal", "header", cs.location or "", summary, (line,)))
+    for cu in page.content_usage:
+        line = SourceLine(None, f"Content-Usage: {cu.raw}")
+        summary = "Content-Usage response header: " + (
+            ", ".join(f"{k}={'y' if v else 'n'}" for k, v in cu.values.items()) or "no value read"
+        )
+        out.append(Signal("content-usage", "header", cu.location or "", summary, (line,)))
+    for directive in page.robots_directives:
+        if directive.token not in AI_TOKENS:
+            continue
+        whom = "every agent" if directive.agent == "*" else directive.agent
+        if directive.token == "noai":
+            summary = f"noai for {whom}: reserves AI training and AI input"
+        elif page.is_image:
+            summary = f"noimageai for {whom} on an image: reserves AI training and AI input"
+        else:
+            summary = f"noimageai for {whom}: applies to images only, this response is not one"
+        out.append(
+            Signal(
+                directive.token,
+                directive.source,
+                directive.location,
+                summary,
+                (SourceLine(None, directive.raw),),
+                directive.agent,
+            )
+        )
+    for link in page.licenses:
+        family = "rsl" if link.is_rsl else "licence"
+        kind = "RSL licence" if link.is_rsl else "licence link"
+        summary = f"{kind} {link.url} ({'Link header' if link.source == 'header' else 'HTML'})"
+        out.append(
+            Signal(family, link.source, link.location, summary, (SourceLine(None, link.raw),))
+        )
+    return out
+
+
+# --- rendering: text -------------------------------------------------------------------------
+
+_WIDTH = 100
+_FAMILY_TITLES = {
+    "robots": "robots.txt groups",
+    "content-signal": "Content-Signal",
+    "content-usage": "Content-Usage (IETF aipref)",
+    "tdmrep": "TDMRep",
+    "ai.txt": "ai.txt",
+    "noai": "noai",
+    "noimageai": "noimageai",
+    "rsl": "RSL licences",
+    "licence": "Licence links",
+}
+
+
+def _source_detail(source: SourceOutcome) -> str:
+    if source.error:
+        return source.error
+    parts = []
+    if source.status is not None:
+        parts.append(f"HTTP {source.status}")
+    if source.content_type:
+        parts.append(source.content_type)
+    if source.size is not None and source.outcome is Outcome.OK:
+        parts.append(f"{source.size:,} bytes")
+    return ", ".join(parts)
+
+
+def _wrap(text: str, indent: str, hang: int = 2) -> list[str]:
+    """``text`` wrapped at the report width; continuation lines indented ``hang`` more."""
+    return textwrap.wrap(
+        text,
+        _WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent + " " * hang,
+        break_on_hyphens=False,
+        break_long_words=False,
+    ) or [indent]
+
+
+def _matrix_groups(report: ValidationReport) -> list[tuple[list[str], PageReport]]:
+    """Pages with the same decisions share one matrix."""
+    groups: list[tuple[list[str], PageReport]] = []
+    for page in report.pages:
+        cells = [(row.agent, tuple(row.decisions.items())) for row in page.matrix]
+        for urls, head in groups:
+            if [(row.agent, tuple(row.decisions.items())) for row in head.matrix] == cells:
+                urls.append(page.url)
+                break
+        else:
+            groups.append(([page.url], page))
+    return groups
+
+
+def render_text(report: ValidationReport) -> str:
+    """The report for a person at a terminal."""
+    out: list[str] = []
+    counts = report.counts
+    status = exit_status(report)
+    out.append(f"validate {report.target}")
+    out.append(f"  origin {report.origin}, checked {report.checked_at}")
+    if not report.reachable:
+        out.append("")
+        out.append("The site could not be reached: neither robots.txt nor the page answered.")
+    summary = (
+        f"  {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)"
+        f", {len(report.conflicts)} conflict(s); exit status {status}"
+    )
+    out.append(summary)
+
+    out += ["", "Sources"]
+    rows = [(name, s) for name, s in report.sources.items()]
+    rows += [("page", p.source) for p in report.pages]
+    rows += [(ref.kind, ref.source) for ref in report.references]
+    for name, source in rows:
+        out.append(f"  {name:<12} {source.outcome!s:<12} {_source_detail(source):<40} {source.url}")
+    for ref in report.references:
+        out.append(f"  {ref.kind} {ref.url}: {ref.summary}")
+
+    out += ["", "Signals found"]
+    if not report.signals:
+        out.append(
+            "  none: no robots.txt group, header, meta tag or file says anything about AI use"
+        )
+    for family in _FAMILY_TITLES:
+        signals = [s for s in report.signals if s.family == family]
+        if not signals:
+            continue
+        out.append(f"  {_FAMILY_TITLES[family]}")
+        shown_location = None
+        for run in _runs_of_alike_groups(signals):
+            if len(run) > 1:
+                out.extend(_text_group_run(run))
+                continue
+            signal = run[0]
+            out.append(f"    {signal.summary}")
+            if signal.location != shown_location:
+                out.append(f"      {signal.source}: {signal.location}")
+                shown_location = signal.location
+            for line in signal.lines:
+                number = f"{line.line:>5}  " if line.line is not None else "       "
+                out.append(f"      {number}{line.text}")
+            if signal.omitted:
+                out.append(f"             ... {signal.omitted} more line(s)")
+            if signal.urls and len(report.pages) > 1:
+                out.append(f"      on {', '.join(signal.urls)}")
+
+    for urls, page in _matrix_groups(report):
+        out.append("")
+        label = urls[0] if len(urls) == 1 else f"{len(urls)} pages: {', '.join(urls)}"
+        out.append(f"What AI agents may do: {label}")
+        out.extend(_text_matrix(page))
+
+    out += ["", "Conflicts between signals"]
+    if not report.conflicts:
+        out.append("  none")
+    for number, conflict in enumerate(report.conflicts, 1):
+        purposes = ", ".join(conflict.purposes)
+        agents = _names(list(conflict.agents))
+        out.extend(_wrap(f"{number}. {purposes} for {agents}:", "  ", 3))
+        for ref in conflict.reserved_by:
+            out.extend(_wrap(f"reserved by {ref.describe()}", "       "))
+        for ref in conflict.allowed_by:
+            out.extend(_wrap(f"allowed by {ref.describe()}", "       "))
+        out.extend(_wrap(f"-> {conflict.resolution}", "       "))
+        if len(report.pages) > 1:
+            out.extend(_wrap(f"on {', '.join(conflict.urls)}", "       "))
+
+    out += ["", "Findings"]
+    if not report.findings:
+        out.append("  none")
+    for finding in report.findings:
+        out.append("")
+        out.extend(
+            _wrap(f"{str(finding.severity).upper()}  {finding.code}: {finding.title}", "  ", 4)
+        )
+        for occurrence in finding.occurrences:
+            where = occurrence.location or ""
+            if occurrence.line is not None:
+                where += f" line {occurrence.line}"
+            head = f"- {occurrence.message}" + (f" [{where.strip()}]" if where.strip() else "")
+            out.extend(_wrap(head, "    "))
+            if occurrence.urls and len(report.pages) > 1:
+                out.extend(_wrap(f"on {', '.join(occurrence.urls)}", "      "))
+        if finding.explanation:
+            out.extend(_wrap(f"Why: {finding.explanation}", "    "))
+        if finding.fix:
+            out.extend(_wrap(f"Fix: {finding.fix}", "    "))
+    return "\n".join(out) + "\n"
+
+
+# Files that list many AI agents usually give each its own group with the same rules; the text
+# report shows such a run as one entry. Runs shorter than this are shown group by group.
+_MIN_RUN = 3
+
+
+def _is_user_agent_line(text: str) -> bool:
+    return text.replace(" ", "").casefold().startswith("user-agent:")
+
+
+def _rule_texts(signal: Signal) -> tuple[str, ...] | None:
+    """The rule lines of a robots.txt group signal (None: not a fully shown AI-agent group)."""
+    if signal.family != "robots" or signal.scope == "*" or signal.omitted:
+        return None
+    return tuple(x.text for x in signal.lines if not _is_user_agent_line(x.text))
+
+
+def _runs_of_alike_groups(signals: Sequence[Signal]) -> list[list[Signal]]:
+    """Consecutive AI-agent groups with identical rules, together; everything else alone."""
+    runs: list[list[Signal]] = []
+    for signal in signals:
+        rules = _rule_texts(signal)
+        last = runs[-1] if runs else None
+        if rules is not None and last is not None and _rule_texts(last[0]) == rules:
+            last.append(signal)
+        else:
+            runs.append([signal])
+    out: list[list[Signal]] = []
+    for run in runs:
+        out.extend([run] if len(run) >= _MIN_RUN else [[signal] for signal in run])
+    return out
+
+
+def _text_group_run(run: Sequence[Signal]) -> list[str]:
+    rules = _rule_texts(run[0]) or ()
+    out = [f"    {len(run)} groups for AI agents, each with the rules: {' | '.join(rules)}"]
+    named = [
+        f"{x.text.split(':', 1)[1].strip()} ({x.line})"
+        for signal in run
+        for x in signal.lines
+        if _is_user_agent_line(x.text)
+    ]
+    out.extend(_wrap("User-agent (line): " + ", ".join(named), "      ", 4))
+    return out
+
+
+def _text_matrix(page: PageReport) -> list[str]:
+    width = max(len(_agent_label(row)) for row in page.matrix) + 2
+    operator_width = max(len(row.operator or "") for row in page.matrix) + 2
+    head = "  " + "agent".ljust(width) + "operator".ljust(operator_width)
+    head += "".join(p.ljust(13) for p in _PURPOSE_NAMES)
+    lines = [head.rstrip()]
+    for row in page.matrix:
+        text = "  " + _agent_label(row).ljust(width) + (row.operator or "").ljust(operator_width)
+        for purpose in _PURPOSE_NAMES:
+            decision = row.decisions[purpose]
+            text += (decision.upper() if decision == "reserved" else decision).ljust(13)
+        lines.append(text.rstrip())
+    if any(row.control_only for row in page.matrix):
+        lines.append(
+            "  (control) a control-only token: it never crawls; 'crawl' means its operator's "
+            "crawler may fetch for it"
+        )
+    lines.append("  * = any agent that no robots.txt group or scoped directive names")
+    return lines
+
+
+def _agent_label(row: MatrixRow) -> str:
+    return row.agent + (" (control)" if row.control_only else "")
+
+
+# --- rendering: JSON and HTML ------------------------------------------------------------------
+
+
+def render_json(report: ValidationReport) -> str:
+    """The same content for machines: ``ValidationReport.from_json(json.loads(...))`` reads it."""
+    return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
+
+
+_CSS = """
+body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#222}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;
+text-align:left;vertical-align:top}th{background:#f4f4f4}
+code,pre{font:13px/1.4 ui-monospace,monospace}
+pre{background:#f7f7f7;padding:.5em;overflow-x:auto}.reserved{background:#fde2e1}
+.allowed{background:#e3f5e1}.unspecified{color:#777}.error{color:#b00020}.warning{color:#a15c00}
+.info{color:#31608f}.finding{margin:1em 0;padding-left:.8em;border-left:4px solid #ddd}
+.finding.error{border-color:#b00020}.finding.warning{border-color:#e39b00}
+.finding p,.finding ul{color:#222}.summary{font-size:1.1em}
+"""
+
+
+def render_html(report: ValidationReport) -> str:
+    """A self-contained HTML page of the report (every value escaped)."""
+    e = html.escape
+    counts = report.counts
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>AI reservations of {e(report.origin)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>AI and TDM reservations of <code>{e(report.target)}</code></h1>",
+        f"<p>Origin <code>{e(report.origin)}</code>, checked {e(report.checked_at)}.</p>",
+        f'<p class="summary"><span class="error">{counts["error"]} error(s)</span>, '
+        f'<span class="warning">{counts["warning"]} warning(s)</span>, '
+        f'<span class="info">{counts["info"]} note(s)</span>, '
+        f"{len(report.conflicts)} conflict(s).</p>",
+    ]
+    if not report.reachable:
+        parts.append('<p class="error">The site could not be reached.</p>')
+
+    parts.append(
+        "<h2>Sources</h2><table><tr><th>file</th><th>outcome</th><th>detail</th><th>URL</th></tr>"
+    )
+    rows = [(name, s, "") for name, s in report.sources.items()]
+    rows += [("page", p.source, "") for p in report.pages]
+    rows += [(ref.kind, ref.source, ref.summary) for ref in report.references]
+    for name, source, note in rows:
+        detail = _source_detail(source) + (f"; {note}" if note else "")
+        parts.append(
+            f"<tr><td>{e(name)}</td><td>{e(str(source.outcome))}</td><td>{e(detail)}</td>"
+            f"<td><code>{e(source.url)}</code></td></tr>"
+        )
+    parts.append("</table>")
+
+    parts.append("<h2>Signals found</h2>")
+    if not report.signals:
+        parts.append("<p>None.</p>")
+    for family, title in _FAMILY_TITLES.items():
+        signals = [s for s in report.signals if s.family == family]
+        if not signals:
+            continue
+        parts.append(f"<h3>{e(title)}</h3>")
+        for signal in signals:
+            body = "\n".join(
+                (f"{line.line:>5}  " if line.line is not None else "") + line.text
+                for line in signal.lines
+            )
+            if signal.omitted:
+                body += f"\n       ... {signal.omitted} more line(s)"
+            parts.append(
+                f"<p>{e(signal.summary)} <small>({e(signal.source)}: "
+                f"<code>{e(signal.location)}</code>)</small></p>"
+            )
+            if body:
+                parts.append(f"<pre>{e(body)}</pre>")
+
+    for urls, page in _matrix_groups(report):
+        label = ", ".join(urls)
+        parts.append(f"<h2>What AI agents may do: <code>{e(label)}</code></h2>")
+        parts.append("<table><tr><th>agent</th><th>operator</th>")
+        parts.extend(f"<th>{e(p)}</th>" for p in _PURPOSE_NAMES)
+        parts.append("</tr>")
+        for row in page.matrix:
+            parts.append(f"<tr><td>{e(_agent_label(row))}</td><td>{e(row.operator or '')}</td>")
+            for purpose in _PURPOSE_NAMES:
+                decision = row.decisions[purpose]
+                why = "\n".join(row.reasons.get(purpose, ()))
+                parts.append(f'<td class="{e(decision)}" title="{e(why)}">{e(decision)}</td>')
+            parts.append("</tr>")
+        parts.append("</table>")
+
+    parts.append("<h2>Conflicts between signals</h2>")
+    if not report.conflicts:
+        parts.append("<p>None.</p>")
+    else:
+        parts.append("<ol>")
+        for conflict in report.conflicts:
+            items = [f"reserved by {r.describe()}" for r in conflict.reserved_by]
+            items += [f"allowed by {r.describe()}" for r in conflict.allowed_by]
+            parts.append(
+                f"<li>{e(', '.join(conflict.purposes))} for {e(_names(list(conflict.agents)))}"
+                "<ul>" + "".join(f"<li>{e(i)}</li>" for i in items) + "</ul>"
+                f"<p>{e(conflict.resolution)}</p></li>"
+            )
+        parts.append("</ol>")
+
+    parts.append("<h2>Findings</h2>")
+    if not report.findings:
+        parts.append("<p>None.</p>")
+    for finding in report.findings:
+        severity = str(finding.severity)
+        parts.append(f'<div class="finding {e(severity)}">')
+        parts.append(
+            f'<h3><span class="{e(severity)}">{e(severity.upper())}</span> '
+            f"<code>{e(finding.code)}</code>: {e(finding.title)}</h3><ul>"
+        )
+        for occurrence in finding.occurrences:
+            where = occurrence.location or ""
+            if occurrence.line is not None:
+                where += f" line {occurrence.line}"
+            parts.append(
+                f"<li>{e(occurrence.message)}"
+                + (f" <small><code>{e(where.strip())}</code></small>" if where.strip() else "")
+                + "</li>"
+            )
+        parts.append("</ul>")
+        if finding.explanation:
+            parts.append(f"<p>{e(finding.explanation)}</p>")
+        if finding.example:
+            parts.append(f"<pre>{e(finding.example)}</pre>")
+        if finding.fix:
+            parts.append(f"<p><strong>Fix:</strong> {e(finding.fix)}</p>")
+        parts.append("</div>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+# --- command line ------------------------------------------------------------------------------
+
+_RENDERERS: Mapping[str, Callable[[ValidationReport], str]] = {
+    "text": render_text,
+    "json": render_json,
+    "html": render_html,
+}
+
+
+def add_cli_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``validate`` on the ``reservation-crawler`` command line."""
+    p = subparsers.add_parser(
+        "validate",
+        help="check a site's AI / TDM reservations and report what is wrong (for publishers)",
+        description=(
+            "Fetch robots.txt, /ai.txt, /.well-known/tdmrep.json, the page (and each --url), "
+            "and the tdm-policy and RSL documents they name; print the signals found with their "
+            "lines, what the well-known AI agents may do per purpose, every finding with how to "
+            "fix it, and the conflicts between signals. Exit status: 0 no errors, 1 errors "
+            "found (--strict: warnings too), 2 the site could not be reached or bad arguments."
+        ),
+    )
+    p.add_argument("site", metavar="SITE_OR_URL", help="host name (example.com) or URL")
+    p.add_argument(
+        "--agent",
+        "-a",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        help="add a product token to the matrix (repeatable)",
+    )
+    p.add_argument(
+        "--url",
+        dest="urls",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="another page of the site to check (path or URL; repeatable)",
+    )
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="the report as JSON")
+    form.add_argument("--html", action="store_true", help="the report as an HTML page")
+    p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    p.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="allow private/loopback/link-local addresses (local test servers)",
+    )
+    p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout, seconds")
+    p.set_defaults(func=run_validate)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from .fetch import FetchLimits
+
+    try:
+        limits = FetchLimits(timeout=args.timeout)
+        report = validate(
+            args.site,
+            agents=args.agent,
+            urls=args.urls,
+            allow_private=args.allow_private,
+            limits=limits,
+        )
+    except ValueError as exc:  # InvalidOrigin, ConfigError
+        print(f"reservation-crawler validate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    form = "json" if args.json else "html" if getattr(args, "html", False) else "text"
+    sys.stdout.write(_RENDERERS[form](report))
+    sys.stdout.flush()
+    status = exit_status(report, strict=args.strict)
+    if status == EXIT_UNREACHABLE:
+        errors = {s.error for s in report.sources.values()} | {p.source.error for p in report.pages}
+        blocked = "blocked-address" in errors
+        hint = " (a local or private address needs --allow-private)" if blocked else ""
+        print(
+            f"reservation-crawler validate: {report.origin} could not be reached{hint}",
+            file=sys.stderr,
+        )
+    return status
