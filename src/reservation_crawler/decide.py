@@ -31,7 +31,6 @@ from .record import (
     Purpose,
     ReservationRecord,
     SourceOutcome,
-    combine,
 )
 
 if TYPE_CHECKING:
@@ -89,8 +88,10 @@ def decide(
     for agent in agent_list:
         rows = _agent_evidence(url, agent, origin, page, shared)
         evidence.extend(rows)
-        decisions[agent] = {p: combine(e.effect for e in rows if p in e.purposes) for p in PURPOSES}
-        conflicts.extend(_conflicts(agent, rows))
+        cells, contested = _combine_rows(rows)
+        decisions[agent] = cells
+        if contested:
+            conflicts.extend(_conflicts(agent, rows, contested))
 
     sources = origin.sources
     if page_source is None:
@@ -383,23 +384,42 @@ def _noai_rows(agent: str, page: PageSignals) -> list[_Row]:
     return rows
 
 
-def _conflicts(agent: str, rows: Sequence[Evidence]) -> list[Finding]:
+def _combine_rows(rows: Sequence[Evidence]) -> tuple[dict[Purpose, Decision], list[Purpose]]:
+    """Per purpose: any reserved wins, else any allowed, else unspecified (record.combine),
+    in one pass; also the purposes that some rows reserve and others allow."""
+    reserved: set[Purpose] = set()
+    allowed: set[Purpose] = set()
+    for row in rows:
+        if row.effect is Decision.RESERVED:
+            reserved.update(row.purposes)
+        elif row.effect is Decision.ALLOWED:
+            allowed.update(row.purposes)
+    cells = {
+        p: Decision.RESERVED
+        if p in reserved
+        else (Decision.ALLOWED if p in allowed else Decision.UNSPECIFIED)
+        for p in PURPOSES
+    }
+    contested = [p for p in PURPOSES if p in reserved and p in allowed] if allowed else []
+    return cells, contested
+
+
+def _conflicts(agent: str, rows: Sequence[Evidence], purposes: Sequence[Purpose]) -> list[Finding]:
     out = []
-    for purpose in PURPOSES:
+    for purpose in purposes:
         reserving = sorted(
             {e.signal for e in rows if purpose in e.purposes and e.effect is Decision.RESERVED}
         )
         allowing = sorted(
             {e.signal for e in rows if purpose in e.purposes and e.effect is Decision.ALLOWED}
         )
-        if reserving and allowing:
-            out.append(
-                DECISION_CONFLICT(
-                    f"{agent}: {purpose} is reserved by {', '.join(reserving)} but allowed by "
-                    f"{', '.join(allowing)}; the reservation wins",
-                    location=agent,
-                )
+        out.append(
+            DECISION_CONFLICT(
+                f"{agent}: {purpose} is reserved by {', '.join(reserving)} but allowed by "
+                f"{', '.join(allowing)}; the reservation wins",
+                location=agent,
             )
+        )
     return out
 
 

