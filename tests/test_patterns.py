@@ -173,3 +173,11 @@ def test_normalization_never_raises_and_is_idempotent(text: str) -> None:
     once = normalize_url_path(text)
     assert once.startswith("/")
     assert normalize_url_path(once) == once
+
+
+@given(st.text(max_size=30).filter(lambda t: "*" not in t and "$" not in t))
+def test_plain_pattern_shortcut_normalizes_like_compile_pattern(raw: str) -> None:
+    from reservation_crawler.patterns import _normalize_plain
+
+    for profile in ("rfc9309", "google"):
+        assert _normalize_plain(raw, profile) == compile_pattern(raw, profile=profile).normalized

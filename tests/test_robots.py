@@ -492,6 +492,20 @@ def test_user_agents_lists_every_value_once() -> None:
     assert txt.user_agents == ("GPTBot", "*")
 
 
+def test_groups_as_written() -> None:
+    txt = parse(
+        "User-agent: A\nDisallow: private/  # oops\nDisallow:\nAllow: /x\n"
+        "User-agent: A\nDisallow: /y\n"
+    )
+    first, second = txt.groups
+    assert first.agents == (("A", 1),) and first.line == 1
+    assert [(r.allow, r.pattern.raw, r.line, r.raw) for r in first.rules] == [
+        (False, "private/", 2, "Disallow: private/"),
+        (True, "/x", 4, "Allow: /x"),
+    ]
+    assert [r.line for r in second.rules] == [6]
+
+
 # -- findings ----------------------------------------------------------------------------------
 
 FINDING_TRIGGERS = {
@@ -512,6 +526,8 @@ FINDING_TRIGGERS = {
     "User-agent: GPTBot\nDisallow: /b\n",
     "robots.invalid-crawl-delay": "User-agent: *\nCrawl-delay: soon\n",
     "robots.license-not-absolute": "License: /license.xml\n",
+    "robots.user-agents-joined": "User-agent: Googlebot\nCrawl-delay: 10\n\n"
+    "User-agent: *\nDisallow: /private/\n",
     "robots.line-too-long": "User-agent: *\nDisallow: /" + "a" * 17_000 + "\n",
 }
 
@@ -526,7 +542,7 @@ def test_finding_is_reported(code: str, body: str | bytes) -> None:
     found = [f for f in parse(body).findings if f.code == code]
     assert found, f"{code} not reported"
     finding = found[0]
-    assert finding.source == "robots" and finding.message
+    assert finding.source == "robots.txt" and finding.message
     assert finding.line is not None and finding.line >= 1
 
 
@@ -555,6 +571,21 @@ def test_group_discarding_global_rules_names_the_lost_rules() -> None:
     # A group with its own Disallow rules is a deliberate choice: not reported.
     txt = parse("User-agent: GPTBot\nDisallow: /\n\nUser-agent: *\nDisallow: /private/\n")
     assert "robots.group-discards-global-rules" not in {f.code for f in txt.findings}
+
+
+def test_user_agents_joined_across_a_crawl_delay_is_one_group_and_reported() -> None:
+    txt = parse(
+        "User-agent: Googlebot\nCrawl-delay: 10\n\nUser-agent: Bingbot\nCrawl-delay: 10\n\n"
+        "User-agent: *\nDisallow: /wp-admin/\n"
+    )
+    # RFC 9309 and Google: one group for all three, so Googlebot is kept out of /wp-admin/.
+    assert not txt.allowed("/wp-admin/x", "Googlebot")
+    assert txt.crawl_delay("CCBot") == 10.0
+    found = [f for f in txt.findings if f.code == "robots.user-agents-joined"]
+    assert [f.line for f in found] == [4, 7]
+    assert "'User-agent: Googlebot' (line 1)" in found[0].message
+    # Blank lines alone between User-agent lines are the normal way to list several agents.
+    assert "robots.user-agents-joined" not in codes("User-agent: A\n\nUser-agent: B\nDisallow: /\n")
 
 
 def test_invalid_product_token_message_says_how_it_is_read() -> None:

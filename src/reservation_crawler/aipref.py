@@ -189,7 +189,10 @@ def _malformed_message(text: str, error: Exception) -> str:
         return (
             f"Content-Usage {text!r}: labels must be lower-case ({error}); all preferences unknown"
         )
-    return f"Content-Usage {text!r} is not a structured-field dictionary ({error}); all preferences unknown"
+    return (
+        f"Content-Usage {text!r} is not a structured-field dictionary ({error}); "
+        "all preferences unknown"
+    )
 
 
 def _unknown_label_message(label: str) -> str:

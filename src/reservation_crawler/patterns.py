@@ -222,6 +222,15 @@ def _match_pieces(path: str, pos: int, pieces: tuple[str, ...], anchored: bool) 
     return find(final, pos) >= 0
 
 
+def _normalize_plain(raw: str, profile: str) -> str:
+    """The normalized form of a pattern without "*" or "$" (as compile_pattern would give)."""
+    if profile == "google":
+        return _google_escape_pattern(raw)
+    if _PATTERN_PLAIN_RE.fullmatch(raw):
+        return raw
+    return _normalize(raw, pattern=True)
+
+
 def compile_pattern(raw: str, *, profile: str = "rfc9309") -> PathPattern:
     """Compile one pattern as written in a file (surrounding whitespace already removed).
 
@@ -230,7 +239,7 @@ def compile_pattern(raw: str, *, profile: str = "rfc9309") -> PathPattern:
     return _compile_cached(raw, profile)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=65536)
 def _compile_cached(raw: str, profile: str) -> PathPattern:
     if profile == "google":
         normalized = _google_escape_pattern(raw)

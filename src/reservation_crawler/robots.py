@@ -22,6 +22,7 @@ from .patterns import (
     PROFILES,
     PathPattern,
     _compile_cached,
+    _normalize_plain,
     _plain_http_url,
     normalize_url_path,
     normalize_url_path_rfc9309,
@@ -44,7 +45,7 @@ MAX_BYTES: Final = 512_000
 # google/robotstxt keeps 2083 * 8 - 1 bytes of a line (kMaxLineLen minus the final NUL).
 GOOGLE_MAX_LINE_BYTES: Final = 2083 * 8 - 1
 _LOCATION: Final = "robots.txt"
-_SOURCE: Final = "robots"
+_SOURCE: Final = "robots.txt"
 _WHITESPACE: Final = " \t\n\v\f\r"
 
 # Line kinds.
@@ -222,6 +223,18 @@ INVALID_CRAWL_DELAY = _spec(
     "Write a number of seconds, e.g. 'Crawl-delay: 10'.",
     "User-agent: *\nCrawl-delay: ten",
 )
+USER_AGENTS_JOINED = _spec(
+    "user-agents-joined",
+    Severity.WARNING,
+    "User-agent lines separated only by Crawl-delay/Content-Signal/Content-Usage share a group",
+    "A group runs from its User-agent lines to its rules; Crawl-delay, Content-Signal and "
+    "Content-Usage lines do not end the list of User-agent lines (RFC 9309 §2.2.4, and Google "
+    "reads it so). 'User-agent: A / Crawl-delay: 5 / User-agent: B / Disallow: /x' is one group "
+    "for A and B: both get 'Disallow: /x' and the Crawl-delay.",
+    "If the crawlers were meant to have separate groups, give each group its own Allow or "
+    "Disallow rule before the next User-agent line.",
+    "User-agent: Googlebot\nCrawl-delay: 10\n\nUser-agent: *\nDisallow: /private/",
+)
 LICENSE_NOT_ABSOLUTE = _spec(
     "license-not-absolute",
     Severity.WARNING,
@@ -280,45 +293,62 @@ class RobotsGroup:
 
 
 # One compiled rule, shaped for the matching loop:
-# (rank, literal prefix, plain prefix rule?, needle, pattern, allow, line).
+# (rank, literal prefix, plain prefix rule?, needle, pattern, allow, value, line).
 # rank = 2 * priority + allow orders rules best first: longest pattern, then Allow before
 # Disallow on equal length (RFC 9309 §2.2.2). "needle" is a literal the path must contain for
 # a wildcard rule to match; "needle in path" runs in C and rejects most of them cheaply.
-_Entry = tuple[int, str, bool, str, PathPattern, bool, int]
+# A plain rule only needs its prefix, so its PathPattern (None here) is compiled from "value"
+# only when explain() reports it: most rules are site-specific, compiled once, never shown.
+_Entry = tuple[int, str, bool, str, PathPattern | None, bool, str, int]
 _RANK = itemgetter(0)
 # Above this many rules, rules are indexed by the character after the leading "/".
-_INDEX_THRESHOLD = 12
+_INDEX_THRESHOLD = 16
 
 
-# The line-independent part of an entry, shared by every file with the same rule (one cache
-# per profile and Allow/Disallow; cleared when it grows past _HEADS_LIMIT). _NEVER marks a
-# pattern that cannot match a path (it does not start with "/" or "*"; reported as a finding).
+# The line-independent part of an entry, shared by every file with the same rule: one cache
+# per profile and Allow/Disallow, in two generations so that memory stays bounded while the
+# rules that recur across sites ("/wp-admin/") stay cached. _NEVER marks a pattern that cannot
+# match a path (it does not start with "/" or "*"; reported as a finding).
 _NEVER: Final = ()
-_HEADS_LIMIT: Final = 200_000
+_HEADS_LIMIT: Final = 32_768
 _HEADS: Final = {profile: ({}, {}) for profile in PROFILES}
+_OLD_HEADS: Final = {profile: ({}, {}) for profile in PROFILES}
 
 
 def _new_head(value: str, allow: bool, profile: str) -> tuple:
-    cache = _HEADS[profile][allow]
-    if len(cache) >= _HEADS_LIMIT:
-        cache.clear()
-    head = _head(_compile_cached(value, profile), allow) if value[0] in "/*" else _NEVER
-    cache[value] = head
+    """A head not in the young generation: promoted from the old one, or computed."""
+    old = _OLD_HEADS[profile][allow]
+    head = old.get(value)
+    if head is None:
+        if value[0] != "/" and value[0] != "*":
+            head = _NEVER
+        elif "*" in value or "$" in value:
+            head = _head(_compile_cached(value, profile), allow, value)
+        else:  # a plain prefix: normalized like compile_pattern, without building the object
+            prefix = _normalize_plain(value, profile)
+            priority = len(prefix) if prefix.isascii() else len(prefix.encode("utf-8"))
+            head = (2 * priority + allow, prefix, True, "", None, allow, value)
+    young = _HEADS[profile][allow]
+    if len(young) >= _HEADS_LIMIT:
+        old.clear()
+        old.update(young)
+        young.clear()
+    young[value] = head
     return head
 
 
-def _head(pattern: PathPattern, allow: bool) -> tuple:
+def _head(pattern: PathPattern, allow: bool, value: str) -> tuple:
     # A pattern without "*" (or ending in its only "*") and without "$" is a plain prefix.
     pieces = pattern.pieces
     plain = not pattern.anchored and not pieces
     needle = max(pieces, key=len) if pieces else ""
-    return (2 * pattern.priority + allow, pattern.prefix, plain, needle, pattern, allow)
+    return (2 * pattern.priority + allow, pattern.prefix, plain, needle, pattern, allow, value)
 
 
 class _Group:
-    """A group as tokenized; its rules are compiled and sorted on first use and kept."""
+    """A group as tokenized, with its rules compiled (in file order); sorted on first use."""
 
-    __slots__ = ("agents", "entries", "extensions", "rules")
+    __slots__ = ("agents", "compiled", "entries", "extensions", "rules")
 
     def __init__(self) -> None:
         self.agents: list[tuple[str, int]] = []
@@ -326,28 +356,30 @@ class _Group:
         self.rules: list[tuple[bool, str, int]] = []
         # (kind, value, line)
         self.extensions: list[tuple[int, str, int]] = []
+        # entries in file order; patterns that cannot match a path are left out
+        self.compiled: list[_Entry] = []
         self.entries: list[_Entry] | None = None
 
-    def compile(self, profile: str) -> list[_Entry]:
-        """The group's rules, best first; patterns that cannot match a path are left out."""
+    def add_rule(self, allow: bool, value: str, line: int, profile: str) -> None:
+        self.rules.append((allow, value, line))
+        if not value:
+            return  # an empty value matches nothing (RFC 9309; Google priority 0)
+        head = _HEADS[profile][allow].get(value) or _new_head(value, allow, profile)
+        if head:
+            self.compiled.append((*head, line))
+        if allow and profile == "google":
+            # Google: "Allow: /d/index.htm(l)" also allows "/d/" (robots.cc HandleAllow).
+            slash = value.rfind("/")
+            if slash >= 0 and value.startswith("/index.htm", slash):
+                directory_value = value[: slash + 1] + "$"
+                directory = _compile_cached(directory_value, profile)
+                self.compiled.append((*_head(directory, True, directory_value), line))
+
+    def compile(self) -> list[_Entry]:
+        """The group's rules, best first."""
         entries = self.entries
         if entries is None:
-            entries = []
-            google = profile == "google"
-            heads = _HEADS[profile]
-            for allow, value, line in self.rules:
-                if not value:
-                    continue  # an empty value matches nothing (RFC 9309; Google priority 0)
-                head = heads[allow].get(value) or _new_head(value, allow, profile)
-                if head:
-                    entries.append((*head, line))
-                if google and allow:
-                    # Google: "Allow: /d/index.htm(l)" also allows "/d/" (robots.cc HandleAllow).
-                    slash = value.rfind("/")
-                    if slash >= 0 and value.startswith("/index.htm", slash):
-                        directory = _compile_cached(value[: slash + 1] + "$", profile)
-                        entries.append((*_head(directory, True), line))
-            entries.sort(key=_RANK, reverse=True)  # stable: file order among equals
+            entries = sorted(self.compiled, key=_RANK, reverse=True)  # stable among equals
             self.entries = entries
         return entries
 
@@ -440,7 +472,7 @@ class _Rules:
 class _Selection:
     """What one agent follows: the label and groups for ``explain``, and the rules to match."""
 
-    __slots__ = ("agent_group", "best", "empty", "groups", "rules", "token")
+    __slots__ = ("agent_group", "best", "empty", "explanations", "groups", "rules", "token")
 
     def __init__(
         self, agent_group: str | None, token: str, groups: tuple[_Group, ...], rules: _Rules
@@ -451,6 +483,9 @@ class _Selection:
         self.rules = rules
         self.empty = not rules.entries
         self.best = rules.best
+        # Explanations depend only on the winning rule, so each is built once: id(entry) -> it
+        # (0: no rule matched, 1: /robots.txt). Entries live as long as this selection.
+        self.explanations: dict[int, RobotsExplanation] = {}
 
 
 _NO_SELECTION = _Selection(None, "", (), _Rules([]))
@@ -563,6 +598,7 @@ class RobotsTxt:
         "_google",
         "_groups",
         "_index",
+        "_joined",
         "_licenses",
         "_normalize",
         "_orphans",
@@ -571,8 +607,8 @@ class RobotsTxt:
         "_selections",
         "_sitemaps",
         "_text",
+        "_truncated",
         "_unknown",
-        "truncated",
     )
 
     def __init__(self, text: str, profile: str, findings: list[Finding], truncated: bool) -> None:
@@ -580,7 +616,7 @@ class RobotsTxt:
         self._profile = profile
         self._google = profile == "google"
         self._normalize = path_params_query if profile == "google" else normalize_url_path_rfc9309
-        self.truncated = truncated
+        self._truncated = truncated
         self._early_findings = findings
         self._findings: tuple[Finding, ...] | None = None
         self._selections: dict[str, _Selection] = {}
@@ -604,10 +640,12 @@ class RobotsTxt:
         licenses: list[LicenseLine] = []
         unknown: list[tuple[str, int]] = []
         orphans: list[tuple[int, int]] = []  # (kind, line) of group lines before any group
+        joined: list[tuple[tuple[str, int], tuple[str, int]]] = []  # (first agent, joining one)
         current: _Group | None = None
         collecting_agents = False  # the last group line was a User-agent line
         keys = _KEYS
         white = _WHITESPACE
+        heads = _HEADS[profile]
         # One linear regular expression reads every "key: value" line (and Google's colon-less
         # "key value"); it gives None for blank lines, comments and anything else.
         for number, match in enumerate(map(_line_match, text.split("\n")), 1):
@@ -643,6 +681,8 @@ class RobotsTxt:
                     current = _Group()
                     groups.append(current)
                     collecting_agents = True
+                elif current.extensions:
+                    joined.append((current.agents[0], (value, number)))
                 current.agents.append((value, number))
                 if value == "*" or (value[:1] == "*" and value[1:2].isspace()):
                     if not global_groups or global_groups[-1] is not current:
@@ -657,7 +697,14 @@ class RobotsTxt:
                     orphans.append((kind, number))
                     continue
                 collecting_agents = False
-                current.rules.append((kind == _ALLOW, value, number))
+                allow = kind == _ALLOW
+                if value and not google:  # (inlined _Group.add_rule: the common case)
+                    current.rules.append((allow, value, number))
+                    head = heads[allow].get(value) or _new_head(value, allow, profile)
+                    if head:
+                        current.compiled.append((*head, number))
+                else:
+                    current.add_rule(allow, value, number, profile)
             elif kind == _SITEMAP:
                 if value:
                     sitemaps.append(value)
@@ -677,12 +724,18 @@ class RobotsTxt:
         self._licenses = tuple(licenses)
         self._unknown = unknown
         self._orphans = orphans
+        self._joined = joined
 
     # -- public properties -----------------------------------------------------------------
 
     @property
     def profile(self) -> str:
         return self._profile
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the file was longer than MAX_BYTES (the rest was ignored and reported)."""
+        return self._truncated
 
     @property
     def sitemaps(self) -> tuple[str, ...]:
@@ -694,15 +747,19 @@ class RobotsTxt:
 
     @property
     def groups(self) -> tuple[RobotsGroup, ...]:
-        """Every group as written, in file order (groups naming the same token not merged)."""
+        """Every group as written, in file order (groups naming the same token not merged).
+
+        Rules are the Allow/Disallow lines with a value, in file order, including patterns that
+        can never match (reported as ``robots.pattern-not-rooted``).
+        """
+        profile = self._profile
         return tuple(
             RobotsGroup(
                 tuple(g.agents),
                 tuple(
-                    RobotsRule(allow, pattern, line, self._line_text(line))
-                    for _r, _p, _pl, _n, pattern, allow, line in sorted(
-                        g.compile(self._profile), key=itemgetter(6)
-                    )
+                    RobotsRule(allow, _compile_cached(value, profile), line, self._line_text(line))
+                    for allow, value, line in g.rules
+                    if value
                 ),
                 g.agents[0][1],
             )
@@ -739,16 +796,6 @@ class RobotsTxt:
     def explain(self, url: str, agent: str) -> RobotsExplanation:
         """The decision for ``url`` and ``agent`` with the group and rule that made it."""
         selection = self._selections.get(agent) or self._select(agent)
-        path = self._normalize(url)
-        lines = self._group_lines(selection)
-        if _is_robots_txt(path) and self._profile != "google":
-            return RobotsExplanation(
-                True,
-                selection.agent_group,
-                lines,
-                None,
-                "/robots.txt itself is always allowed (RFC 9309 §2.2.2)",
-            )
         if selection.agent_group is None:
             return RobotsExplanation(
                 True,
@@ -757,26 +804,36 @@ class RobotsTxt:
                 None,
                 f"no group names {agent!r} and there is no 'User-agent: *' group: allowed",
             )
-        where = _describe_group(selection.agent_group, lines)
-        best = selection.best(path)
-        if best is not None:
-            _rank, _prefix, _plain, _needle, pattern, allow, line = best
-            rule = RobotsRule(allow, pattern, line, self._line_text(line))
-            verb = "allows" if allow else "disallows"
-            return RobotsExplanation(
-                allow,
-                selection.agent_group,
-                lines,
-                rule,
-                f"'{rule.raw}' (line {line}) {verb} {path}: the longest matching rule in {where}",
-            )
-        return RobotsExplanation(
-            True,
-            selection.agent_group,
-            lines,
-            None,
-            f"no rule in {where} matches {path}: allowed",
-        )
+        path = self._normalize(url)
+        if path.startswith("/robots.txt") and not self._google and _is_robots_txt(path):
+            best, key = None, 1
+        else:
+            best = selection.best(path)
+            key = 0 if best is None else id(best)
+        explanation = selection.explanations.get(key)
+        if explanation is None:
+            explanation = self._explanation(selection, best, key)
+            selection.explanations[key] = explanation
+        return explanation
+
+    def _explanation(
+        self, selection: _Selection, best: _Entry | None, key: int
+    ) -> RobotsExplanation:
+        lines = self._group_lines(selection)
+        label = selection.agent_group
+        where = _describe_group(label or "*", lines)
+        if key == 1:
+            reason = "/robots.txt itself is always allowed (RFC 9309 §2.2.2)"
+            return RobotsExplanation(True, label, lines, None, reason)
+        if best is None:
+            return RobotsExplanation(True, label, lines, None, f"no rule in {where} matches")
+        _rank, _prefix, _plain, _needle, pattern, allow, value, line = best
+        if pattern is None:
+            pattern = _compile_cached(value, self._profile)
+        rule = RobotsRule(allow, pattern, line, self._line_text(line))
+        verb = "allows" if allow else "disallows"
+        reason = f"'{rule.raw}' (line {line}) {verb} it: the longest matching rule in {where}"
+        return RobotsExplanation(allow, label, lines, rule, reason)
 
     def content_signals(self, agent: str) -> tuple[ContentSignal, ...]:
         """The Content-Signal lines of the group(s) ``agent`` follows, in file order."""
@@ -853,11 +910,10 @@ class RobotsTxt:
         key = tuple(map(id, groups))
         rules = self._rules.get(key)
         if rules is None:
-            profile = self._profile
             if len(groups) == 1:
-                entries = groups[0].compile(profile)
+                entries = groups[0].compile()
             else:  # merged groups (RFC 9309 §2.2.1)
-                entries = [entry for group in groups for entry in group.compile(profile)]
+                entries = [entry for group in groups for entry in group.compile()]
                 entries.sort(key=_RANK, reverse=True)
             rules = _Rules(entries)
             self._rules[key] = rules
@@ -925,6 +981,13 @@ class RobotsTxt:
                     f"{name} before any User-agent line applies to no crawler", line=line
                 )
         yield from self._token_findings()
+        for (first, first_line), (value, line) in self._joined:
+            yield USER_AGENTS_JOINED(
+                f"'User-agent: {value}' (line {line}) joins the group of 'User-agent: {first}' "
+                f"(line {first_line}): only Crawl-delay/Content-Signal/Content-Usage lines "
+                "separate them, so both follow the same rules",
+                line=line,
+            )
         for group in self._groups:
             for _allow, value, line in group.rules:
                 if value and value[0] not in "/*":

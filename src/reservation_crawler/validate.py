@@ -102,7 +102,7 @@ ROBOTS_WRONG_MEDIA_TYPE = FindingSpec(
 CONTROL_ONLY_TOKEN = FindingSpec(
     code="robots.control-only-token",
     severity=Severity.INFO,
-    source="robots",
+    source=ROBOTS,
     title="a control-only token is named: it governs AI use, not crawling or Search",
     explanation=(
         "Google-Extended and Applebot-Extended never fetch anything: no request carries these "
