@@ -372,7 +372,13 @@ def run_modes(
             "warm_new_url": per_check_us["warm_new_url"] / per_check_us["protego"],
         },
         "requirements": {
-            "warm check <= 2x protego can_fetch": per_check_us["warm_memo"]
+            "warm check (memo hit) <= 2x protego can_fetch": per_check_us["warm_memo"]
+            <= 2 * per_check_us["protego"],
+            # A crawler asks about each URL once: the new-URL path is the one that weighs every
+            # signal afresh, so it is held to the same bound.
+            "warm check (new URL, full decision) <= 2x protego can_fetch": per_check_us[
+                "warm_new_url"
+            ]
             <= 2 * per_check_us["protego"],
             "redis single check p99 < 1 ms": percentile(lat, 0.99) < 1000,
             "batched >= 20,000 checks/s": best["redis_batch"] >= 20_000,

@@ -280,16 +280,14 @@ def test_crawl_gives_the_same_records_as_the_httpx_path(
         return record_from_page(url, AGENTS, policy, page).to_json()
 
     def comparable(record: dict[str, Any]) -> dict[str, Any]:
-        # Header names below Scrapy come Title-Cased ("header Content-Signal"), httpx keeps the
-        # case as sent: locations are compared case-insensitively.
+        # Header names reach page.py title-cased from Scrapy and as sent from httpx; page.py
+        # lower-cases them, so locations must be identical.
         return {
             "sources": record["sources"],
             "decisions": record["decisions"],
-            "evidence": [
-                {**e, "location": (e.get("location") or "").lower()} for e in record["evidence"]
-            ],
+            "evidence": record["evidence"],
             "findings": sorted(
-                (f["code"], f["severity"], (f.get("location") or "").lower(), f.get("line") or 0)
+                (f["code"], f["severity"], f.get("location") or "", f.get("line") or 0)
                 for f in record["findings"]
             ),
         }

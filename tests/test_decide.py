@@ -398,4 +398,4 @@ def test_tdmrep_header_evidence_names_the_header_once():
     record = decide(ORIGIN + "/", [], policy(), page(headers=(("TDM-Reservation", "1"),)))
     (ev,) = record.evidence_for("*", TRAIN)
     assert ev.raw == "tdm-reservation: 1"
-    assert ev.source == "header" and "TDM-Reservation" in ev.location
+    assert ev.source == "header" and ev.location == "header tdm-reservation"

@@ -198,7 +198,7 @@ def test_page_headers_and_meta_accumulate():
         ("*", "nofollow", "meta"),
         ("*", "noai", "meta"),
     ]
-    assert [d.location for d in signals.robots_directives][:2] == ["header X-Robots-Tag"] * 2
+    assert [d.location for d in signals.robots_directives][:2] == ["header x-robots-tag"] * 2
 
 
 def test_page_noimageai_reserves_only_images():
@@ -213,7 +213,7 @@ def test_page_malformed_entries_are_findings():
     signals = parse_page(URL, 200, [("X-Robots-Tag", ":, noai, bad agent: noindex, ;")], b"")
     assert [d.token for d in signals.robots_directives] == ["noai"]
     assert codes(signals.findings) == ["page.malformed-robots-directive"] * 3
-    assert all(f.location == "header X-Robots-Tag" for f in signals.findings)
+    assert all(f.location == "header x-robots-tag" for f in signals.findings)
 
 
 def test_page_unknown_directive_is_kept_and_reported():
@@ -525,7 +525,7 @@ def test_page_real_usage_headers(example):
     if name.lower() == "content-usage":
         [usage] = signals.content_usage
         assert dict(usage.values) == {"train-ai": False, "search": True}
-        assert usage.location == "header Content-Usage"
+        assert usage.location == "header content-usage"
     else:
         [signal] = signals.content_signal
         assert dict(signal.values) == {"ai-train": True, "search": True, "ai-input": True}
@@ -568,7 +568,7 @@ def test_page_rsl_link_header():
         "header",
         True,
     )
-    assert link.location == "header Link"
+    assert link.location == "header link"
 
 
 def test_page_link_header_with_several_values():

@@ -10,9 +10,9 @@
 3. **fetch** -- robots.txt, ai.txt and tdmrep.json fetched once per origin across all processes
    (the cache's origin lock), stored for the others.
 
-Every decision comes from :func:`~reservation_crawler.decide.decide`: the origin-level verdict is
-``decide(url, [agent], policy, None, include_default=False)``, the page-level one goes through
-``collect.record_from_page``. Reference: ``docs/checker.md``.
+Every decision comes from the decision table in ``decide.py``: the origin-level verdict is
+``decide_agent(url, agent, policy)`` (the per-agent step of ``decide()``, without assembling a
+record), the page-level one goes through ``collect.record_from_page``. See ``docs/checker.md``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from .cache import (
     strip_meta,
 )
 from .collect import now_iso, policy_from_fetches, record_from_page
-from .decide import decide
+from .decide import decide, decide_agent
 from .errors import CacheUnavailable, ConfigError
 from .fetch import USER_AGENT, AsyncFetcher, Fetcher, FetchLimits, FetchResult, origin_of
 from .policy import AITXT, POLICY_PATHS, ROBOTS, TDMREP, OriginPolicy, PolicyFile
@@ -154,24 +154,43 @@ class CheckedRecord:
 
 
 class _Cells:
-    """One agent's decided cells, per purpose: (decision, evidence, final)."""
+    """One agent's decided cells; each purpose's (decision, evidence, final) built on first use."""
 
-    __slots__ = ("by_purpose", "decisions")
+    __slots__ = ("_built", "_evidence", "_extra", "agent", "decisions")
 
-    def __init__(self, record: ReservationRecord, agent: str, extra: tuple[Evidence, ...]) -> None:
-        decisions = dict(record.decisions[agent])
+    def __init__(
+        self,
+        agent: str,
+        decisions: Mapping[Purpose, Decision],
+        evidence: tuple[Evidence, ...],
+        extra: tuple[Evidence, ...],
+    ) -> None:
+        self._evidence = evidence
+        self._extra = extra
+        self._built: dict[Purpose, tuple[Decision, tuple[Evidence, ...], bool]] = {}
+        self.agent = agent
         self.decisions: Mapping[Purpose, Decision] = MappingProxyType(decisions)
-        self.by_purpose: dict[Purpose, tuple[Decision, tuple[Evidence, ...], bool]] = {}
-        for purpose in PURPOSES:
-            rows = tuple(e for e in record.evidence if e.agent == agent and purpose in e.purposes)
-            decision = decisions[purpose]
+
+    @classmethod
+    def of_record(
+        cls, record: ReservationRecord, agent: str, extra: tuple[Evidence, ...]
+    ) -> _Cells:
+        return cls(agent, record.decisions[agent], record.evidence, extra)
+
+    def cell(self, purpose: Purpose) -> tuple[Decision, tuple[Evidence, ...], bool]:
+        built = self._built.get(purpose)
+        if built is None:
+            agent = self.agent
+            rows = tuple(e for e in self._evidence if e.agent == agent and purpose in e.purposes)
+            decision = self.decisions[purpose]
             final = decision is Decision.RESERVED and any(
                 (e.signal, e.source) != _FINAL_REVERSIBLE
                 for e in rows
                 if e.effect is Decision.RESERVED
             )
-            extra_rows = tuple(e for e in extra if purpose in e.purposes)
-            self.by_purpose[purpose] = (decision, rows + extra_rows, final)
+            extra_rows = tuple(e for e in self._extra if purpose in e.purposes)
+            built = self._built[purpose] = (decision, rows + extra_rows, final)
+        return built
 
 
 class _PolicyEntry:
@@ -459,8 +478,8 @@ class _CheckerBase:
         key = (path, agent)
         cells = entry.memo.get(key)
         if cells is None:
-            record = decide(url, (agent,), entry.policy, None, include_default=False)
-            cells = _Cells(record, agent, self._stale_rows(entry, agent))
+            row = decide_agent(url, agent, entry.policy)
+            cells = _Cells(agent, row.cells, row.evidence, self._stale_rows(entry, agent))
             memo = entry.memo
             if len(memo) >= MEMO_SIZE:
                 memo.clear()
@@ -490,7 +509,7 @@ class _CheckerBase:
 
     def _verdict(self, entry: _PolicyEntry, item: _Item, source: Source, now: float) -> Verdict:
         cells = self._cells(entry, item.url, item.path, item.agent)
-        decision, evidence, final = cells.by_purpose[item.purpose]
+        decision, evidence, final = cells.cell(item.purpose)
         return Verdict(
             url=item.url,
             agent=item.agent,
@@ -542,10 +561,10 @@ class _CheckerBase:
             elapsed_ms=0.0,
         )
         record = record_from_page(first.url, (first.agent,), entry.policy, result)
-        cells = _Cells(record, first.agent, self._stale_rows(entry, first.agent))
+        cells = _Cells.of_record(record, first.agent, self._stale_rows(entry, first.agent))
         verdicts = []
         for item in items:
-            decision, evidence, _ = cells.by_purpose[item.purpose]
+            decision, evidence, _ = cells.cell(item.purpose)
             verdicts.append(
                 Verdict(
                     url=item.url,

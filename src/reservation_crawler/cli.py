@@ -68,7 +68,11 @@ def _add_optional_commands(sub: argparse._SubParsersAction) -> None:
     for module_name in ("crawl", "server", "validate", "stats"):
         try:
             module = importlib.import_module(f"reservation_crawler.{module_name}")
-        except ImportError:
+        except Exception as exc:  # one broken command must not take the others down
+            print(
+                f"reservation-crawler: the {module_name} command is unavailable: {exc!r}",
+                file=sys.stderr,
+            )
             continue
         register = getattr(module, "add_cli_commands", None)
         if register is not None:

@@ -16,9 +16,9 @@ This is the only place that decides. The spider, the Checker, the middleware, th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import tdmrep
 from .findings import Finding, FindingSpec, Severity
@@ -35,6 +35,7 @@ from .record import (
 
 if TYPE_CHECKING:
     from .page import PageSignals
+    from .tdmrep import TdmRepRule
 
 DEFAULT_AGENT = "*"
 
@@ -80,22 +81,19 @@ def decide(
     include_default: bool = True,
 ) -> ReservationRecord:
     """Build the record of ``url`` for ``*`` (unless ``include_default``) and each agent."""
-    agent_list = _agent_list(agents, include_default)
     shared = _agent_independent_evidence(url, origin, page)
-    decisions: dict[str, dict[Purpose, Decision]] = {}
+    decisions: dict[str, Mapping[Purpose, Decision]] = {}
     evidence: list[Evidence] = []
     conflicts: list[Finding] = []
-    for agent in agent_list:
-        rows = _agent_evidence(url, agent, origin, page, shared)
-        evidence.extend(rows)
-        cells, contested = _combine_rows(rows)
-        decisions[agent] = cells
-        if contested:
-            conflicts.extend(_conflicts(agent, rows, contested))
+    for agent in _agent_list(agents, include_default):
+        verdict = _decide_agent(url, agent, origin, page, shared)
+        decisions[agent] = verdict.cells
+        evidence.extend(verdict.evidence)
+        conflicts.extend(verdict.conflicts())
 
-    sources = origin.sources
     if page_source is None:
         page_source = SourceOutcome(url=url, outcome=Outcome.NOT_FETCHED)
+    sources = origin.sources
     sources[PAGE] = page_source
     findings: list[Finding] = list(origin.findings)
     if page_source.outcome is Outcome.NOT_FETCHED and page is None:
@@ -116,6 +114,49 @@ def decide(
     )
 
 
+class AgentDecision:
+    """One agent's row of a record: its cells and the evidence behind them.
+
+    What :func:`decide` computes per agent, without assembling the record (sources, findings):
+    the Checker's fast path for a single agent goes through exactly this code.
+    """
+
+    __slots__ = ("_contested", "agent", "cells", "evidence")
+
+    def __init__(
+        self,
+        agent: str,
+        cells: Mapping[Purpose, Decision],
+        evidence: tuple[Evidence, ...],
+        contested: list[Purpose],
+    ) -> None:
+        self.agent = agent
+        self.cells = cells
+        self.evidence = evidence
+        self._contested = contested
+
+    def conflicts(self) -> list[Finding]:
+        """decision.conflict findings for the purposes some signal reserves and another allows."""
+        if not self._contested:
+            return []
+        return _conflicts(self.agent, self.evidence, self._contested)
+
+
+def decide_agent(
+    url: str, agent: str, origin: OriginPolicy, page: PageSignals | None = None
+) -> AgentDecision:
+    """The decision for one agent (the same rows and rule as :func:`decide`), without a record."""
+    return _decide_agent(url, agent, origin, page, _agent_independent_evidence(url, origin, page))
+
+
+def _decide_agent(
+    url: str, agent: str, origin: OriginPolicy, page: PageSignals | None, shared: _Shared
+) -> AgentDecision:
+    rows = tuple(_agent_evidence(url, agent, origin, page, shared))
+    cells, contested = _combine_rows(rows)
+    return AgentDecision(agent, cells, rows, contested)
+
+
 def _agent_list(agents: Iterable[str], include_default: bool) -> list[str]:
     out: list[str] = [DEFAULT_AGENT] if include_default else []
     seen = {a.casefold() for a in out}
@@ -127,43 +168,20 @@ def _agent_list(agents: Iterable[str], include_default: bool) -> list[str]:
     return out
 
 
-class _Row:
+class _Row(NamedTuple):
     """Evidence before it is attached to an agent (shared by every agent)."""
 
-    __slots__ = ("effect", "line", "location", "purposes", "raw", "scope", "signal", "source")
-
-    def __init__(
-        self,
-        purposes: tuple[Purpose, ...],
-        effect: Decision,
-        signal: str,
-        source: str,
-        scope: str,
-        raw: str,
-        line: int | None = None,
-        location: str | None = None,
-    ) -> None:
-        self.purposes = purposes
-        self.effect = effect
-        self.signal = signal
-        self.source = source
-        self.scope = scope
-        self.raw = raw
-        self.line = line
-        self.location = location
+    purposes: tuple[Purpose, ...]
+    effect: Decision
+    signal: str
+    source: str
+    scope: str
+    raw: str
+    line: int | None = None
+    location: str | None = None
 
     def for_agent(self, agent: str) -> Evidence:
-        return Evidence(
-            agent=agent,
-            purposes=self.purposes,
-            effect=self.effect,
-            signal=self.signal,
-            source=self.source,
-            scope=self.scope,
-            raw=self.raw,
-            line=self.line,
-            location=self.location,
-        )
+        return Evidence(agent, *self)
 
 
 class _Shared:
@@ -316,28 +334,32 @@ def _tdmrep_rows(
     rule = tdm_file.rule_for(url) if tdm_file is not None else None
     header = page.tdm_header if page is not None else None
     meta = page.tdm_meta if page is not None else None
+    if header is None and meta is None:
+        # Origin-level checks (no page): the file rule alone, without merging layers.
+        if rule is None or rule.reservation is None:
+            if rule is None or rule.policy is None:
+                return []
+        elif rule.policy is None:
+            effect = Decision.RESERVED if rule.reservation == 1 else Decision.ALLOWED
+            return [_file_rule_row(origin, rule, effect)]
     effective = tdmrep.effective_tdm(rule, header, meta)
     findings.extend(effective.findings)
     if effective.reservation is None:
         return []
     effect = Decision.RESERVED if effective.reservation == 1 else Decision.ALLOWED
     if effective.reservation_layer == "file" and rule is not None:
-        return [
-            _Row(
-                AI_USE,
-                effect,
-                "tdmrep",
-                "tdmrep.json",
-                DEFAULT_AGENT,
-                rule.raw,
-                rule.line,
-                f"{origin.tdmrep_file.source.url}#{rule.pointer}",
-            )
-        ]
+        return [_file_rule_row(origin, rule, effect)]
     source = "header" if effective.reservation_layer == "header" else "meta"
     raw = effective.reservation_raw or f"tdm-reservation: {effective.reservation}"
     location = effective.reservation_location or "tdm-reservation"
     return [_Row(AI_USE, effect, "tdmrep", source, DEFAULT_AGENT, raw, None, location)]
+
+
+def _file_rule_row(origin: OriginPolicy, rule: TdmRepRule, effect: Decision) -> _Row:
+    location = f"{origin.tdmrep_file.source.url}#{rule.pointer}"
+    return _Row(
+        AI_USE, effect, "tdmrep", "tdmrep.json", DEFAULT_AGENT, rule.raw, rule.line, location
+    )
 
 
 def _aitxt_rows(url: str, agent: str, origin: OriginPolicy) -> list[_Row]:

@@ -77,7 +77,7 @@ FETCH_ERRORS = (
     "protocol",
 )
 
-# Only codings we can decode with a bound on the output size (see _BodyReader).
+# Only codings we can decode with a bound on the output size (see BodyReader).
 ACCEPT_ENCODING = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
 
 # An over-cap compressed body is a bomb when it inflates by at least this factor. Zeros compress
@@ -201,7 +201,7 @@ def _split_authority(url: str) -> tuple[str, str, int]:
     return scheme, host, port
 
 
-def _url_key(url: httpx.URL) -> tuple[str, str, int, bytes]:
+def url_key(url: httpx.URL) -> tuple[str, str, int, bytes]:
     """What makes two URLs the same resource for loop detection (fragment ignored)."""
     scheme = url.scheme.lower()
     port = url.port if url.port is not None else _DEFAULT_PORTS.get(scheme, 0)
@@ -658,7 +658,7 @@ def _decoder_for(content_encoding: str | None) -> _ZlibDecoder | _BrotliDecoder 
     raise _DecodeError(f"unsupported Content-Encoding: {content_encoding}")
 
 
-class _BodyReader:
+class BodyReader:
     """Accumulates a decoded body up to ``cap`` bytes, then stops (``truncated``)."""
 
     def __init__(self, cap: int, content_encoding: str | None, content_length: str | None) -> None:
@@ -731,7 +731,7 @@ def _content_length(value: str | None) -> int | None:
         return None
 
 
-def _media_type(value: str | None) -> str | None:
+def media_type(value: str | None) -> str | None:
     """``Text/HTML; charset=utf-8`` -> ``text/html``; None when absent or empty."""
     if value is None:
         return None
@@ -836,7 +836,7 @@ class _Attempt:
     def answered(
         self,
         response: httpx.Response,
-        reader: _BodyReader | None = None,
+        reader: BodyReader | None = None,
         error: tuple[str, str] | None = None,
     ) -> FetchResult:
         headers = tuple(
@@ -852,7 +852,7 @@ class _Attempt:
             status=response.status_code,
             headers=headers,
             body=bytes(reader.body) if reader is not None else b"",
-            content_type=_media_type(response.headers.get("content-type")),
+            content_type=media_type(response.headers.get("content-type")),
             error=code,
             error_detail=detail,
             truncated=reader.truncated if reader is not None else False,
@@ -943,8 +943,8 @@ class _FetcherBase:
             _split_authority(target_url)
         except InvalidOrigin as exc:
             return "invalid-url", f"redirect to {location!r}: {exc}"
-        key = _url_key(target)
-        if any(_url_key(httpx.URL(u)) == key for u in (*attempt.redirects, attempt.current)):
+        key = url_key(target)
+        if any(url_key(httpx.URL(u)) == key for u in (*attempt.redirects, attempt.current)):
             return "redirect-loop", f"{attempt.current} redirects back to {target_url}"
         if len(attempt.redirects) >= self.limits.max_redirects:
             return (
@@ -955,8 +955,8 @@ class _FetcherBase:
         attempt.current = target_url
         return _FOLLOW
 
-    def _reader(self, attempt: _Attempt, response: httpx.Response) -> _BodyReader:
-        return _BodyReader(
+    def _reader(self, attempt: _Attempt, response: httpx.Response) -> BodyReader:
+        return BodyReader(
             attempt.cap,
             response.headers.get("content-encoding"),
             response.headers.get("content-length"),

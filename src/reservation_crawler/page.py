@@ -376,14 +376,18 @@ def parse_page(
 
 
 def _header_list(headers: Any) -> list[tuple[str, str]]:
+    """Header pairs with lower-cased names: locations in evidence and findings then read the
+    same whichever client fetched the page (httpx keeps the server's case, Scrapy title-cases)."""
     if headers is None:
         return []
     multi_items = getattr(headers, "multi_items", None)  # httpx.Headers keeps repeats here
     if callable(multi_items):
-        return list(multi_items())
-    if isinstance(headers, Mapping):
-        return list(headers.items())
-    return list(headers)
+        pairs = multi_items()
+    elif isinstance(headers, Mapping):
+        pairs = headers.items()
+    else:
+        pairs = headers
+    return [(name.strip().lower(), value) for name, value in pairs]
 
 
 def _first_header(pairs: Iterable[tuple[str, str]], wanted: str) -> str | None:

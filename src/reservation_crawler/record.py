@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from .findings import Finding
 
@@ -80,13 +80,13 @@ class SourceOutcome:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):
     """One signal's effect on some purposes for one queried agent.
 
     ``signal`` is the family (robots, content-signal, content-usage, tdmrep, ai.txt, noai,
     noimageai); ``source`` where it was read (robots.txt, ai.txt, tdmrep.json, header, meta);
-    ``scope`` whom the publisher addressed ("*" or a product token).
+    ``scope`` whom the publisher addressed ("*" or a product token). Immutable; a named tuple
+    rather than a frozen dataclass because decide() builds several per check (4x cheaper).
     """
 
     agent: str

@@ -39,15 +39,15 @@ from twisted.web._newclient import ResponseFailed
 from ..errors import InvalidOrigin
 
 # The fetcher's bounded body reader and URL helpers: one implementation of caps and redirects.
-# (Private in fetch.py; see docs/crawler.md "Fetch semantics".)
+# See docs/crawler.md "Fetch semantics".
 from ..fetch import (
     REDIRECT_STATUSES,
+    BodyReader,
     FetchLimits,
     FetchResult,
-    _BodyReader,
-    _media_type,
-    _url_key,
+    media_type,
     origin_of,
+    url_key,
 )
 
 if TYPE_CHECKING:
@@ -63,11 +63,11 @@ RAW_BACKSTOP_FACTOR = 4
 
 
 class BodyReaders:
-    """Feeds each response's raw bytes to a fetcher ``_BodyReader`` and stops the download
+    """Feeds each response's raw bytes to a fetcher ``BodyReader`` and stops the download
     when the reader has read enough. One per crawler (connected to its signals)."""
 
     def __init__(self, crawler: Crawler) -> None:
-        self._readers: weakref.WeakKeyDictionary[Request, _BodyReader] = weakref.WeakKeyDictionary()
+        self._readers: weakref.WeakKeyDictionary[Request, BodyReader] = weakref.WeakKeyDictionary()
         self._raw: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
         crawler.signals.connect(self._headers_received, signal=signals.headers_received)
         crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
@@ -80,7 +80,7 @@ class BodyReaders:
             return
         encoding = _header(headers, b"Content-Encoding")
         length = _header(headers, b"Content-Length")
-        self._readers[request] = _BodyReader(state["cap"], encoding, length)
+        self._readers[request] = BodyReader(state["cap"], encoding, length)
         self._raw[request] = 0
 
     def _bytes_received(self, data: bytes, request: Request, spider: Any) -> None:
@@ -96,7 +96,7 @@ class BodyReaders:
         if not wanted:
             raise StopDownload(fail=False)
 
-    def pop(self, request: Request) -> _BodyReader | None:
+    def pop(self, request: Request) -> BodyReader | None:
         self._raw.pop(request, None)
         return self._readers.pop(request, None)
 
@@ -128,11 +128,11 @@ def elapsed_ms(state: Mapping[str, Any]) -> float:
 
 
 def result_from_response(
-    response: Response, reader: _BodyReader | None, state: Mapping[str, Any]
+    response: Response, reader: BodyReader | None, state: Mapping[str, Any]
 ) -> FetchResult:
     """The FetchResult of a final (non-redirect) response."""
     if reader is None:  # no body bytes at all (e.g. HEAD-like empty responses): nothing read
-        reader = _BodyReader(state["cap"], None, None)
+        reader = BodyReader(state["cap"], None, None)
     # Scrapy only decodes what arrived; a body cut by the server counts as a reset (fetch.py).
     if "dataloss" in response.flags:
         reader.fail("reset", "the connection closed before the announced body was complete")
@@ -142,7 +142,7 @@ def result_from_response(
         status=response.status,
         headers=headers_of(response),
         body=bytes(reader.body),
-        content_type=_media_type(_header(response.headers, b"Content-Type")),
+        content_type=media_type(_header(response.headers, b"Content-Type")),
         error=reader.error,
         error_detail=reader.detail,
         truncated=reader.truncated,
@@ -161,7 +161,7 @@ def result_from_redirect_error(
         status=response.status,
         headers=headers_of(response),
         body=b"",
-        content_type=_media_type(_header(response.headers, b"Content-Type")),
+        content_type=media_type(_header(response.headers, b"Content-Type")),
         error=code,
         error_detail=detail,
         truncated=False,
@@ -274,9 +274,9 @@ def redirect_target(
         origin_of(target)
     except (InvalidOrigin, httpx.InvalidURL, ValueError) as exc:
         return None, ("invalid-url", f"redirect to {location!r}: {exc}")
-    key = _url_key(httpx.URL(target))
+    key = url_key(httpx.URL(target))
     visited = (*state.get("redirects", ()), current)
-    if any(_url_key(httpx.URL(u)) == key for u in visited):
+    if any(url_key(httpx.URL(u)) == key for u in visited):
         return None, ("redirect-loop", f"{current} redirects back to {target}")
     if len(state.get("redirects", ())) >= limits.max_redirects:
         return None, (
