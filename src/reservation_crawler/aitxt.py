@@ -17,6 +17,7 @@ from types import MappingProxyType
 
 from .findings import Finding, FindingSpec, Severity
 from .patterns import PathPattern, compile_pattern, normalize_url_path
+from .sniff import looks_like_html
 
 __all__ = [
     "DIALECTS",
@@ -181,25 +182,6 @@ _TOKEN_PREFIX = re.compile(r"[a-z_-]+")
 _HTML_MEDIA_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # WHATWG MIME Sniffing §7.1 "rules for identifying an unknown MIME type": the HTML patterns,
 # each followed by a tag-terminating byte (space or ">").
-_HTML_SIGNATURES = (
-    "<!doctype html",
-    "<html",
-    "<head",
-    "<script",
-    "<iframe",
-    "<h1",
-    "<div",
-    "<font",
-    "<table",
-    "<a",
-    "<style",
-    "<title",
-    "<b",
-    "<body",
-    "<br",
-    "<p",
-    "<!--",
-)
 _SNIFF_WHITESPACE = "\t\n\x0c\r "
 _BINARY_SAMPLE = 8192
 _BINARY_RATIO = 0.05
@@ -364,10 +346,7 @@ def _sniff_markup(text: str) -> str | None:
     head = text[:1024].lstrip(_SNIFF_WHITESPACE).lower()
     if head.startswith("<?xml"):
         return "html" if "<html" in head else "xml"
-    for signature in _HTML_SIGNATURES:
-        if head.startswith(signature) and head[len(signature) : len(signature) + 1] in (" ", ">"):
-            return "html"
-    return None
+    return "html" if looks_like_html(head) else None
 
 
 def _split_lines(text: str) -> list[str]:

@@ -20,6 +20,7 @@ from lxml import etree
 from .aipref import ContentUsage, parse_content_usage
 from .contentsignal import ContentSignal, parse_content_signal
 from .findings import Finding, FindingSpec, Severity
+from .sniff import looks_like_html
 from .tdmrep import (
     TdmLayer,
     TdmRepEffective,
@@ -301,7 +302,7 @@ def parse_page(
     is_image = media_type.startswith("image/") or (
         (media_type in _UNKNOWN_TYPES or media_type == _OCTET_STREAM) and _sniff_image(body)
     )
-    is_html = media_type in _HTML_TYPES or (media_type in _UNKNOWN_TYPES and _sniff_html(body))
+    is_html = media_type in _HTML_TYPES or (media_type in _UNKNOWN_TYPES and looks_like_html(body))
 
     directives: list[RobotsDirective] = []
     content_usage: list[ContentUsage] = []
@@ -677,29 +678,6 @@ _IMAGE_MAGIC = (
     b"GIF89a",
 )
 # WHATWG MIME Sniffing §7.1: tags that identify HTML when the type is unknown.
-_HTML_STARTS = tuple(
-    tag.encode()
-    for tag in (
-        "<!doctype html",
-        "<html",
-        "<head",
-        "<script",
-        "<iframe",
-        "<h1",
-        "<div",
-        "<font",
-        "<table",
-        "<a",
-        "<style",
-        "<title",
-        "<b",
-        "<body",
-        "<br",
-        "<p",
-        "<!--",
-        "<meta",
-    )
-)
 
 
 def _sniff_image(body: bytes) -> bool:
@@ -708,17 +686,6 @@ def _sniff_image(body: bytes) -> bool:
     if body[:4] == b"RIFF" and body[8:12] == b"WEBP":
         return True
     return body[4:12] in (b"ftypavif", b"ftypavis")
-
-
-def _sniff_html(body: bytes) -> bool:
-    head = body[:_SNIFF_BYTES].lstrip(b"\xef\xbb\xbf").lstrip(b" \t\n\r\x0c").lower()
-    for start in _HTML_STARTS:
-        if head.startswith(start):
-            following = head[len(start) : len(start) + 1]
-            # "<!--" needs no terminator; tags end with a space or ">" (WHATWG).
-            if start == b"<!--" or following in (b" ", b">", b"\t", b"\n", b"\r", b"\x0c"):
-                return True
-    return False
 
 
 # --- the <head> reader --------------------------------------------------------------------------
