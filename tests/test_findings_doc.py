@@ -28,3 +28,13 @@ def test_every_spec_is_complete():
         assert source and name and name == name.lower(), code
         assert spec.severity in Severity
         assert spec.title and spec.explanation and spec.fix, code
+
+
+def test_every_code_is_named_by_some_test():
+    """A guard for new codes: each must be triggered (and so named) by a test somewhere."""
+    here = Path(__file__).resolve()
+    text = "\n".join(
+        p.read_text(encoding="utf-8") for p in here.parent.glob("test_*.py") if p != here
+    )
+    missing = [code for code in catalogue() if code not in text]
+    assert not missing, f"finding codes no test names: {missing}"
