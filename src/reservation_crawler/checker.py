@@ -86,9 +86,9 @@ _FINAL_REVERSIBLE = ("tdmrep", "tdmrep.json")  # (signal, source) a page layer m
 # --- results ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """The answer for one (url, agent, purpose).
+class Verdict(NamedTuple):
+    """The answer for one (url, agent, purpose). Immutable (a named tuple: cheap to build on
+    the hot path).
 
     ``level`` is ``"origin"`` (policy files only) or ``"page"`` (a response was weighed too).
     ``final`` says no page signal can change an origin-level answer: an origin-level
@@ -169,7 +169,9 @@ class _Cells:
         self._extra = extra
         self._built: dict[Purpose, tuple[Decision, tuple[Evidence, ...], bool]] = {}
         self.agent = agent
-        self.decisions: Mapping[Purpose, Decision] = MappingProxyType(decisions)
+        self.decisions: Mapping[Purpose, Decision] = (
+            decisions if isinstance(decisions, MappingProxyType) else MappingProxyType(decisions)
+        )
 
     @classmethod
     def of_record(

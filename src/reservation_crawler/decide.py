@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import tdmrep
@@ -128,7 +129,7 @@ class AgentDecision:
         agent: str,
         cells: Mapping[Purpose, Decision],
         evidence: tuple[Evidence, ...],
-        contested: list[Purpose],
+        contested: tuple[Purpose, ...],
     ) -> None:
         self.agent = agent
         self.cells = cells
@@ -406,24 +407,46 @@ def _noai_rows(agent: str, page: PageSignals) -> list[_Row]:
     return rows
 
 
-def _combine_rows(rows: Sequence[Evidence]) -> tuple[dict[Purpose, Decision], list[Purpose]]:
+_BIT = {p: 1 << i for i, p in enumerate(PURPOSES)}
+_MASKS: dict[tuple[Purpose, ...], int] = {}
+_CELLS: dict[tuple[int, int], tuple[Mapping[Purpose, Decision], tuple[Purpose, ...]]] = {}
+
+
+def _mask(purposes: tuple[Purpose, ...]) -> int:
+    mask = _MASKS.get(purposes)
+    if mask is None:
+        mask = _MASKS[purposes] = sum(_BIT[p] for p in set(purposes))
+    return mask
+
+
+def _combine_rows(
+    rows: Sequence[Evidence],
+) -> tuple[Mapping[Purpose, Decision], tuple[Purpose, ...]]:
     """Per purpose: any reserved wins, else any allowed, else unspecified (record.combine),
-    in one pass; also the purposes that some rows reserve and others allow."""
-    reserved: set[Purpose] = set()
-    allowed: set[Purpose] = set()
+    in one pass; also the purposes that some rows reserve and others allow.
+
+    Purposes are bits, and the (read-only) cells of each of the 256 reserved/allowed pairs are
+    built once: this runs for every URL a crawler checks.
+    """
+    reserved = allowed = 0
     for row in rows:
         if row.effect is Decision.RESERVED:
-            reserved.update(row.purposes)
+            reserved |= _mask(row.purposes)
         elif row.effect is Decision.ALLOWED:
-            allowed.update(row.purposes)
-    cells = {
-        p: Decision.RESERVED
-        if p in reserved
-        else (Decision.ALLOWED if p in allowed else Decision.UNSPECIFIED)
-        for p in PURPOSES
-    }
-    contested = [p for p in PURPOSES if p in reserved and p in allowed] if allowed else []
-    return cells, contested
+            allowed |= _mask(row.purposes)
+    known = _CELLS.get((reserved, allowed))
+    if known is None:
+        cells = MappingProxyType(
+            {
+                p: Decision.RESERVED
+                if reserved & _BIT[p]
+                else (Decision.ALLOWED if allowed & _BIT[p] else Decision.UNSPECIFIED)
+                for p in PURPOSES
+            }
+        )
+        contested = tuple(p for p in PURPOSES if reserved & allowed & _BIT[p])
+        known = _CELLS[(reserved, allowed)] = (cells, contested)
+    return known
 
 
 def _conflicts(agent: str, rows: Sequence[Evidence], purposes: Sequence[Purpose]) -> list[Finding]:
