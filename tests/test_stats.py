@@ -3,7 +3,7 @@
 The crafted crawl A has twelve sites (docs/stats.md, "Worked example"); every expected number
 below is counted by hand from the table in ``crawl_a`` and its comments, not by the code.
 Records are built with the real record types (``ReservationRecord.to_json``), decisions with the
-aipref rule (``record.combine``) and conflict findings the way ``decide`` makes them.
+aipref rule (``decide.combine_evidence``) and conflict findings the way ``decide`` makes them.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pytest
 
 from reservation_crawler import cli, stats
 from reservation_crawler.cache import ReservationCache
-from reservation_crawler.decide import DECISION_CONFLICT
+from reservation_crawler.decide import DECISION_CONFLICT, combine_evidence
 from reservation_crawler.findings import Finding, Severity
 from reservation_crawler.record import (
     PURPOSES,
@@ -33,7 +33,6 @@ from reservation_crawler.record import (
     Purpose,
     ReservationRecord,
     SourceOutcome,
-    combine,
 )
 
 AGENTS = ("*", "GPTBot", "CCBot")
@@ -91,7 +90,7 @@ def make_record(
     conflicts = []
     for agent in AGENTS:
         mine = [e for e in rows if e.agent == agent]
-        decisions[agent] = {p: combine(e.effect for e in mine if p in e.purposes) for p in ALL}
+        decisions[agent] = dict(combine_evidence(mine))
         for p in ALL:
             effects = {e.effect for e in mine if p in e.purposes}
             if {R, A} <= effects:

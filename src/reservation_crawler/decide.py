@@ -422,7 +422,7 @@ def _mask(purposes: tuple[Purpose, ...]) -> int:
 def _combine_rows(
     rows: Sequence[Evidence],
 ) -> tuple[Mapping[Purpose, Decision], tuple[Purpose, ...]]:
-    """Per purpose: any reserved wins, else any allowed, else unspecified (record.combine),
+    """Per purpose: any reserved wins, else any allowed, else unspecified (the aipref rule),
     in one pass; also the purposes that some rows reserve and others allow.
 
     Purposes are bits, and the (read-only) cells of each of the 256 reserved/allowed pairs are
@@ -447,6 +447,11 @@ def _combine_rows(
         contested = tuple(p for p in PURPOSES if reserved & allowed & _BIT[p])
         known = _CELLS[(reserved, allowed)] = (cells, contested)
     return known
+
+
+def combine_evidence(evidence: Sequence[Evidence]) -> Mapping[Purpose, Decision]:
+    """One agent's cells from its evidence: the combination rule every decision uses."""
+    return _combine_rows(evidence)[0]
 
 
 def _conflicts(agent: str, rows: Sequence[Evidence], purposes: Sequence[Purpose]) -> list[Finding]:

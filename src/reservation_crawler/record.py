@@ -5,7 +5,7 @@ The JSON form is documented in ``docs/record.md``; :data:`SCHEMA` names its vers
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -192,17 +192,6 @@ class ReservationRecord:
             evidence=tuple(Evidence.from_json(e) for e in data.get("evidence", ())),
             findings=tuple(Finding.from_json(f) for f in data.get("findings", ())),
         )
-
-
-def combine(effects: Iterable[Decision]) -> Decision:
-    """aipref combination rule: any reserved wins, else any allowed, else unspecified."""
-    seen_allowed = False
-    for effect in effects:
-        if effect is Decision.RESERVED:
-            return Decision.RESERVED
-        if effect is Decision.ALLOWED:
-            seen_allowed = True
-    return Decision.ALLOWED if seen_allowed else Decision.UNSPECIFIED
 
 
 def _lookup_casefold(decisions: Decisions, agent: str) -> Mapping[Purpose, Decision] | None:
