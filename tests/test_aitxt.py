@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from reservation_crawler import aitxt
 from reservation_crawler.aitxt import DIALECTS, parse
 from reservation_crawler.findings import FindingSpec
+from reservation_crawler.patterns import normalize_url_path
 
 DATA = Path(__file__).parent / "data" / "aitxt"
 SITES = DATA / "sites"
@@ -590,3 +591,79 @@ def test_match_is_the_longest_matching_rule(lines):
         assert match.pattern and len(match.pattern) == best
         winners = [r for r in matching if r.pattern.priority == best]
         assert match.allowed == any(r.allow for r in winners)
+
+
+# Runs of "*.ext" rules are answered by one lookup per "." of the path (aitxt._run_finders); the
+# answer must be the plain one: the best rule (longest, allow on a tie, then file order) matching.
+EXT_PIECES = [".jpg", ".jpeg", ".tar", ".tar.gz", ".gz", ".c", ".cpp", ".h", ".html", ".htm", ".x"]
+
+
+def reference_line(parsed: aitxt.AiTxt, url: str) -> int | None:
+    path = normalize_url_path(url)
+    rules = sorted(
+        (r for g in parsed.groups if "*" in g.agents for r in g.rules),
+        key=lambda r: (-r.pattern.priority, not r.allow, r.line),
+    )
+    return next((r.line for r in rules if r.pattern.matches(path)), None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Allow", "Disallow"]),
+            st.one_of(
+                st.sampled_from(EXT_PIECES).map(lambda piece: "*" + piece),
+                st.sampled_from(["/", "*", "/a/", "*.jpg$", "/a*.h", "*.tar*.gz"]),
+            ),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.lists(
+        st.sampled_from(
+            ["/", "a", "b.", ".", "jpg", "jpeg", "tar", "gz", "c", "pp", "h", "tml", "?"]
+        ),
+        max_size=8,
+    ),
+)
+def test_runs_of_extension_rules_answer_as_the_plain_scan(rules, parts):
+    text = "User-Agent: *\n" + "".join(f"{verb}: {pattern}\n" for verb, pattern in rules)
+    parsed = parse(text)
+    assert parsed.interpretable
+    path = "/" + "".join(parts)
+    match = parsed.match(path, "AnyBot")
+    assert (None if match is None else match.line) == reference_line(parsed, path)
+
+
+def test_spawning_generated_files_answer_as_the_plain_scan():
+    paths = [
+        "/",
+        "/a.jpg",
+        "/a.JPG",
+        "/x.tar.gz",
+        "/dir.mp3/file.html?v=1.2",
+        "/no-dot",
+        "/a.b.c.d.e.py",
+        "/.well-known/x.json",
+        "/page.html",
+    ]
+    for allowed in ALLOWED_SETS:
+        parsed = parse(spawning_generate(allowed))
+        for path in paths:
+            match = parsed.match(path, "GPTBot")
+            assert (None if match is None else match.line) == reference_line(parsed, path), (
+                allowed,
+                path,
+            )
+
+
+def test_many_distinct_agents_are_answered_and_remembered_within_a_bound():
+    parsed = parse("User-Agent: GPTBot\nDisallow: /\n\nUser-Agent: *\nAllow: /\n")
+    for round_ in range(2):
+        for i in range(aitxt._SELECTED_AGENTS + 50):
+            match = parsed.match("/page", f"Bot{i}")
+            assert match is not None and match.allowed and match.agent_group == "*"
+            gpt = parsed.match("/page", "gptbot/1.2" if i % 2 else "GPTBot")
+            assert gpt is not None and not gpt.allowed, (round_, i)
+            assert len(parsed._selected) <= aitxt._SELECTED_AGENTS

@@ -34,6 +34,9 @@ INTERPRETABLE_DIALECTS = frozenset({"spawning", "robots"})
 
 _SOURCE = "ai.txt"
 _CODE = "aitxt"
+_UNSEEN = object()
+_SELECTED_AGENTS = 256  # distinct queried agents remembered per file
+_RUN_MIN = 4  # "*.ext" rules in a row answered by one lookup per "." of the path
 
 
 def _spec(
@@ -231,8 +234,10 @@ class AiTxtMatch:
 @dataclass(frozen=True, slots=True)
 class _Selection:
     agent_group: str
-    # best first (longest pattern, allow before disallow), each with its match test
-    rules: tuple[tuple[Callable[[str], bool], AiTxtRule], ...]
+    # best first (longest pattern, allow before disallow): tests that return the (immutable,
+    # built once) answer of the first rule they match, or None; one test per rule, or per run
+    # of "*.ext" rules
+    finders: tuple[Callable[[str], AiTxtMatch | None], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +249,10 @@ class AiTxt:
     groups: tuple[AiTxtGroup, ...] = ()
     _by_agent: Mapping[str, _Selection] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
+    # queried agent, as given -> its selection (a memo of _select; bounded)
+    _selected: dict[str, _Selection | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
     )
 
     @property
@@ -266,24 +275,26 @@ class AiTxt:
         if selection is None:
             return None
         path = normalize_url_path(url)
-        for matches, rule in selection.rules:
-            if matches(path):
-                return AiTxtMatch(
-                    allowed=rule.allow,
-                    line=rule.line,
-                    raw=rule.raw,
-                    agent_group=selection.agent_group,
-                    pattern=rule.pattern.normalized,
-                )
+        for find in selection.finders:
+            answer = find(path)
+            if answer is not None:
+                return answer
         return None
 
     def _select(self, agent: str) -> _Selection | None:
-        if not self.interpretable:
-            return None
-        selection = self._by_agent.get(_agent_key(agent) or "*")
-        if selection is None:
-            selection = self._by_agent.get("*")
-        return selection
+        selected = self._selected
+        selection = selected.get(agent, _UNSEEN)
+        if selection is _UNSEEN:
+            if not self.interpretable:
+                selection = None
+            else:
+                selection = self._by_agent.get(_agent_key(agent) or "*")
+                if selection is None:
+                    selection = self._by_agent.get("*")
+            if len(selected) >= _SELECTED_AGENTS:
+                selected.clear()
+            selected[agent] = selection
+        return selection  # type: ignore[return-value]
 
 
 def _agent_key(agent: str) -> str:
@@ -525,28 +536,97 @@ def _index(groups: tuple[AiTxtGroup, ...]) -> dict[str, _Selection]:
                 _, rules = merged.setdefault(key, (agent, []))
                 rules.extend(group.rules)
     return {
-        key: _Selection(
-            written,
-            tuple((_matcher(rule.pattern), rule) for rule in sorted(rules, key=_precedence)),
-        )
+        key: _Selection(written, _finders(sorted(rules, key=_precedence), written))
         for key, (written, rules) in merged.items()
     }
 
 
-def _matcher(pattern: PathPattern) -> Callable[[str], bool]:
-    """``pattern.matches``, with the shapes ai.txt is made of ("*.jpg", "/", "*") inlined:
-    a Spawning file has ~60 rules, and a call per rule would dominate ``match``."""
+def _finders(
+    rules: list[AiTxtRule], agent_group: str
+) -> tuple[Callable[[str], AiTxtMatch | None], ...]:
+    """The match tests of rules sorted best first; runs of "*.ext" rules become one test."""
+    finders: list[Callable[[str], AiTxtMatch | None]] = []
+    run: list[tuple[str, AiTxtMatch]] = []
+    for rule in rules:
+        answer = _answer(rule, agent_group)
+        piece = _dot_piece(rule.pattern)
+        if piece is not None:
+            run.append((piece, answer))
+            continue
+        finders.extend(_run_finders(run))
+        run = []
+        finders.append(_finder(rule.pattern, answer))
+    finders.extend(_run_finders(run))
+    return tuple(finders)
+
+
+def _dot_piece(pattern: PathPattern) -> str | None:
+    """The piece of an unanchored "*.ext" pattern ("*.jpg" -> ".jpg"), else None."""
+    pieces = pattern.pieces
+    if pattern.prefix == "" and not pattern.anchored and pieces is not None and len(pieces) == 1:
+        piece = pieces[0]
+        if piece.startswith("."):
+            return piece
+    return None
+
+
+def _run_finders(run: list[tuple[str, AiTxtMatch]]) -> list[Callable[[str], AiTxtMatch | None]]:
+    """One test for a run of "*.ext" rules (best first) instead of one per rule.
+
+    The first rule of the run whose piece occurs in the path wins. Every piece starts with
+    ".", so each occurrence starts at a "." of the path: look up the path's text at each "."
+    for each piece length, rather than searching the path once per rule.
+    """
+    if len(run) < _RUN_MIN:
+        return [_finder_in(piece, answer) for piece, answer in run]
+    table: dict[str, tuple[int, AiTxtMatch]] = {}
+    for index, (piece, answer) in enumerate(run):
+        table.setdefault(piece, (index, answer))
+    lengths = tuple(sorted({len(piece) for piece in table}))
+
+    def find(path: str) -> AiTxtMatch | None:
+        dot = path.find(".")
+        best: tuple[int, AiTxtMatch] | None = None
+        while dot >= 0:
+            for length in lengths:
+                hit = table.get(path[dot : dot + length])
+                if hit is not None and (best is None or hit[0] < best[0]):
+                    best = hit
+            dot = path.find(".", dot + 1)
+        return None if best is None else best[1]
+
+    return [find]
+
+
+def _finder_in(piece: str, answer: AiTxtMatch) -> Callable[[str], AiTxtMatch | None]:
+    return lambda path: answer if piece in path else None
+
+
+def _finder(pattern: PathPattern, answer: AiTxtMatch) -> Callable[[str], AiTxtMatch | None]:
+    """``pattern.matches`` returning ``answer``, with the shapes ai.txt is made of ("/", "*",
+    "*.jpg$") inlined: a call per rule would dominate ``match``."""
     prefix, pieces, anchored = pattern.prefix, pattern.pieces, pattern.anchored
     if pieces is None and not anchored:
-        return lambda path: path.startswith(prefix)
+        return lambda path: answer if path.startswith(prefix) else None
     if prefix == "" and pieces == ():
-        return lambda path: True
+        return lambda path: answer
     if prefix == "" and pieces is not None and len(pieces) == 1:
         (piece,) = pieces
         if anchored:
-            return lambda path: path.endswith(piece)
-        return lambda path: piece in path
-    return pattern.matches
+            return lambda path: answer if path.endswith(piece) else None
+        return _finder_in(piece, answer)
+    matches = pattern.matches
+    return lambda path: answer if matches(path) else None
+
+
+def _answer(rule: AiTxtRule, agent_group: str) -> AiTxtMatch:
+    return AiTxtMatch(
+        allowed=rule.allow,
+        line=rule.line,
+        raw=rule.raw,
+        agent_group=agent_group,
+        pattern=rule.pattern.normalized,
+    )
 
 
 def _value_keys(value: str) -> tuple[str, ...]:
