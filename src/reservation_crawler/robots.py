@@ -472,7 +472,18 @@ class _Rules:
 class _Selection:
     """What one agent follows: the label and groups for ``explain``, and the rules to match."""
 
-    __slots__ = ("agent_group", "best", "empty", "explanations", "groups", "rules", "token")
+    __slots__ = (
+        "agent_group",
+        "best",
+        "described",
+        "empty",
+        "explanations",
+        "groups",
+        "rules",
+        "signals",
+        "token",
+        "usages",
+    )
 
     def __init__(
         self, agent_group: str | None, token: str, groups: tuple[_Group, ...], rules: _Rules
@@ -486,6 +497,10 @@ class _Selection:
         # Explanations depend only on the winning rule, so each is built once: id(entry) -> it
         # (0: no rule matched, 1: /robots.txt). Entries live as long as this selection.
         self.explanations: dict[int, RobotsExplanation] = {}
+        self.described: tuple[tuple[int, ...], str] | None = None  # (group lines, wording)
+        # the groups' Content-Signal lines and Content-Usage rules, read on first use
+        self.signals: tuple[ContentSignal, ...] | None = None
+        self.usages: tuple[ContentUsage, ...] | None = None
 
 
 _NO_SELECTION = _Selection(None, "", (), _Rules([]))
@@ -819,9 +834,12 @@ class RobotsTxt:
     def _explanation(
         self, selection: _Selection, best: _Entry | None, key: int
     ) -> RobotsExplanation:
-        lines = self._group_lines(selection)
         label = selection.agent_group
-        where = _describe_group(label or "*", lines)
+        described = selection.described
+        if described is None:
+            lines = self._group_lines(selection)
+            described = selection.described = (lines, _describe_group(label or "*", lines))
+        lines, where = described
         if key == 1:
             reason = "/robots.txt itself is always allowed (RFC 9309 §2.2.2)"
             return RobotsExplanation(True, label, lines, None, reason)
@@ -838,11 +856,14 @@ class RobotsTxt:
     def content_signals(self, agent: str) -> tuple[ContentSignal, ...]:
         """The Content-Signal lines of the group(s) ``agent`` follows, in file order."""
         selection = self._selections.get(agent) or self._select(agent)
-        return tuple(
-            self._content_signal(value, line)
-            for kind, value, line in _extensions(selection.groups)
-            if kind == _CONTENT_SIGNAL
-        )
+        signals = selection.signals
+        if signals is None:
+            signals = selection.signals = tuple(
+                self._content_signal(value, line)
+                for kind, value, line in _extensions(selection.groups)
+                if kind == _CONTENT_SIGNAL
+            )
+        return signals
 
     def content_usages(self, url: str, agent: str) -> tuple[ContentUsage, ...]:
         """The Content-Usage rules of ``agent``'s group(s) that apply to ``url``.
@@ -852,11 +873,13 @@ class RobotsTxt:
         URL may be crawled at all is not checked here.
         """
         selection = self._selections.get(agent) or self._select(agent)
-        usages = [
-            self._content_usage(value, line)
-            for kind, value, line in _extensions(selection.groups)
-            if kind == _CONTENT_USAGE
-        ]
+        usages = selection.usages
+        if usages is None:
+            usages = selection.usages = tuple(
+                self._content_usage(value, line)
+                for kind, value, line in _extensions(selection.groups)
+                if kind == _CONTENT_USAGE
+            )
         if not usages:
             return ()
         path = normalize_url_path(url)
