@@ -558,6 +558,37 @@ def test_memoized_answers_depend_on_the_path_and_query(redis_url: str) -> None:
             assert check.check(f"{server.origin}?private", "Bot", "crawl").reserved
 
 
+def test_urls_matching_the_same_rules_share_cells_but_not_the_url(redis_url: str) -> None:
+    robots = "User-agent: *\nDisallow: /private/\n"
+    with PolicyServer(robots) as server, checker(redis_url) as check:
+        first = check.check(f"{server.origin}/private/a", "Bot")
+        second = check.check(f"{server.origin}/private/b?x=1", "Bot")
+        other = check.check(f"{server.origin}/public", "Bot")
+    assert (first.url, second.url) == (
+        f"{server.origin}/private/a",
+        f"{server.origin}/private/b?x=1",
+    )
+    assert first.reserved and second.reserved and not other.reserved
+    assert second.decisions is first.decisions and second.evidence is first.evidence
+    assert other.decisions is not first.decisions
+
+
+def test_stale_note_is_on_new_urls_too(redis_url: str) -> None:
+    with PolicyServer("User-agent: *\nAllow: /\n") as server:
+        cache = ReservationCache(connect(redis_url), ttl=0.3, failure_ttl=0.3)
+        with Checker(cache, allow_private=True, limits=FAST) as check:
+            fresh = check.check(f"{server.origin}/a", "Bot", "crawl")
+            server.status = 503
+            time.sleep(0.35)
+            stale_seen = check.check(f"{server.origin}/a", "Bot", "crawl")
+            stale_new = check.check(f"{server.origin}/b", "Bot", "crawl")
+        cache.client.close()
+    assert not any(e.signal == "cache" for e in fresh.evidence)
+    for verdict in (stale_seen, stale_new):
+        assert verdict.stale and verdict.decision is Decision.ALLOWED
+        assert [e.signal for e in verdict.evidence].count("cache") == 1
+
+
 # --- a policy server we can break ------------------------------------------------------------
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from reservation_crawler import decide as decide_module
 from reservation_crawler import findings as findings_mod
-from reservation_crawler.decide import decide
+from reservation_crawler.decide import decide, decide_agent
 from reservation_crawler.fetch import FetchResult
 from reservation_crawler.page import parse_page
 from reservation_crawler.policy import OriginPolicy, classify
@@ -399,3 +401,116 @@ def test_tdmrep_header_evidence_names_the_header_once():
     (ev,) = record.evidence_for("*", TRAIN)
     assert ev.raw == "tdm-reservation: 1"
     assert ev.source == "header" and ev.location == "header tdm-reservation"
+
+
+# --- decide_agent's origin-level memo (URLs matching the same rules share one decision) ---------
+
+DATA = Path(__file__).parent / "data"
+MEMO_AGENTS = ("*", "GPTBot", "Googlebot", "CCBot", "anthropic-ai", "Bytespider", "gptbot")
+MEMO_ROBOTS = sorted((DATA / "fixtureweb" / "robots").glob("*.txt"))
+MEMO_TDMREP = sorted((DATA / "tdmrep" / "sites").iterdir())[:3] + sorted(
+    (DATA / "tdmrep" / "spec").glob("*tdmrep-example-*.json")
+)
+MEMO_AITXT = [
+    (DATA / "aitxt" / "ai-robots-txt-readme__spawning-example-ai.txt").read_text("utf-8"),
+    "User-agent: GPTBot\nDisallow: /private/\nAllow: /private/ok\nUser-agent: *\nDisallow: *.jpg\n",
+]
+USAGE_ROBOTS = (
+    "User-agent: *\nDisallow: /admin/\nContent-Usage: train-ai=n\n"
+    "Content-Usage: /blog/ train-ai=y\nContent-Signal: search=yes, ai-train=no\n"
+    "User-agent: GPTBot\nDisallow: /private\nContent-Usage: /docs/ train-ai=n, search=y\n"
+)
+
+
+def memo_urls(robots_text: str) -> list[str]:
+    """Paths made from the file's own rules (so that rules really match), plus common ones."""
+    paths = ["/", "/index.html", "/a/b.jpg", "/blog/x", "/docs/y", "/private/ok", "/robots.txt"]
+    for line in robots_text.splitlines():
+        field, _, value = line.partition(":")
+        value = value.split("#")[0].strip()
+        if field.strip().lower() in ("allow", "disallow") and value.startswith("/"):
+            path = value.rstrip("$").replace("*", "x")
+            paths += [path, path.rstrip("/") + "/page.html?id=7"]
+    return [ORIGIN + p for p in paths[:80]]
+
+
+USAGE_TDMREP = json.dumps(
+    [
+        {"location": "/blog/*", "tdm-reservation": 0},
+        {"location": "/docs/*", "tdm-reservation": 1, "tdm-policy": "https://example.com/p.json"},
+        {"location": "/private/*", "tdm-reservation": 1},
+        {"location": "/*", "tdm-reservation": 0},
+    ]
+)
+
+
+def memo_cases() -> list[tuple[str, str, str]]:
+    cases = [(USAGE_ROBOTS, MEMO_AITXT[1], USAGE_TDMREP)]
+    for index, path in enumerate(MEMO_ROBOTS):
+        robots_text = path.read_text("utf-8", "replace")
+        tdmrep_text = MEMO_TDMREP[index % len(MEMO_TDMREP)].read_text("utf-8", "replace")
+        cases.append((robots_text, MEMO_AITXT[index % len(MEMO_AITXT)], tdmrep_text))
+    return cases
+
+
+@pytest.mark.parametrize("case", range(len(MEMO_ROBOTS) + 1))
+def test_memoized_decide_agent_equals_decide_for_every_url_and_agent(case):
+    robots_text, aitxt_text, tdmrep_text = memo_cases()[case]
+    origin = policy(robots=robots_text, aitxt=aitxt_text, tdmrep=tdmrep_text)
+    urls = memo_urls(robots_text)
+    asked = 0
+    for _ in range(2):  # the second pass answers from the memo only
+        for url in urls:
+            for agent in MEMO_AGENTS:
+                memoized = decide_agent(url, agent, origin)
+                record = decide(url, [agent], origin, include_default=agent == "*")
+                assert dict(memoized.cells) == dict(record.decisions[agent]), (url, agent)
+                assert memoized.evidence == tuple(e for e in record.evidence if e.agent == agent), (
+                    url,
+                    agent,
+                )
+                assert memoized.conflicts() == [
+                    f for f in record.findings if f.code == "decision.conflict"
+                ], (url, agent)
+                asked += 1
+    # Distinct rule combinations, not URLs, fill the memo.
+    assert 0 < len(origin.agent_decisions) < asked // 2
+
+
+def test_decide_agent_memo_is_bounded(monkeypatch):
+    monkeypatch.setattr(decide_module, "AGENT_DECISIONS_PER_POLICY", 3)
+    origin = policy(robots="User-agent: *\n" + "".join(f"Disallow: /d{i}/\n" for i in range(10)))
+    for i in range(10):
+        url = f"{ORIGIN}/d{i}/x"
+        assert decide_agent(url, "GPTBot", origin).cells[TRAIN] is R
+        assert len(origin.agent_decisions) <= 3
+    assert decide_agent(ORIGIN + "/free", "GPTBot", origin).cells[CRAWL] is A
+
+
+def test_decide_agent_shares_one_decision_between_urls_matching_the_same_rules():
+    origin = policy(robots="User-agent: *\nDisallow: /private/\n")
+    first = decide_agent(ORIGIN + "/private/a", "GPTBot", origin)
+    assert decide_agent(ORIGIN + "/private/b?x=1", "GPTBot", origin) is first
+    assert decide_agent(ORIGIN + "/public", "GPTBot", origin) is not first
+    assert decide_agent(ORIGIN + "/private/a", "CCBot", origin) is not first
+
+
+def test_page_level_decide_agent_is_not_memoized():
+    origin = policy(robots="User-agent: *\nAllow: /\n")
+    reserved = decide_agent(
+        ORIGIN + "/", "GPTBot", origin, page(headers=(("tdm-reservation", "1"),))
+    )
+    allowed = decide_agent(
+        ORIGIN + "/", "GPTBot", origin, page(headers=(("tdm-reservation", "0"),))
+    )
+    assert (reserved.cells[TRAIN], allowed.cells[TRAIN]) == (R, A)
+    assert origin.agent_decisions == {}
+
+
+def test_decide_agent_memo_can_be_turned_off(monkeypatch):
+    monkeypatch.setattr(decide_module, "AGENT_DECISIONS_PER_POLICY", 0)
+    origin = policy(robots="User-agent: *\nDisallow: /private/\n")
+    first = decide_agent(ORIGIN + "/private/a", "GPTBot", origin)
+    again = decide_agent(ORIGIN + "/private/a", "GPTBot", origin)
+    assert first is not again and first.evidence == again.evidence
+    assert origin.agent_decisions == {}

@@ -41,7 +41,7 @@ from .cache import (
     strip_meta,
 )
 from .collect import now_iso, policy_from_fetches, record_from_page
-from .decide import decide, decide_agent
+from .decide import AgentDecision, decide, decide_agent
 from .errors import CacheUnavailable, ConfigError
 from .fetch import USER_AGENT, AsyncFetcher, Fetcher, FetchLimits, FetchResult, origin_of
 from .policy import AITXT, POLICY_PATHS, ROBOTS, TDMREP, OriginPolicy, PolicyFile
@@ -202,7 +202,7 @@ class _PolicyEntry:
     and, metadata stripped, an unchanged policy whose metadata was rewritten.
     """
 
-    __slots__ = ("answer_until", "memo", "meta", "policy", "raw")
+    __slots__ = ("answer_until", "cells", "memo", "meta", "policy", "raw")
 
     def __init__(
         self,
@@ -210,13 +210,16 @@ class _PolicyEntry:
         raw: bytes,
         meta: CacheMeta,
         answer_until: float,
-        memo: dict[tuple[str, str], _Cells] | None = None,
+        reuse: _PolicyEntry | None = None,
     ) -> None:
         self.policy = policy
         self.raw = raw
         self.meta = meta
         self.answer_until = answer_until
-        self.memo: dict[tuple[str, str], _Cells] = {} if memo is None else memo
+        # (path, agent) -> cells, and the cells of each decision (URLs matching the same rules
+        # share one AgentDecision, see decide_agent): both depend only on policy and staleness.
+        self.memo: dict[tuple[str, str], _Cells] = {} if reuse is None else reuse.memo
+        self.cells: dict[AgentDecision, _Cells] = {} if reuse is None else reuse.cells
 
     @property
     def stale(self) -> bool:
@@ -396,7 +399,7 @@ class _CheckerBase:
         old = self._memory.get(origin)
         until = self._answer_until(meta, now)
         if old is not None and old.meta.stale == meta.stale and strip_meta(old.raw) == body:
-            entry = _PolicyEntry(old.policy, raw, meta, until, old.memo)
+            entry = _PolicyEntry(old.policy, raw, meta, until, reuse=old)
         else:
             try:
                 policy = OriginPolicy.from_json(json.loads(body))
@@ -478,11 +481,18 @@ class _CheckerBase:
 
     def _cells(self, entry: _PolicyEntry, url: str, path: str, agent: str) -> _Cells:
         key = (path, agent)
-        cells = entry.memo.get(key)
+        memo = entry.memo
+        cells = memo.get(key)
         if cells is None:
-            row = decide_agent(url, agent, entry.policy)
-            cells = _Cells(agent, row.cells, row.evidence, self._stale_rows(entry, agent))
-            memo = entry.memo
+            decision = decide_agent(url, agent, entry.policy)
+            known = entry.cells
+            cells = known.get(decision)
+            if cells is None:
+                extra = self._stale_rows(entry, agent)
+                cells = _Cells(agent, decision.cells, decision.evidence, extra)
+                if len(known) >= MEMO_SIZE:
+                    known.clear()
+                known[decision] = cells
             if len(memo) >= MEMO_SIZE:
                 memo.clear()
             memo[key] = cells
@@ -510,21 +520,24 @@ class _CheckerBase:
         )
 
     def _verdict(self, entry: _PolicyEntry, item: _Item, source: Source, now: float) -> Verdict:
-        cells = self._cells(entry, item.url, item.path, item.agent)
-        decision, evidence, final = cells.cell(item.purpose)
-        return Verdict(
-            url=item.url,
-            agent=item.agent,
-            purpose=item.purpose,
-            decision=decision,
-            evidence=evidence,
-            decisions=cells.decisions,
-            source=source,
-            age=entry.age(now),
-            fetched_at=entry.policy.fetched_at,
-            level="origin",
-            final=final,
-            stale=entry.stale,
+        url, _origin, path, agent, purpose = item
+        cells = self._cells(entry, url, path, agent)
+        decision, evidence, final = cells.cell(purpose)
+        meta = entry.meta
+        fetched = meta.fetched_at
+        return Verdict(  # positional: this runs for every check
+            url,
+            agent,
+            purpose,
+            decision,
+            evidence,
+            cells.decisions,
+            source,
+            None if fetched is None else max(0.0, now - fetched),
+            entry.policy.fetched_at,
+            "origin",
+            final,
+            meta.stale,
         )
 
     def _verdicts(

@@ -35,7 +35,10 @@ from .record import (
 )
 
 if TYPE_CHECKING:
+    from .aipref import ContentUsage
+    from .aitxt import AiTxtMatch
     from .page import PageSignals
+    from .robots import RobotsExplanation
     from .tdmrep import TdmRepRule
 
 DEFAULT_AGENT = "*"
@@ -82,12 +85,12 @@ def decide(
     include_default: bool = True,
 ) -> ReservationRecord:
     """Build the record of ``url`` for ``*`` (unless ``include_default``) and each agent."""
-    shared = _agent_independent_evidence(url, origin, page)
+    shared = _agent_independent_evidence(origin, page, _tdm_rule(url, origin))
     decisions: dict[str, Mapping[Purpose, Decision]] = {}
     evidence: list[Evidence] = []
     conflicts: list[Finding] = []
     for agent in _agent_list(agents, include_default):
-        verdict = _decide_agent(url, agent, origin, page, shared)
+        verdict = _decide_agent(agent, origin, page, _match(url, agent, origin), shared)
         decisions[agent] = verdict.cells
         evidence.extend(verdict.evidence)
         conflicts.extend(verdict.conflicts())
@@ -143,17 +146,55 @@ class AgentDecision:
         return _conflicts(self.agent, self.evidence, self._contested)
 
 
+# Origin-level decisions kept per policy (see decide_agent); cleared when full; 0: none kept.
+AGENT_DECISIONS_PER_POLICY = 4096
+
+
 def decide_agent(
     url: str, agent: str, origin: OriginPolicy, page: PageSignals | None = None
 ) -> AgentDecision:
-    """The decision for one agent (the same rows and rule as :func:`decide`), without a record."""
-    return _decide_agent(url, agent, origin, page, _agent_independent_evidence(url, origin, page))
+    """The decision for one agent (the same rows and rule as :func:`decide`), without a record.
+
+    Without a page, the decision depends only on which rules of the origin's files matched the
+    URL, so URLs that match the same rules share one (immutable) decision, kept on the policy.
+    """
+    tdm_rule = _tdm_rule(url, origin)
+    matches = _match(url, agent, origin)
+    if page is not None:
+        shared = _agent_independent_evidence(origin, page, tdm_rule)
+        return _decide_agent(agent, origin, page, matches, shared)
+    explanation, usages, ai_match = matches
+    # Everything the origin-level rows read from a match, named by what identifies it: the
+    # robots.txt rule line (its verb decides; no rule: allowed), the Content-Usage rule lines,
+    # the ai.txt rule line and the tdmrep.json rule index. The agent selects the groups (and is
+    # copied into evidence).
+    key = (
+        agent,
+        None if explanation is None or explanation.rule is None else explanation.rule.line,
+        tuple([usage.line for usage in usages]) if usages else (),
+        None if ai_match is None else ai_match.line,
+        None if tdm_rule is None else tdm_rule.index,
+    )
+    memo = origin.agent_decisions
+    decision = memo.get(key)
+    if decision is None:
+        shared = _agent_independent_evidence(origin, None, tdm_rule)
+        decision = _decide_agent(agent, origin, None, matches, shared)
+        if len(memo) >= AGENT_DECISIONS_PER_POLICY:
+            memo.clear()
+        if AGENT_DECISIONS_PER_POLICY:
+            memo[key] = decision
+    return decision
 
 
 def _decide_agent(
-    url: str, agent: str, origin: OriginPolicy, page: PageSignals | None, shared: _Shared
+    agent: str,
+    origin: OriginPolicy,
+    page: PageSignals | None,
+    matches: _Matches,
+    shared: _Shared,
 ) -> AgentDecision:
-    rows = tuple(_agent_evidence(url, agent, origin, page, shared))
+    rows = tuple(_agent_evidence(agent, origin, page, matches, shared))
     cells, contested = _combine_rows(rows)
     return AgentDecision(agent, cells, rows, contested)
 
@@ -185,6 +226,32 @@ class _Row(NamedTuple):
         return Evidence(agent, *self)
 
 
+class _Matches(NamedTuple):
+    """The per-URL lookups in the origin's files for one agent, before any evidence is built."""
+
+    explanation: RobotsExplanation | None  # None unless robots.txt was read (2xx)
+    usages: tuple[ContentUsage, ...]  # robots.txt Content-Usage rules for the URL, if crawlable
+    ai_match: AiTxtMatch | None
+
+
+def _match(url: str, agent: str, origin: OriginPolicy) -> _Matches:
+    robots_txt = origin.robots
+    explanation = None
+    usages: tuple[ContentUsage, ...] = ()
+    if robots_txt is not None and origin.robots_file.source.outcome is Outcome.OK:
+        explanation = robots_txt.explain(url, agent)
+        if explanation.allowed:
+            usages = robots_txt.content_usages(url, agent)
+    ai_txt = origin.aitxt
+    ai_match = ai_txt.match(url, agent) if ai_txt is not None and ai_txt.interpretable else None
+    return _Matches(explanation, usages, ai_match)
+
+
+def _tdm_rule(url: str, origin: OriginPolicy) -> TdmRepRule | None:
+    tdm_file = origin.tdmrep
+    return tdm_file.rule_for(url) if tdm_file is not None else None
+
+
 class _Shared:
     """Evidence that does not depend on the agent: TDMRep and page headers/meta (unscoped)."""
 
@@ -197,7 +264,7 @@ class _Shared:
 
 
 def _agent_independent_evidence(
-    url: str, origin: OriginPolicy, page: PageSignals | None
+    origin: OriginPolicy, page: PageSignals | None, tdm_rule: TdmRepRule | None
 ) -> _Shared:
     gated: list[_Row] = []
     ungated: list[_Row] = []
@@ -207,42 +274,43 @@ def _agent_independent_evidence(
         for cu in page.content_usage:
             gated.extend(_content_usage_rows(cu, "header", "*", cu.location or "Content-Usage"))
     findings: list[Finding] = []
-    ungated.extend(_tdmrep_rows(url, origin, page, findings))
+    ungated.extend(_tdmrep_rows(origin, tdm_rule, page, findings))
     return _Shared(gated, ungated, findings)
 
 
 def _agent_evidence(
-    url: str,
     agent: str,
     origin: OriginPolicy,
     page: PageSignals | None,
+    matches: _Matches,
     shared: _Shared,
 ) -> list[Evidence]:
     rows: list[_Row] = []
-    crawlable, scope = _robots_rows(url, agent, origin, rows)
-    robots_txt = origin.robots
+    crawlable, scope = _robots_rows(matches.explanation, origin, rows)
     if crawlable:
-        if robots_txt is not None:
+        robots_txt = origin.robots
+        if matches.explanation is not None and robots_txt is not None:
             robots_url = origin.robots_file.source.url
             for cs in robots_txt.content_signals(agent):
                 rows.extend(_content_signal_rows(cs, "robots.txt", scope, robots_url))
-            for cu in robots_txt.content_usages(url, agent):
+            for cu in matches.usages:
                 rows.extend(_content_usage_rows(cu, "robots.txt", scope, robots_url))
         rows.extend(shared.gated)
     rows.extend(shared.ungated)
-    rows.extend(_aitxt_rows(url, agent, origin))
+    rows.extend(_aitxt_rows(matches.ai_match, origin))
     if page is not None:
         rows.extend(_noai_rows(agent, page))
     return [row.for_agent(agent) for row in rows]
 
 
-def _robots_rows(url: str, agent: str, origin: OriginPolicy, rows: list[_Row]) -> tuple[bool, str]:
+def _robots_rows(
+    explanation: RobotsExplanation | None, origin: OriginPolicy, rows: list[_Row]
+) -> tuple[bool, str]:
     """Add the robots.txt evidence; return whether the agent may crawl the URL, and the group."""
     source = origin.robots_file.source
     outcome = source.outcome
     location = source.url
-    if outcome is Outcome.OK and origin.robots is not None:
-        explanation = origin.robots.explain(url, agent)
+    if explanation is not None:
         rule = explanation.rule
         raw = rule.raw if rule is not None else "no matching rule"
         line = rule.line if rule is not None else None
@@ -329,20 +397,20 @@ def _content_usage_rows(cu: object, source: str, scope: str, location: str) -> l
 
 
 def _tdmrep_rows(
-    url: str, origin: OriginPolicy, page: PageSignals | None, findings: list[Finding]
+    origin: OriginPolicy, rule: TdmRepRule | None, page: PageSignals | None, findings: list[Finding]
 ) -> list[_Row]:
-    tdm_file = origin.tdmrep
-    rule = tdm_file.rule_for(url) if tdm_file is not None else None
     header = page.tdm_header if page is not None else None
     meta = page.tdm_meta if page is not None else None
     if header is None and meta is None:
-        # Origin-level checks (no page): the file rule alone, without merging layers.
-        if rule is None or rule.reservation is None:
-            if rule is None or rule.policy is None:
-                return []
-        elif rule.policy is None:
+        # Origin-level checks (no page): the file rule alone, without merging layers. A policy
+        # without a reservation is merged below, for its finding (TDMRep §4).
+        if rule is None:
+            return []
+        if rule.reservation is not None:
             effect = Decision.RESERVED if rule.reservation == 1 else Decision.ALLOWED
             return [_file_rule_row(origin, rule, effect)]
+        if rule.policy is None:
+            return []
     effective = tdmrep.effective_tdm(rule, header, meta)
     findings.extend(effective.findings)
     if effective.reservation is None:
@@ -363,11 +431,7 @@ def _file_rule_row(origin: OriginPolicy, rule: TdmRepRule, effect: Decision) -> 
     )
 
 
-def _aitxt_rows(url: str, agent: str, origin: OriginPolicy) -> list[_Row]:
-    ai_txt = origin.aitxt
-    if ai_txt is None or not ai_txt.interpretable:
-        return []
-    match = ai_txt.match(url, agent)
+def _aitxt_rows(match: AiTxtMatch | None, origin: OriginPolicy) -> list[_Row]:
     if match is None:
         return []
     effect = Decision.ALLOWED if match.allowed else Decision.RESERVED

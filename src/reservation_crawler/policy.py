@@ -20,6 +20,7 @@ from .record import Outcome, SourceOutcome
 
 if TYPE_CHECKING:
     from .aitxt import AiTxt
+    from .decide import AgentDecision
     from .robots import RobotsTxt
     from .tdmrep import TdmRepFile
 
@@ -338,6 +339,11 @@ class OriginPolicy:
         if self.tdmrep_file.body is None:
             return None
         return tdmrep.parse_tdmrep_json(self.tdmrep_file.body)
+
+    @cached_property
+    def agent_decisions(self) -> dict[tuple[object, ...], AgentDecision]:
+        """``decide.decide_agent``'s origin-level decisions, by matched rules (owned by it)."""
+        return {}
 
     @property
     def robots_outcome(self) -> Outcome:
