@@ -183,15 +183,16 @@ class _Cells:
         built = self._built.get(purpose)
         if built is None:
             agent = self.agent
-            rows = tuple(e for e in self._evidence if e.agent == agent and purpose in e.purposes)
+            rows = [e for e in self._evidence if purpose in e.purposes and e.agent == agent]
             decision = self.decisions[purpose]
             final = decision is Decision.RESERVED and any(
                 (e.signal, e.source) != _FINAL_REVERSIBLE
                 for e in rows
                 if e.effect is Decision.RESERVED
             )
-            extra_rows = tuple(e for e in self._extra if purpose in e.purposes)
-            built = self._built[purpose] = (decision, rows + extra_rows, final)
+            if self._extra:
+                rows += [e for e in self._extra if purpose in e.purposes]
+            built = self._built[purpose] = (decision, tuple(rows), final)
         return built
 
 

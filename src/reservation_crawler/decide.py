@@ -211,7 +211,7 @@ def _agent_list(agents: Iterable[str], include_default: bool) -> list[str]:
 
 
 class _Row(NamedTuple):
-    """Evidence before it is attached to an agent (shared by every agent)."""
+    """Evidence before it is attached to an agent (shared by every agent): Evidence(agent, *row)."""
 
     purposes: tuple[Purpose, ...]
     effect: Decision
@@ -221,9 +221,6 @@ class _Row(NamedTuple):
     raw: str
     line: int | None = None
     location: str | None = None
-
-    def for_agent(self, agent: str) -> Evidence:
-        return Evidence(agent, *self)
 
 
 class _Matches(NamedTuple):
@@ -266,16 +263,15 @@ class _Shared:
 def _agent_independent_evidence(
     origin: OriginPolicy, page: PageSignals | None, tdm_rule: TdmRepRule | None
 ) -> _Shared:
-    gated: list[_Row] = []
-    ungated: list[_Row] = []
-    if page is not None:
-        for cs in page.content_signal:
-            gated.extend(_content_signal_rows(cs, "header", "*", cs.location or "Content-Signal"))
-        for cu in page.content_usage:
-            gated.extend(_content_usage_rows(cu, "header", "*", cu.location or "Content-Usage"))
     findings: list[Finding] = []
-    ungated.extend(_tdmrep_rows(origin, tdm_rule, page, findings))
-    return _Shared(gated, ungated, findings)
+    if page is None:
+        return _Shared([], _tdmrep_rows(origin, tdm_rule, None, findings), findings)
+    gated: list[_Row] = []
+    for cs in page.content_signal:
+        gated.extend(_content_signal_rows(cs, "header", "*", cs.location or "Content-Signal"))
+    for cu in page.content_usage:
+        gated.extend(_content_usage_rows(cu, "header", "*", cu.location or "Content-Usage"))
+    return _Shared(gated, _tdmrep_rows(origin, tdm_rule, page, findings), findings)
 
 
 def _agent_evidence(
@@ -300,7 +296,7 @@ def _agent_evidence(
     rows.extend(_aitxt_rows(matches.ai_match, origin))
     if page is not None:
         rows.extend(_noai_rows(agent, page))
-    return [row.for_agent(agent) for row in rows]
+    return [Evidence(agent, *row) for row in rows]
 
 
 def _robots_rows(
