@@ -479,10 +479,9 @@ class _Selection:
         "empty",
         "explanations",
         "groups",
+        "parsed",
         "rules",
-        "signals",
         "token",
-        "usages",
     )
 
     def __init__(
@@ -498,9 +497,8 @@ class _Selection:
         # (0: no rule matched, 1: /robots.txt). Entries live as long as this selection.
         self.explanations: dict[int, RobotsExplanation] = {}
         self.described: tuple[tuple[int, ...], str] | None = None  # (group lines, wording)
-        # the groups' Content-Signal lines and Content-Usage rules, read on first use
-        self.signals: tuple[ContentSignal, ...] | None = None
-        self.usages: tuple[ContentUsage, ...] | None = None
+        # the groups' Content-Signal lines and Content-Usage rules, parsed on first use, by kind
+        self.parsed: dict[int, tuple[ContentSignal, ...] | tuple[ContentUsage, ...]] = {}
 
 
 _NO_SELECTION = _Selection(None, "", (), _Rules([]))
@@ -856,14 +854,7 @@ class RobotsTxt:
     def content_signals(self, agent: str) -> tuple[ContentSignal, ...]:
         """The Content-Signal lines of the group(s) ``agent`` follows, in file order."""
         selection = self._selections.get(agent) or self._select(agent)
-        signals = selection.signals
-        if signals is None:
-            signals = selection.signals = tuple(
-                self._content_signal(value, line)
-                for kind, value, line in _extensions(selection.groups)
-                if kind == _CONTENT_SIGNAL
-            )
-        return signals
+        return self._parsed(selection, _CONTENT_SIGNAL)  # type: ignore[return-value]
 
     def content_usages(self, url: str, agent: str) -> tuple[ContentUsage, ...]:
         """The Content-Usage rules of ``agent``'s group(s) that apply to ``url``.
@@ -873,13 +864,7 @@ class RobotsTxt:
         URL may be crawled at all is not checked here.
         """
         selection = self._selections.get(agent) or self._select(agent)
-        usages = selection.usages
-        if usages is None:
-            usages = selection.usages = tuple(
-                self._content_usage(value, line)
-                for kind, value, line in _extensions(selection.groups)
-                if kind == _CONTENT_USAGE
-            )
+        usages: tuple[ContentUsage, ...] = self._parsed(selection, _CONTENT_USAGE)  # type: ignore[assignment]
         if not usages:
             return ()
         path = normalize_url_path(url)
@@ -972,6 +957,20 @@ class RobotsTxt:
             lines = self._text.split("\n")
             self._cache[0] = lines
         return lines[line - 1].split("#", 1)[0].strip(_WHITESPACE)
+
+    def _parsed(
+        self, selection: _Selection, kind: int
+    ) -> tuple[ContentSignal, ...] | tuple[ContentUsage, ...]:
+        """The selected groups' lines of one kind, parsed, in file order (kept on the selection)."""
+        parsed = selection.parsed.get(kind)
+        if parsed is None:
+            read = self._content_signal if kind == _CONTENT_SIGNAL else self._content_usage
+            parsed = selection.parsed[kind] = tuple(
+                read(value, line)
+                for line_kind, value, line in _extensions(selection.groups)
+                if line_kind == kind
+            )
+        return parsed
 
     def _content_signal(self, value: str, line: int) -> ContentSignal:
         signal = self._cache.get(line)
