@@ -37,6 +37,7 @@ from .record import (
 if TYPE_CHECKING:
     from .aipref import ContentUsage
     from .aitxt import AiTxtMatch
+    from .contentsignal import ContentSignal
     from .page import PageSignals
     from .robots import RobotsExplanation
     from .tdmrep import TdmRepRule
@@ -364,31 +365,33 @@ def _robots_rows(
     return True, DEFAULT_AGENT  # not fetched: robots.txt says nothing either way
 
 
-def _content_signal_rows(cs: object, source: str, scope: str, location: str) -> list[_Row]:
-    rows = []
-    for key, allowed in cs.values.items():  # type: ignore[attr-defined]
-        purpose = CONTENT_SIGNAL_PURPOSES.get(key)
-        if purpose is None:
-            continue
-        effect = Decision.ALLOWED if allowed else Decision.RESERVED
-        raw = f"Content-Signal: {cs.raw}"  # type: ignore[attr-defined]
-        rows.append(
-            _Row((purpose,), effect, "content-signal", source, scope, raw, cs.line, location)
-        )  # type: ignore[attr-defined]
-    return rows
+def _content_signal_rows(cs: ContentSignal, source: str, scope: str, location: str) -> list[_Row]:
+    return _preference_rows(cs, "Content-Signal", CONTENT_SIGNAL_PURPOSES, source, scope, location)
 
 
-def _content_usage_rows(cu: object, source: str, scope: str, location: str) -> list[_Row]:
+def _content_usage_rows(cu: ContentUsage, source: str, scope: str, location: str) -> list[_Row]:
+    return _preference_rows(cu, "Content-Usage", CONTENT_USAGE_PURPOSES, source, scope, location)
+
+
+def _preference_rows(
+    preference: ContentSignal | ContentUsage,
+    field: str,
+    purposes: Mapping[str, Purpose],
+    source: str,
+    scope: str,
+    location: str,
+) -> list[_Row]:
+    """One row per key of a Content-Signal / Content-Usage line that names one of our purposes."""
     rows = []
-    for label, allowed in cu.values.items():  # type: ignore[attr-defined]
-        purpose = CONTENT_USAGE_PURPOSES.get(label)
-        if purpose is None:
-            continue
-        effect = Decision.ALLOWED if allowed else Decision.RESERVED
-        raw = f"Content-Usage: {cu.raw}"  # type: ignore[attr-defined]
-        rows.append(
-            _Row((purpose,), effect, "content-usage", source, scope, raw, cu.line, location)
-        )  # type: ignore[attr-defined]
+    signal = field.lower()
+    raw = f"{field}: {preference.raw}"
+    for key, allowed in preference.values.items():
+        purpose = purposes.get(key)
+        if purpose is not None:
+            effect = Decision.ALLOWED if allowed else Decision.RESERVED
+            rows.append(
+                _Row((purpose,), effect, signal, source, scope, raw, preference.line, location)
+            )
     return rows
 
 
