@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from reservation_crawler.cache import ReservationCache, connect
-from reservation_crawler.checker import AsyncChecker, Checker, Verdict
+from reservation_crawler.checker import MEMO_PER_ORIGIN, AsyncChecker, Checker, Verdict
 from reservation_crawler.errors import CacheUnavailable, ConfigError, InvalidOrigin
 from reservation_crawler.fetch import Fetcher, FetchLimits
 from reservation_crawler.record import Decision, Purpose
@@ -587,6 +587,39 @@ def test_stale_note_is_on_new_urls_too(redis_url: str) -> None:
     for verdict in (stale_seen, stale_new):
         assert verdict.stale and verdict.decision is Decision.ALLOWED
         assert [e.signal for e in verdict.evidence].count("cache") == 1
+
+
+def test_memoized_answers_stay_within_memo_size(redis_url: str) -> None:
+    robots = "User-agent: *\nDisallow: /private/\n"
+    with PolicyServer(robots) as server, checker(redis_url, memo_size=100) as check:
+        for i in range(350):
+            verdict = check.check(f"{server.origin}/private/{i}", "Bot")
+            assert verdict.reserved
+            assert check.memoized <= 100
+            assert not check.check(f"{server.origin}/public/{i}", "Bot").reserved
+        assert check.memoized > 0
+    with PolicyServer(robots) as server, checker(redis_url, memo_size=0) as check:
+        for _ in range(2):
+            assert check.check(f"{server.origin}/private/x", "Bot").reserved
+        assert check.memoized == 0
+
+
+def test_each_origins_memo_shrinks_as_origins_are_added(
+    small_web: FixtureWeb, redis_url: str
+) -> None:
+    low, _high = MEMO_PER_ORIGIN
+    memo_size = 2 * low  # one origin may keep 2 x 64 answers; two or more, 64 each
+    with checker(redis_url, memo_size=memo_size) as check:
+        for i in range(100):
+            check.check(small_web.url(4, f"/a/{i}"), "GPTBot")
+        assert check.memoized == 100  # under the share of the only origin
+        for index in (0, 1, 3):
+            check.check(small_web.url(index, "/"), "GPTBot")
+        for i in range(100, 200):
+            check.check(small_web.url(4, f"/a/{i}"), "GPTBot")
+            assert check.memoized <= low + 3  # origin 4's share is now 64
+    with pytest.raises(ConfigError):
+        checker(redis_url, memo_size=-1)
 
 
 # --- a policy server we can break ------------------------------------------------------------

@@ -611,3 +611,14 @@ def test_clean_file_has_no_findings() -> None:
 def test_findings_are_sorted_by_line() -> None:
     lines = [f.line or 0 for f in parse("Disalow: /a\nUser-agent: A2\nFoo: x\n").findings]
     assert lines == sorted(lines)
+
+
+def test_many_agent_spellings_are_answered_within_a_bound():
+    parsed = robots.parse("User-agent: GPTBot\nDisallow: /\n\nUser-agent: *\nDisallow: /private\n")
+    for round_ in range(2):
+        for i in range(robots._SELECTIONS_KEPT + 100):
+            assert parsed.allowed("/page", f"Bot{i}")
+            assert not parsed.allowed("/private/x", f"Bot{i}")
+            assert not parsed.allowed("/page", "GPTBOT" if i % 2 else "gptbot"), (round_, i)
+            assert parsed.explain("/page", f"Other{i}").agent_group == "*"
+            assert len(parsed._selections) <= robots._SELECTIONS_KEPT

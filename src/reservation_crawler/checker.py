@@ -59,6 +59,7 @@ __all__ = [
     "DEFAULT_MAX_STALE",
     "DEFAULT_MEMORY_SIZE",
     "DEFAULT_MEMORY_TTL",
+    "DEFAULT_MEMO_SIZE",
     "AsyncChecker",
     "CheckedRecord",
     "Checker",
@@ -70,7 +71,10 @@ DEFAULT_MEMORY_TTL = 300.0  # seconds an in-process policy answers before Redis 
 # RFC 9309 §2.3.1.4 lets a crawler keep a cached robots.txt while the origin is unreachable, and
 # names 30 days as a long outage; past that the origin counts as unreachable (complete disallow).
 DEFAULT_MAX_STALE = 30 * 86400.0
-MEMO_SIZE = 4096  # memoized (path, agent) decisions per compiled policy; cleared when full
+# Memoized answers ((path, agent) -> cells, ~185 bytes each) over all origins in memory: each
+# origin's memo is cleared when it reaches its share, between 64 and 4,096 answers.
+DEFAULT_MEMO_SIZE = 262_144
+MEMO_PER_ORIGIN = (64, 4096)
 ORIGIN_PREFIXES = 65536  # "scheme://authority" -> origin spellings remembered
 
 Source = Literal["memory", "redis", "fetch", "fail-closed"]
@@ -282,11 +286,13 @@ class _CheckerBase:
         memory_size: int,
         memory_ttl: float,
         max_stale: float,
+        memo_size: int,
     ) -> None:
-        if memory_size < 0 or memory_ttl < 0 or max_stale < 0:
-            raise ConfigError("memory_size, memory_ttl and max_stale must be >= 0")
+        if memory_size < 0 or memory_ttl < 0 or max_stale < 0 or memo_size < 0:
+            raise ConfigError("memory_size, memory_ttl, max_stale and memo_size must be >= 0")
         self.fail_closed = fail_closed
         self.memory_size = memory_size
+        self.memo_size = memo_size
         self.memory_ttl = memory_ttl
         self.max_stale = max_stale
         self._memory: OrderedDict[str, _PolicyEntry] = OrderedDict()
@@ -376,6 +382,11 @@ class _CheckerBase:
             self._memory.move_to_end(origin)
             while len(self._memory) > self.memory_size:
                 self._memory.popitem(last=False)
+
+    @property
+    def memoized(self) -> int:
+        """Answers memoized in process, over all origins in memory (bounded by ``memo_size``)."""
+        return sum(len(entry.memo) for entry in list(self._memory.values()))
 
     def forget(self, origin: str | None = None) -> None:
         """Drop one origin's (or every) compiled policy from memory; Redis is untouched."""
@@ -488,16 +499,27 @@ class _CheckerBase:
             decision = decide_agent(url, agent, entry.policy)
             known = entry.cells
             cells = known.get(decision)
+            share = self._memo_share()
             if cells is None:
                 extra = self._stale_rows(entry, agent)
                 cells = _Cells(agent, decision.cells, decision.evidence, extra)
-                if len(known) >= MEMO_SIZE:
+                if len(known) >= share:
                     known.clear()
-                known[decision] = cells
-            if len(memo) >= MEMO_SIZE:
+                if share:
+                    known[decision] = cells
+            if len(memo) >= share:
                 memo.clear()
-            memo[key] = cells
+            if share:
+                memo[key] = cells
         return cells
+
+    def _memo_share(self) -> int:
+        """How many answers each origin's memo may hold: ``memo_size`` split over the origins
+        in memory, so that the memos of a long crawl stay within about ``memo_size`` answers."""
+        if not self.memo_size:
+            return 0
+        low, high = MEMO_PER_ORIGIN
+        return min(high, max(low, self.memo_size // (len(self._memory) or 1)))
 
     @staticmethod
     def _stale_rows(entry: _PolicyEntry, agent: str) -> tuple[Evidence, ...]:
@@ -650,12 +672,14 @@ class Checker(_CheckerBase):
         memory_size: int = DEFAULT_MEMORY_SIZE,
         memory_ttl: float = DEFAULT_MEMORY_TTL,
         max_stale: float = DEFAULT_MAX_STALE,
+        memo_size: int = DEFAULT_MEMO_SIZE,
     ) -> None:
         super().__init__(
             fail_closed=fail_closed,
             memory_size=memory_size,
             memory_ttl=memory_ttl,
             max_stale=max_stale,
+            memo_size=memo_size,
         )
         self._owns_cache = cache is None
         self.cache = (
@@ -845,6 +869,7 @@ class AsyncChecker(_CheckerBase):
         memory_size: int = DEFAULT_MEMORY_SIZE,
         memory_ttl: float = DEFAULT_MEMORY_TTL,
         max_stale: float = DEFAULT_MAX_STALE,
+        memo_size: int = DEFAULT_MEMO_SIZE,
         max_concurrent_fetches: int = 16,
     ) -> None:
         super().__init__(
@@ -852,6 +877,7 @@ class AsyncChecker(_CheckerBase):
             memory_size=memory_size,
             memory_ttl=memory_ttl,
             max_stale=max_stale,
+            memo_size=memo_size,
         )
         if max_concurrent_fetches < 1:
             raise ConfigError("max_concurrent_fetches must be >= 1")

@@ -147,8 +147,9 @@ class AgentDecision:
         return _conflicts(self.agent, self.evidence, self._contested)
 
 
-# Origin-level decisions kept per policy (see decide_agent); cleared when full; 0: none kept.
-AGENT_DECISIONS_PER_POLICY = 4096
+# Origin-level decisions kept per policy (see decide_agent; ~1 KB each); cleared when full;
+# 0: none kept. A crawl meets a few dozen rule combinations per origin and agent.
+AGENT_DECISIONS_PER_POLICY = 256
 
 
 def decide_agent(

@@ -502,6 +502,7 @@ class _Selection:
 
 
 _NO_SELECTION = _Selection(None, "", (), _Rules([]))
+_SELECTIONS_KEPT = 512  # queried agent spellings (and their tokens) remembered per file
 
 
 def parse(body: bytes | str, *, profile: str = "rfc9309") -> RobotsTxt:
@@ -896,6 +897,8 @@ class RobotsTxt:
     # -- internals -------------------------------------------------------------------------
 
     def _select(self, agent: str) -> _Selection:
+        if len(self._selections) > _SELECTIONS_KEPT - 3:  # one question adds up to 3 keys
+            self._selections.clear()  # many agent spellings asked (an open API): stay bounded
         token = agent.lower()
         selection = self._selections.get(token)
         if selection is None:
