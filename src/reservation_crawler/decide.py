@@ -148,7 +148,7 @@ class AgentDecision:
 
 
 # Origin-level decisions kept per policy (see decide_agent; ~1 KB each); cleared when full;
-# 0: none kept. A crawl meets a few dozen rule combinations per origin and agent.
+# 0: none kept. Their number depends on the files' rules, not on how many URLs are checked.
 AGENT_DECISIONS_PER_POLICY = 256
 
 
