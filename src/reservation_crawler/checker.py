@@ -296,6 +296,7 @@ class _CheckerBase:
         self.memory_ttl = memory_ttl
         self.max_stale = max_stale
         self._memory: OrderedDict[str, _PolicyEntry] = OrderedDict()
+        self._share = self._memo_share()  # each origin's memo size; follows len(self._memory)
         self._memory_guard = threading.Lock()
         self._origins: dict[str, str] = {}
 
@@ -382,6 +383,7 @@ class _CheckerBase:
             self._memory.move_to_end(origin)
             while len(self._memory) > self.memory_size:
                 self._memory.popitem(last=False)
+            self._share = self._memo_share()
 
     @property
     def memoized(self) -> int:
@@ -395,6 +397,7 @@ class _CheckerBase:
                 self._memory.clear()
             else:
                 self._memory.pop(origin_of(origin), None)
+            self._share = self._memo_share()
 
     def _answer_until(self, meta: CacheMeta, now: float) -> float:
         until = now + self.memory_ttl
@@ -499,7 +502,7 @@ class _CheckerBase:
             decision = decide_agent(url, agent, entry.policy)
             known = entry.cells
             cells = known.get(decision)
-            share = self._memo_share()
+            share = self._share
             if cells is None:
                 extra = self._stale_rows(entry, agent)
                 cells = _Cells(agent, decision.cells, decision.evidence, extra)
