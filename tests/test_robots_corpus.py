@@ -60,3 +60,45 @@ def test_every_corpus_file_parses_and_answers() -> None:
                 txt.content_usages("https://www.example.com/", "GPTBot")
                 txt.crawl_delay("GPTBot")
     assert checked > 400_000
+
+
+def test_memoized_decisions_equal_decide_on_a_corpus_sample() -> None:
+    """decide_agent shares one decision between URLs that match the same rules; on 400 real
+    files (every one with Content-Signal / Content-Usage lines, the rest a seeded sample), each
+    URL's shared decision must be exactly what decide() builds for it alone."""
+    import random
+
+    from reservation_crawler.decide import decide, decide_agent
+    from reservation_crawler.fetch import FetchResult
+    from reservation_crawler.policy import OriginPolicy
+
+    def result(path: str, status: int, body: bytes) -> FetchResult:
+        url = "https://www.example.com" + path
+        return FetchResult(url, url, status, (), body, "text/plain", None, None, False, (), 1.0)
+
+    files = sorted(p for p in CORPUS.iterdir() if p.name != "INDEX.tsv" and p.is_file())
+    preference = [p for p in files if b"Content-Usage" in p.read_bytes()]
+    preference += [p for p in files if b"Content-Signal" in p.read_bytes()]
+    preference = list(dict.fromkeys(preference))
+    sample = preference + random.Random(7).sample(files, 400 - len(preference))
+    shared = 0
+    for path in sample:
+        body = path.read_bytes()
+        origin = OriginPolicy.from_fetches(
+            "https://www.example.com",
+            "2026-11-22T00:00:00Z",
+            result("/robots.txt", 200, body),
+            result("/ai.txt", 404, b""),
+            result("/.well-known/tdmrep.json", 404, b""),
+        )
+        txt = origin.robots
+        assert txt is not None
+        urls = _urls(txt) + [u + "/deeper/page.html?x=1" for u in _urls(txt)]
+        for agent in AGENTS:
+            for url in urls:
+                memoized = decide_agent(url, agent, origin)
+                record = decide(url, [agent], origin, include_default=agent == "*")
+                assert dict(memoized.cells) == dict(record.decisions[agent]), (path.name, url)
+                assert memoized.evidence == tuple(e for e in record.evidence if e.agent == agent)
+        shared += len(urls) * len(AGENTS) - len(origin.agent_decisions)
+    assert shared > 0  # the memo was really exercised
