@@ -56,12 +56,12 @@ from urllib.parse import urlsplit
 
 import protego
 
-from reservation_crawler import decide as decide_module
-from reservation_crawler import robots as robots_module
-from reservation_crawler.cache import ReservationCache, connect
-from reservation_crawler.checker import Checker
-from reservation_crawler.fetch import FetchResult
-from reservation_crawler.policy import OriginPolicy
+from reservation_crawler.core import decide as decide_module
+from reservation_crawler.core.policy import OriginPolicy
+from reservation_crawler.drivers.cache import ReservationCache, connect
+from reservation_crawler.drivers.fetch import FetchResult
+from reservation_crawler.drivers.lookup import Checker
+from reservation_crawler.signals import robots as robots_module
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 AGENT = "GPTBot"

@@ -1,4 +1,4 @@
-"""Page-level signals: reservation_crawler.page (+ the decision) against datadiligence 0.1.7.
+"""Page-level signals: reservation_crawler.signals.page (+ the decision) vs datadiligence 0.1.7.
 
 datadiligence evaluates two response headers (X-Robots-Tag noai/noimageai and tdm-reservation)
 per response; we read every page-level signal (those headers plus Content-Usage, Content-Signal,
@@ -16,10 +16,10 @@ import logging
 import time
 from pathlib import Path
 
-from reservation_crawler.decide import decide
-from reservation_crawler.fetch import FetchResult
-from reservation_crawler.page import parse_page
-from reservation_crawler.policy import OriginPolicy
+from reservation_crawler.core.decide import decide
+from reservation_crawler.core.policy import OriginPolicy
+from reservation_crawler.drivers.fetch import FetchResult
+from reservation_crawler.signals.page import parse_page
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "data" / "headers" / "datadiligence_header_cases.json"

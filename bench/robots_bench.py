@@ -1,4 +1,4 @@
-"""Throughput of reservation_crawler.robots against other Python robots.txt parsers.
+"""Throughput of reservation_crawler.signals.robots against other Python robots.txt parsers.
 
 Run from the repository root:
 
@@ -41,7 +41,7 @@ import protego
 import robotexclusionrulesparser
 from robots import RobotsParser
 
-from reservation_crawler import robots as ours
+from reservation_crawler.signals import robots as ours
 
 # CPU time of this process: on a shared machine, time spent descheduled is not counted.
 _clock = time.process_time

@@ -2,8 +2,8 @@
 
 Writes N synthetic ``reservation-record/1`` lines (seeded mix of signals, several pages per site,
 decisions for ``*`` plus the registry's well-known agents) to a temporary JSON Lines file, then
-runs ``python -m reservation_crawler.stats FILE --json`` in a child process and reports wall time,
-records per second and the child's peak RSS (``resource.getrusage(RUSAGE_CHILDREN)``).
+runs ``python -m reservation_crawler.apps.stats FILE --json`` in a child process and reports
+wall time, records per second and the child's peak RSS (``resource.getrusage(RUSAGE_CHILDREN)``).
 
     python bench/stats_bench.py                    # 1,000,000 records, 4 pages per site
     python bench/stats_bench.py --records 200000 --pages-per-site 1 --keep /tmp/records.jsonl
@@ -46,7 +46,7 @@ BLOCKED = ("GPTBot", "CCBot", "ClaudeBot", "Google-Extended", "Bytespider")
 
 def default_agents() -> list[str]:
     try:
-        from reservation_crawler.agents import well_known_agents
+        from reservation_crawler.signals.agents import well_known_agents
     except ImportError:
         return list(BLOCKED)
     return [a.token for a in well_known_agents()]
@@ -347,7 +347,7 @@ def main() -> int:
                 f"in {time.perf_counter() - started:.1f} s",
                 file=sys.stderr,
             )
-        command = [sys.executable, "-m", "reservation_crawler.stats", str(path), "--json"]
+        command = [sys.executable, "-m", "reservation_crawler.apps.stats", str(path), "--json"]
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, check=False)
         elapsed = time.perf_counter() - started

@@ -11,4 +11,5 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

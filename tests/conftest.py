@@ -18,7 +18,7 @@ import pytest_asyncio
 import redis
 import redis.asyncio
 
-from reservation_crawler import cache
+from reservation_crawler.drivers import cache
 from reservation_crawler.errors import CacheUnavailable
 
 TEST_DB = int(os.environ.get("RC_TEST_REDIS_DB", "15"))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reservation_crawler import agents
-from reservation_crawler.agents import (
+from reservation_crawler.signals import agents
+from reservation_crawler.signals.agents import (
     AGENT_CLASSES,
     all_agents,
     get_agent,
@@ -21,7 +21,7 @@ from reservation_crawler.agents import (
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_PATH = ROOT / "tests" / "data" / "agents" / "ai-robots-txt.json"
 SOURCE = json.loads(SOURCE_PATH.read_text("utf-8"))
-DATA_FILE = ROOT / "src" / "reservation_crawler" / "data" / "agents.json"
+DATA_FILE = ROOT / "src" / "reservation_crawler" / "signals" / "data" / "agents.json"
 
 
 def _load_builder():

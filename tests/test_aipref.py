@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from reservation_crawler import aipref
-from reservation_crawler.aipref import (
+from reservation_crawler.model.findings import FindingSpec
+from reservation_crawler.signals import aipref
+from reservation_crawler.signals.aipref import (
     combine_content_usages,
     parse_content_usage,
     split_robots_content_usage,
 )
-from reservation_crawler.findings import FindingSpec
 
 DATA = json.loads(
     (Path(__file__).parent / "data" / "signals" / "aipref_content_usage.json").read_text("utf-8")

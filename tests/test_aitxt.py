@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reservation_crawler import aitxt
-from reservation_crawler.aitxt import DIALECTS, parse
-from reservation_crawler.findings import FindingSpec
-from reservation_crawler.patterns import normalize_url_path
+from reservation_crawler.model.findings import FindingSpec
+from reservation_crawler.signals import aitxt
+from reservation_crawler.signals.aitxt import DIALECTS, parse
+from reservation_crawler.signals.patterns import normalize_url_path
 
 DATA = Path(__file__).parent / "data" / "aitxt"
 SITES = DATA / "sites"

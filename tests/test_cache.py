@@ -20,8 +20,8 @@ import psutil
 import pytest
 import redis
 
-from reservation_crawler import cache
-from reservation_crawler.cache import (
+from reservation_crawler.drivers import cache
+from reservation_crawler.drivers.cache import (
     DEFAULT_FAILURE_TTL,
     DEFAULT_STALE_TTL,
     DEFAULT_TTL,
@@ -30,7 +30,7 @@ from reservation_crawler.cache import (
     ReservationCache,
 )
 from reservation_crawler.errors import CacheUnavailable, ConfigError, ReservationError
-from reservation_crawler.record import (
+from reservation_crawler.model.record import (
     Decision,
     Evidence,
     Outcome,
@@ -294,7 +294,7 @@ def test_undecodable_value_is_a_miss(
     rcache: ReservationCache, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
     redis_client.set(cache.policy_key(ORIGIN), b"\x80not json")
-    with caplog.at_level(logging.WARNING, logger="reservation_crawler.cache"):
+    with caplog.at_level(logging.WARNING, logger="reservation_crawler.drivers.cache"):
         assert rcache.get_policy(ORIGIN) is None
     assert "undecodable" in caplog.text
 
@@ -431,7 +431,7 @@ def test_releasing_an_expired_lock_is_only_logged(
     rcache: ReservationCache, caplog: pytest.LogCaptureFixture
 ) -> None:
     with (
-        caplog.at_level(logging.WARNING, logger="reservation_crawler.cache"),
+        caplog.at_level(logging.WARNING, logger="reservation_crawler.drivers.cache"),
         rcache.origin_lock(ORIGIN, timeout=0.1) as held,
     ):
         assert held
@@ -468,7 +468,7 @@ def test_get_or_fetch_policy_fetches_once_across_threads(rcache: ReservationCach
 CONTENDER = """
     import json, os, sys, time
     import redis
-    from reservation_crawler.cache import ReservationCache, connect
+    from reservation_crawler.drivers.cache import ReservationCache, connect
 
     url, origin = sys.argv[1], sys.argv[2]
     client = connect(url)
@@ -511,7 +511,7 @@ def test_get_or_fetch_policy_fetches_once_across_processes(
 
 HOLDER = """
     import sys, time
-    from reservation_crawler.cache import ReservationCache, connect
+    from reservation_crawler.drivers.cache import ReservationCache, connect
 
     rcache = ReservationCache(connect(sys.argv[1]), lock_timeout=1.0)
     with rcache.origin_lock(sys.argv[2]) as held:
@@ -634,7 +634,7 @@ def assert_stopped(pid: int) -> None:
 
 EMBEDDED_PEER = """
     import json, sys
-    from reservation_crawler import cache
+    from reservation_crawler.drivers import cache
 
     client = cache.connect(sys.argv[1] if len(sys.argv) > 1 else None)
     print(json.dumps({"pid": cache.embedded_pid(client), "where": cache.describe(client),
@@ -716,7 +716,7 @@ def test_embedded_server_started_at_once_by_several_processes_is_shared(tmp_path
     go = tmp_path / "go"
     racer = f"""
         import json, os, sys, time
-        from reservation_crawler import cache
+        from reservation_crawler.drivers import cache
 
         print("ready", flush=True)
         while not os.path.exists({str(go)!r}):

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from reservation_crawler.cache import ReservationCache, connect
-from reservation_crawler.checker import MEMO_PER_ORIGIN, AsyncChecker, Checker, Verdict
+from reservation_crawler.drivers.cache import ReservationCache, connect
+from reservation_crawler.drivers.fetch import Fetcher, FetchLimits
+from reservation_crawler.drivers.lookup import MEMO_PER_ORIGIN, AsyncChecker, Checker, Verdict
 from reservation_crawler.errors import CacheUnavailable, ConfigError, InvalidOrigin
-from reservation_crawler.fetch import Fetcher, FetchLimits
-from reservation_crawler.record import Decision, Purpose
+from reservation_crawler.model.record import Decision, Purpose
 from reservation_crawler.testing import AGENTS, PAGES, PURPOSES, FixtureWeb, every_variant, recipe
 
 FAST = FetchLimits(timeout=0.5)
@@ -92,8 +92,8 @@ def test_verdicts_match_ground_truth_on_every_fixture_variant(
 def test_origin_verdict_is_decide_without_the_default_agent(
     small_web: FixtureWeb, redis_url: str
 ) -> None:
-    from reservation_crawler.collect import policy_from_fetches
-    from reservation_crawler.decide import decide
+    from reservation_crawler.core.decide import decide
+    from reservation_crawler.drivers.collect import policy_from_fetches
 
     url = small_web.url(0, "/a/1.html")
     with checker(redis_url) as check, Fetcher(allow_private=True, limits=FAST) as fetcher:

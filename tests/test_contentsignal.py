@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from reservation_crawler import contentsignal
-from reservation_crawler.contentsignal import (
+from reservation_crawler.model.findings import FindingSpec
+from reservation_crawler.signals import contentsignal
+from reservation_crawler.signals.contentsignal import (
     ContentSignal,
     combine_content_signals,
     parse_content_signal,
 )
-from reservation_crawler.findings import FindingSpec
 
 DATA = json.loads(
     (Path(__file__).parent / "data" / "signals" / "content_signal_examples.json").read_text("utf-8")

@@ -24,10 +24,10 @@ import pyarrow.parquet as pq
 import pytest
 import redis
 
-from reservation_crawler import cache
 from reservation_crawler.cli import main as cli_main
-from reservation_crawler.collect import policy_from_fetches, record_from_page
-from reservation_crawler.fetch import Fetcher, FetchLimits
+from reservation_crawler.drivers import cache
+from reservation_crawler.drivers.collect import policy_from_fetches, record_from_page
+from reservation_crawler.drivers.fetch import Fetcher, FetchLimits
 from reservation_crawler.scrapy.spider import ReservationsSpider
 from reservation_crawler.testing import (
     FixtureWeb,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from reservation_crawler.page import PageSignals, parse_page
+from reservation_crawler.signals.page import PageSignals, parse_page
 
 DATA = Path(__file__).parent / "data" / "headers" / "datadiligence_header_cases.json"
 CASES = json.loads(DATA.read_text("utf-8"))["cases"]

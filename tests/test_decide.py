@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from reservation_crawler import decide as decide_module
-from reservation_crawler import findings as findings_mod
-from reservation_crawler.decide import decide, decide_agent
-from reservation_crawler.fetch import FetchResult
-from reservation_crawler.page import parse_page
-from reservation_crawler.policy import OriginPolicy, classify
-from reservation_crawler.record import Decision, Outcome, Purpose, ReservationRecord
+from reservation_crawler.apps import catalogue as catalogue_module
+from reservation_crawler.core import decide as decide_module
+from reservation_crawler.core.decide import decide, decide_agent
+from reservation_crawler.core.policy import OriginPolicy, classify
+from reservation_crawler.drivers.fetch import FetchResult
+from reservation_crawler.model.record import Decision, Outcome, Purpose, ReservationRecord
+from reservation_crawler.signals.page import parse_page
 
 ORIGIN = "https://example.com"
 R, A, U = Decision.RESERVED, Decision.ALLOWED, Decision.UNSPECIFIED
@@ -391,7 +391,7 @@ def test_record_and_policy_json_round_trip():
 
 
 def test_every_finding_code_is_catalogued_once():
-    catalogue = findings_mod.catalogue()
+    catalogue = catalogue_module.catalogue()
     for code in ("decision.conflict", "robots.unreachable", "page.not-fetched"):
         assert code in catalogue
 

@@ -24,9 +24,8 @@ from fetch_testserver import (
 )
 
 from reservation_crawler import __version__
-from reservation_crawler import fetch as fetch_module
-from reservation_crawler.errors import ConfigError, InvalidOrigin, ReservationError
-from reservation_crawler.fetch import (
+from reservation_crawler.drivers import fetch as fetch_module
+from reservation_crawler.drivers.fetch import (
     ACCEPT_ENCODING,
     FETCH_ERRORS,
     PRODUCT_TOKEN,
@@ -43,6 +42,7 @@ from reservation_crawler.fetch import (
     origin_of,
     resolve_host,
 )
+from reservation_crawler.errors import ConfigError, InvalidOrigin, ReservationError
 
 Fetch = Callable[..., FetchResult]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from reservation_crawler.findings import Severity, catalogue
+from reservation_crawler.apps.catalogue import catalogue
+from reservation_crawler.model.findings import Severity
 
 ROOT = Path(__file__).resolve().parent.parent
 

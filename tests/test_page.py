@@ -12,11 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from reservation_crawler import findings as findings_module
-from reservation_crawler import page as page_module
-from reservation_crawler.findings import Severity
-from reservation_crawler.page import MAX_HEAD_BYTES, parse_page
-from reservation_crawler.tdmrep import parse_tdmrep_json
+from reservation_crawler.apps import catalogue as catalogue_module
+from reservation_crawler.model import findings as findings_module
+from reservation_crawler.model.findings import Severity
+from reservation_crawler.signals import page as page_module
+from reservation_crawler.signals.page import MAX_HEAD_BYTES, parse_page
+from reservation_crawler.signals.tdmrep import parse_tdmrep_json
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = json.loads((DATA / "headers" / "header_and_meta_examples.json").read_text("utf-8"))[
@@ -617,7 +618,7 @@ def test_page_rsl_link_element_resolves_against_base():
 
 
 def test_page_every_spec_is_documented_and_catalogued():
-    catalogue = findings_module.catalogue()
+    catalogue = catalogue_module.catalogue()
     specs = [v for v in vars(page_module).values() if isinstance(v, findings_module.FindingSpec)]
     assert len(specs) >= 9
     for spec in specs:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reservation_crawler.patterns import (
+from reservation_crawler.signals.patterns import (
     PathPattern,
     compile_pattern,
     normalize_url_path,
@@ -177,7 +177,7 @@ def test_normalization_never_raises_and_is_idempotent(text: str) -> None:
 
 @given(st.text(max_size=30).filter(lambda t: "*" not in t and "$" not in t))
 def test_plain_pattern_shortcut_normalizes_like_compile_pattern(raw: str) -> None:
-    from reservation_crawler.patterns import _normalize_plain
+    from reservation_crawler.signals.patterns import _normalize_plain
 
     for profile in ("rfc9309", "google"):
         assert _normalize_plain(raw, profile) == compile_pattern(raw, profile=profile).normalized

@@ -1,5 +1,5 @@
-"""reservation_crawler.robots: RFC 9309 behaviour, our tolerances, the Google profile, explain,
-extension records and findings."""
+"""reservation_crawler.signals.robots: RFC 9309 behaviour, our tolerances, the Google profile,
+explain, extension records and findings."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from reservation_crawler import robots
-from reservation_crawler.aipref import combine_content_usages
-from reservation_crawler.contentsignal import combine_content_signals
-from reservation_crawler.findings import FindingSpec, Severity, catalogue
-from reservation_crawler.robots import MAX_BYTES, parse
+from reservation_crawler.apps.catalogue import catalogue
+from reservation_crawler.model.findings import FindingSpec, Severity
+from reservation_crawler.signals import robots
+from reservation_crawler.signals.aipref import combine_content_usages
+from reservation_crawler.signals.contentsignal import combine_content_signals
+from reservation_crawler.signals.robots import MAX_BYTES, parse
 
 SIGNALS = Path(__file__).parent / "data" / "signals"
 

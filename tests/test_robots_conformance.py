@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from reservation_crawler.robots import is_product_token, parse
+from reservation_crawler.signals.robots import is_product_token, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "conformance"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reservation_crawler.robots import parse
+from reservation_crawler.signals.robots import parse
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "robots"
 AGENTS = ("GPTBot", "Googlebot", "ClaudeBot", "*")
@@ -68,9 +68,9 @@ def test_memoized_decisions_equal_decide_on_a_corpus_sample() -> None:
     URL's shared decision must be exactly what decide() builds for it alone."""
     import random
 
-    from reservation_crawler.decide import decide, decide_agent
-    from reservation_crawler.fetch import FetchResult
-    from reservation_crawler.policy import OriginPolicy
+    from reservation_crawler.core.decide import decide, decide_agent
+    from reservation_crawler.core.policy import OriginPolicy
+    from reservation_crawler.drivers.fetch import FetchResult
 
     def result(path: str, status: int, body: bytes) -> FetchResult:
         url = "https://www.example.com" + path

@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from reservation_crawler.patterns import normalize_url_path
-from reservation_crawler.robots import parse
+from reservation_crawler.signals.patterns import normalize_url_path
+from reservation_crawler.signals.robots import parse
 
 PROFILES = st.sampled_from(["rfc9309", "google"])
 AGENTS = st.sampled_from(["GPTBot", "googlebot", "*", "AI2Bot", "", "Foo Bar", "ä"])

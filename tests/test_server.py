@@ -19,10 +19,15 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from reservation_crawler.checker import AsyncChecker
+from reservation_crawler.apps.server import (
+    ServiceLimits,
+    add_cli_commands,
+    create_app,
+    openapi_schema,
+)
+from reservation_crawler.drivers.fetch import FetchLimits
+from reservation_crawler.drivers.lookup import AsyncChecker
 from reservation_crawler.errors import ConfigError
-from reservation_crawler.fetch import FetchLimits
-from reservation_crawler.server import ServiceLimits, add_cli_commands, create_app, openapi_schema
 from reservation_crawler.testing import FixtureWeb, recipe
 
 FAST = FetchLimits(timeout=0.5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reservation_crawler.sniff import SNIFF_BYTES, looks_like_html
+from reservation_crawler.signals.sniff import SNIFF_BYTES, looks_like_html
 
 
 @pytest.mark.parametrize(

@@ -33,18 +33,18 @@ from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 from twisted.web._newclient import ParseError, ResponseFailed
 
-from reservation_crawler import cache
-from reservation_crawler.collect import record_from_page
-from reservation_crawler.crawl import (
+from reservation_crawler.apps.crawl import (
     CrawlOptions,
     UsageError,
     crawl_id_of,
     export_ledger,
     output_format,
 )
-from reservation_crawler.fetch import FetchLimits, FetchResult
-from reservation_crawler.policy import AITXT, ROBOTS, TDMREP, OriginPolicy, PolicyFile
-from reservation_crawler.record import ReservationRecord
+from reservation_crawler.core.policy import AITXT, ROBOTS, TDMREP, OriginPolicy, PolicyFile
+from reservation_crawler.drivers import cache
+from reservation_crawler.drivers.collect import record_from_page
+from reservation_crawler.drivers.fetch import FetchLimits, FetchResult
+from reservation_crawler.model.record import ReservationRecord
 from reservation_crawler.scrapy import fetching
 from reservation_crawler.scrapy.exporters import ParquetItemExporter, record_row, record_schema
 from reservation_crawler.scrapy.extensions import CrawlSummary, Progress, summary_from_stats

@@ -21,11 +21,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from reservation_crawler import cli, stats
-from reservation_crawler.cache import ReservationCache
-from reservation_crawler.decide import DECISION_CONFLICT, combine_evidence
-from reservation_crawler.findings import Finding, Severity
-from reservation_crawler.record import (
+from reservation_crawler import cli
+from reservation_crawler.apps import stats
+from reservation_crawler.core.decide import DECISION_CONFLICT, combine_evidence
+from reservation_crawler.drivers.cache import ReservationCache
+from reservation_crawler.model.findings import Finding, Severity
+from reservation_crawler.model.record import (
     PURPOSES,
     Decision,
     Evidence,

@@ -10,11 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reservation_crawler import findings as findings_module
-from reservation_crawler import tdmrep
-from reservation_crawler.findings import Severity
-from reservation_crawler.patterns import compile_pattern
-from reservation_crawler.tdmrep import (
+from reservation_crawler.apps import catalogue as catalogue_module
+from reservation_crawler.model import findings as findings_module
+from reservation_crawler.model.findings import Severity
+from reservation_crawler.signals import tdmrep
+from reservation_crawler.signals.patterns import compile_pattern
+from reservation_crawler.signals.tdmrep import (
     TdmRepValues,
     effective_tdm,
     parse_tdmrep_json,
@@ -699,7 +700,7 @@ def test_tdmrep_policy_without_any_reservation_is_info():
 
 
 def test_tdmrep_codes_declared_for_fetch_and_validate_layers():
-    catalogue = findings_module.catalogue()
+    catalogue = catalogue_module.catalogue()
     for spec in (tdmrep.SERVED_AS_HTML, tdmrep.POLICY_UNREACHABLE):
         assert catalogue[spec.code] is spec
         made = spec(location="https://e.com/.well-known/tdmrep.json")

@@ -12,13 +12,8 @@ import pytest
 from lxml import html as lxml_html
 
 from reservation_crawler import cli
-from reservation_crawler.agents import well_known_agents
-from reservation_crawler.errors import InvalidOrigin
-from reservation_crawler.fetch import Fetcher, FetchLimits, FetchResult
-from reservation_crawler.findings import catalogue
-from reservation_crawler.testing import FixtureWeb, Recipe
-from reservation_crawler.testing.sites import ALLOW_ALL, group, robots
-from reservation_crawler.validate import (
+from reservation_crawler.apps.catalogue import catalogue
+from reservation_crawler.apps.validate import (
     VALIDATOR_FINDINGS,
     ValidationReport,
     check_rsl_document,
@@ -30,6 +25,11 @@ from reservation_crawler.validate import (
     site_url,
     validate,
 )
+from reservation_crawler.drivers.fetch import Fetcher, FetchLimits, FetchResult
+from reservation_crawler.errors import InvalidOrigin
+from reservation_crawler.signals.agents import well_known_agents
+from reservation_crawler.testing import FixtureWeb, Recipe
+from reservation_crawler.testing.sites import ALLOW_ALL, group, robots
 
 SLOW = 3.0  # the fixture web's delay for "timeout" responses
 TIMEOUT = 0.5  # the client's timeout, below it

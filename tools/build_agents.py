@@ -1,4 +1,4 @@
-"""Build ``src/reservation_crawler/data/agents.json``, the curated AI agent registry.
+"""Build ``src/reservation_crawler/signals/data/agents.json``, the curated AI agent registry.
 
 Input: the ai.robots.txt list (``robots.json``), pinned in ``tests/data/agents/ai-robots-txt.json``
 (source, commit and licence in ``tests/data/agents/SOURCES.md``), plus the curation table below,
@@ -24,7 +24,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = ROOT / "tests" / "data" / "agents" / "ai-robots-txt.json"
-DEFAULT_OUTPUT = ROOT / "src" / "reservation_crawler" / "data" / "agents.json"
+DEFAULT_OUTPUT = ROOT / "src" / "reservation_crawler" / "signals" / "data" / "agents.json"
 
 SCHEMA = "agents/1"
 

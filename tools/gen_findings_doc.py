@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from reservation_crawler.findings import catalogue
+from reservation_crawler.apps.catalogue import catalogue
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "findings.md"
 

@@ -15,7 +15,7 @@ __all__ = ["ReservationMiddleware"]
 
 def __getattr__(name: str) -> Any:
     if name == "ReservationMiddleware":
-        from .middleware import ReservationMiddleware
+        from reservation_crawler.scrapy.middleware import ReservationMiddleware
 
         return ReservationMiddleware
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scrapy.exporters import BaseItemExporter
 
-from ..record import PURPOSES
+from reservation_crawler.model.record import PURPOSES
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -17,9 +17,9 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
-from ..record import PURPOSES
-from .items import SITE_DONE, RecordItem, SiteItem
-from .jobdir import ledger_for
+from reservation_crawler.model.record import PURPOSES
+from reservation_crawler.scrapy.items import SITE_DONE, RecordItem, SiteItem
+from reservation_crawler.scrapy.jobdir import ledger_for
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -1,4 +1,4 @@
-"""Scrapy responses and failures as :class:`~reservation_crawler.fetch.FetchResult`.
+"""Scrapy responses and failures as :class:`~reservation_crawler.drivers.fetch.FetchResult`.
 
 The spider fetches through Scrapy but must observe exactly what ``fetch.Fetcher`` observes, so
 ``policy.classify`` and ``collect.record_from_page`` read both the same way:
@@ -36,11 +36,9 @@ from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed
 
-from ..errors import InvalidOrigin
-
 # The fetcher's bounded body reader and URL helpers: one implementation of caps and redirects.
 # See docs/crawler.md "Fetch semantics".
-from ..fetch import (
+from reservation_crawler.drivers.fetch import (
     REDIRECT_STATUSES,
     BodyReader,
     FetchLimits,
@@ -49,6 +47,7 @@ from ..fetch import (
     origin_of,
     url_key,
 )
+from reservation_crawler.errors import InvalidOrigin
 
 if TYPE_CHECKING:
     from scrapy import Request

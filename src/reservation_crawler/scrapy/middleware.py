@@ -6,7 +6,7 @@ lift that; after the response it weighs the page's own signals (headers, meta, T
 drops the response or marks it in ``response.meta["reservation"]``. It replaces Scrapy's
 ``RobotsTxtMiddleware`` in an AI crawler (robots.txt disallow reserves every purpose).
 
-Policy files are fetched by :class:`~reservation_crawler.checker.AsyncChecker` on the asyncio
+Policy files are fetched by :class:`~reservation_crawler.drivers.lookup.AsyncChecker` on the asyncio
 event loop Scrapy runs on (``TWISTED_REACTOR`` = the asyncio reactor, Scrapy's default since
 2.13): never blocking the reactor, fetched once per origin across every process sharing the
 Redis, with the project's fetcher rules (address guard, size caps, RFC 9309 status handling).
@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
-from ..checker import AsyncChecker, Verdict
-from ..errors import CacheUnavailable, ConfigError
-from ..fetch import FetchLimits
-from ..record import PURPOSES, Decision, Purpose
+from reservation_crawler.drivers.fetch import FetchLimits
+from reservation_crawler.drivers.lookup import AsyncChecker, Verdict
+from reservation_crawler.errors import CacheUnavailable, ConfigError
+from reservation_crawler.model.record import PURPOSES, Decision, Purpose
 
 if TYPE_CHECKING:
     from scrapy import Spider

@@ -14,10 +14,10 @@ from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
 from twisted.internet import task
 
-from .. import cache
-from ..record import Outcome
-from .items import PolicyItem, RecordItem, SiteItem
-from .jobdir import ledger_for
+from reservation_crawler.drivers import cache
+from reservation_crawler.model.record import Outcome
+from reservation_crawler.scrapy.items import PolicyItem, RecordItem, SiteItem
+from reservation_crawler.scrapy.jobdir import ledger_for
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -20,7 +20,7 @@ from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import IHostnameResolver, IHostResolution, IResolutionReceiver
 from zope.interface import implementer
 
-from ..fetch import AddressGuard, is_localhost_name, resolve_host
+from reservation_crawler.drivers.fetch import AddressGuard, is_localhost_name, resolve_host
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -9,8 +9,8 @@ the spider reads robots.txt itself (RFC 9309, for our product token) and builds 
 
 from __future__ import annotations
 
-from ..cache import DEFAULT_FAILURE_TTL, DEFAULT_TTL
-from ..fetch import ACCEPT_ENCODING, USER_AGENT
+from reservation_crawler.drivers.cache import DEFAULT_FAILURE_TTL, DEFAULT_TTL
+from reservation_crawler.drivers.fetch import ACCEPT_ENCODING, USER_AGENT
 
 BOT_NAME = "reservation-crawler"
 SPIDER_MODULES = ["reservation_crawler.scrapy.spider"]

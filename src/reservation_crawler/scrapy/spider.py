@@ -29,16 +29,29 @@ from scrapy.http import HtmlResponse
 from scrapy.settings import SETTINGS_PRIORITIES
 from twisted.python.failure import Failure
 
-from ..collect import now_iso, record_from_page
-from ..fetch import PRODUCT_TOKEN, FetchLimits, FetchResult
-from ..policy import AITXT, POLICY_PATHS, ROBOTS, TDMREP, OriginPolicy, PolicyFile
-from ..record import Outcome
-from . import fetching
-from .fetching import RC, BodyReaders, host_of
-from .items import SITE_DONE, SITE_FAILED, PolicyItem, RecordItem, SiteItem
-from .jobdir import ledger_for
-from .resolver import blocked_address
-from .targets import Targets, read_targets
+from reservation_crawler.core.policy import (
+    AITXT,
+    POLICY_PATHS,
+    ROBOTS,
+    TDMREP,
+    OriginPolicy,
+    PolicyFile,
+)
+from reservation_crawler.drivers.collect import now_iso, record_from_page
+from reservation_crawler.drivers.fetch import PRODUCT_TOKEN, FetchLimits, FetchResult
+from reservation_crawler.model.record import Outcome
+from reservation_crawler.scrapy import fetching
+from reservation_crawler.scrapy.fetching import RC, BodyReaders, host_of
+from reservation_crawler.scrapy.items import (
+    SITE_DONE,
+    SITE_FAILED,
+    PolicyItem,
+    RecordItem,
+    SiteItem,
+)
+from reservation_crawler.scrapy.jobdir import ledger_for
+from reservation_crawler.scrapy.resolver import blocked_address
+from reservation_crawler.scrapy.targets import Targets, read_targets
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +108,7 @@ class ReservationsSpider(scrapy.Spider):
         Process-wide settings (the DNS resolver) cannot come from a spider: outside this
         repository, pass ``-s TWISTED_DNS_RESOLVER=...`` or use ``reservation-crawler crawl``.
         """
-        from . import settings as package_settings
+        from reservation_crawler.scrapy import settings as package_settings
 
         super().update_settings(settings)
         settings.setmodule(package_settings, priority="project")

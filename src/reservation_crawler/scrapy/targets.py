@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import InvalidOrigin
-from ..fetch import origin_of
+from reservation_crawler.drivers.fetch import origin_of
+from reservation_crawler.errors import InvalidOrigin
 
 
 @dataclass(slots=True)

@@ -10,14 +10,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .fixtureweb import (
+    from reservation_crawler.testing.fixtureweb import (
         FixtureWeb,
         FixtureWebProcess,
         expected_decisions,
         read_ground_truth,
         write_ground_truth,
     )
-    from .sites import (
+    from reservation_crawler.testing.sites import (
         AGENTS,
         KINDS,
         PAGES,
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         generate_recipes,
         recipe,
     )
-    from .truth import site_truth
+    from reservation_crawler.testing.truth import site_truth
 
 _HOMES = {
     "FixtureWeb": "fixtureweb",

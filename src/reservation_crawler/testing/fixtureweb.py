@@ -33,10 +33,16 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .render import GZIP_BOMB_SIZE, site_host, site_origin
-from .server import LOOPBACK, FixtureServer
-from .sites import PROFILES, Recipe, RobotsCorpus, generate_recipes, load_corpus
-from .truth import TruthCache, site_truth
+from reservation_crawler.testing.render import GZIP_BOMB_SIZE, site_host, site_origin
+from reservation_crawler.testing.server import LOOPBACK, FixtureServer
+from reservation_crawler.testing.sites import (
+    PROFILES,
+    Recipe,
+    RobotsCorpus,
+    generate_recipes,
+    load_corpus,
+)
+from reservation_crawler.testing.truth import TruthCache, site_truth
 
 DEFAULT_SLOW_DELAY = 30.0
 URL_TEMPLATE = "http://s{index:05d}.fixture.localhost:{port}"

@@ -17,7 +17,7 @@ from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
 
-from .sites import (
+from reservation_crawler.testing.sites import (
     HTML_PAGES,
     IMAGE_PATH,
     OFF_WEB_URL,

@@ -16,7 +16,7 @@ import struct
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from .render import (
+from reservation_crawler.testing.render import (
     FIXTURE_DOMAIN,
     GZIP_BOMB_SIZE,
     NOT_FOUND,
@@ -28,7 +28,7 @@ from .render import (
     make_response,
     site_host,
 )
-from .sites import Recipe, RobotsCorpus
+from reservation_crawler.testing.sites import Recipe, RobotsCorpus
 
 LOOPBACK = "127.0.0.1"
 MAX_HEAD = 64 * 1024

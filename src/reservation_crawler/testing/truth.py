@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .render import selectors_for, site_host, site_origin
-from .sites import (
+from reservation_crawler.testing.render import selectors_for, site_host, site_origin
+from reservation_crawler.testing.sites import (
     AGENTS,
     AI_AGENT_TOKENS,
     HTML_PAGES,

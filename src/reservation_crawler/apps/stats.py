@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import ReservationError
-from .record import PURPOSES, SCHEMA
+from reservation_crawler.errors import ReservationError
+from reservation_crawler.model.record import PURPOSES, SCHEMA
 
 try:  # orjson parses a record about twice as fast; the standard library is the fallback
     from orjson import loads as _loads
@@ -449,7 +449,7 @@ class _Tally:
 
 def _registry() -> Any:
     try:
-        from . import agents
+        from reservation_crawler.signals import agents
     except ImportError:  # pragma: no cover - the registry ships with the package
         return None
     return agents
@@ -876,8 +876,8 @@ def _iter_redis(source: RecordSource, progress: _Progress) -> Iterator[_Item]:
 
     ``redis`` alone means the cache's default server: ``REDIS_URL``, else the embedded one.
     """
-    from . import cache
-    from .errors import CacheUnavailable, ConfigError
+    from reservation_crawler.drivers import cache
+    from reservation_crawler.errors import CacheUnavailable, ConfigError
 
     url = None if source.location == "redis" else source.location
     store = None
@@ -1535,7 +1535,7 @@ def run_stats_diff(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m reservation_crawler.stats ARGS`` = ``reservation-crawler stats ARGS``."""
+    """``python -m reservation_crawler.apps.stats ARGS`` = ``reservation-crawler stats ARGS``."""
     parser = argparse.ArgumentParser(prog="reservation-crawler")
     add_stats_parser(parser.add_subparsers())
     args = parser.parse_args(["stats", *(sys.argv[1:] if argv is None else argv)])

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Final
 
-from .aipref import ContentUsage, parse_content_usage, split_robots_content_usage
-from .contentsignal import ContentSignal, parse_content_signal
-from .findings import Finding, FindingSpec, Severity
-from .patterns import (
+from reservation_crawler.model.findings import Finding, FindingSpec, Severity
+from reservation_crawler.signals.aipref import (
+    ContentUsage,
+    parse_content_usage,
+    split_robots_content_usage,
+)
+from reservation_crawler.signals.contentsignal import ContentSignal, parse_content_signal
+from reservation_crawler.signals.patterns import (
     PROFILES,
     PathPattern,
     _compile_cached,

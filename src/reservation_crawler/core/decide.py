@@ -21,10 +21,9 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
-from . import tdmrep
-from .findings import Finding, FindingSpec, Severity
-from .policy import PAGE, PAGE_NOT_FETCHED, OriginPolicy
-from .record import (
+from reservation_crawler.core.policy import PAGE, PAGE_NOT_FETCHED, OriginPolicy
+from reservation_crawler.model.findings import Finding, FindingSpec, Severity
+from reservation_crawler.model.record import (
     PURPOSES,
     Decision,
     Evidence,
@@ -33,14 +32,15 @@ from .record import (
     ReservationRecord,
     SourceOutcome,
 )
+from reservation_crawler.signals import tdmrep
 
 if TYPE_CHECKING:
-    from .aipref import ContentUsage
-    from .aitxt import AiTxtMatch
-    from .contentsignal import ContentSignal
-    from .page import PageSignals
-    from .robots import RobotsExplanation
-    from .tdmrep import TdmRepRule
+    from reservation_crawler.signals.aipref import ContentUsage
+    from reservation_crawler.signals.aitxt import AiTxtMatch
+    from reservation_crawler.signals.contentsignal import ContentSignal
+    from reservation_crawler.signals.page import PageSignals
+    from reservation_crawler.signals.robots import RobotsExplanation
+    from reservation_crawler.signals.tdmrep import TdmRepRule
 
 DEFAULT_AGENT = "*"
 
@@ -177,7 +177,7 @@ def decide_agent(
         None if ai_match is None else ai_match.line,
         None if tdm_rule is None else tdm_rule.index,
     )
-    memo = origin.agent_decisions
+    memo: dict[tuple[object, ...], AgentDecision] = origin.agent_decisions
     decision = memo.get(key)
     if decision is None:
         shared = _agent_independent_evidence(origin, None, tdm_rule)

@@ -38,7 +38,7 @@ import redis.asyncio
 import redis.asyncio.lock
 import redis.lock
 
-from .errors import CacheUnavailable, ConfigError
+from reservation_crawler.errors import CacheUnavailable, ConfigError
 
 logger = logging.getLogger(__name__)
 

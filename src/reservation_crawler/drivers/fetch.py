@@ -28,8 +28,8 @@ import anyio
 import httpcore
 import httpx
 
-from . import __version__
-from .errors import ConfigError, InvalidOrigin
+from reservation_crawler._version import PRODUCT_TOKEN, USER_AGENT
+from reservation_crawler.errors import ConfigError, InvalidOrigin
 
 try:  # brotli ships with Scrapy; it is only used when it can bound its output (brotli >= 1.2).
     import brotli
@@ -56,11 +56,6 @@ __all__ = [
     "origin_of",
     "resolve_host",
 ]
-
-PRODUCT_TOKEN = "reservation-crawler"
-USER_AGENT = (
-    f"{PRODUCT_TOKEN}/{__version__} (+https://github.com/reservation-crawler/reservation-crawler)"
-)
 
 FETCH_ERRORS = (
     "timeout",

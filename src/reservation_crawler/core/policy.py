@@ -14,15 +14,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
-from . import aitxt, robots, tdmrep
-from .findings import Finding, FindingSpec, Severity
-from .record import Outcome, SourceOutcome
+from reservation_crawler.model.findings import Finding, FindingSpec, Severity
+from reservation_crawler.model.record import Outcome, SourceOutcome
+from reservation_crawler.signals import aitxt, robots, tdmrep
 
 if TYPE_CHECKING:
-    from .aitxt import AiTxt
-    from .decide import AgentDecision
-    from .robots import RobotsTxt
-    from .tdmrep import TdmRepFile
+    from reservation_crawler.signals.aitxt import AiTxt
+    from reservation_crawler.signals.robots import RobotsTxt
+    from reservation_crawler.signals.tdmrep import TdmRepFile
 
 POLICY_SCHEMA = "origin-policy/1"
 
@@ -341,8 +340,12 @@ class OriginPolicy:
         return tdmrep.parse_tdmrep_json(self.tdmrep_file.body)
 
     @cached_property
-    def agent_decisions(self) -> dict[tuple[object, ...], AgentDecision]:
-        """``decide.decide_agent``'s origin-level decisions, by matched rules (owned by it)."""
+    def agent_decisions(self) -> dict[tuple[object, ...], Any]:
+        """``decide.decide_agent``'s origin-level decisions, by matched rules (owned by it).
+
+        Values are ``decide.AgentDecision``; typed ``Any`` so this module needs no import of
+        ``decide`` (which imports it): the layering test forbids the cycle.
+        """
         return {}
 
     @property

@@ -6,11 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from .decide import decide
-from .fetch import AsyncFetcher, Fetcher, FetchResult, PolicyFetches, origin_of
-from .page import parse_page
-from .policy import PAGE, OriginPolicy, classify
-from .record import Outcome, ReservationRecord
+from reservation_crawler.core.decide import decide
+from reservation_crawler.core.policy import PAGE, OriginPolicy, classify
+from reservation_crawler.drivers.fetch import (
+    AsyncFetcher,
+    Fetcher,
+    FetchResult,
+    PolicyFetches,
+    origin_of,
+)
+from reservation_crawler.model.record import Outcome, ReservationRecord
+from reservation_crawler.signals.page import parse_page
 
 
 def now_iso() -> str:

@@ -17,11 +17,11 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from .aipref import ContentUsage, parse_content_usage
-from .contentsignal import ContentSignal, parse_content_signal
-from .findings import Finding, FindingSpec, Severity
-from .sniff import looks_like_html
-from .tdmrep import (
+from reservation_crawler.model.findings import Finding, FindingSpec, Severity
+from reservation_crawler.signals.aipref import ContentUsage, parse_content_usage
+from reservation_crawler.signals.contentsignal import ContentSignal, parse_content_signal
+from reservation_crawler.signals.sniff import looks_like_html
+from reservation_crawler.signals.tdmrep import (
     TdmLayer,
     TdmRepEffective,
     TdmRepRule,

@@ -22,20 +22,28 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from . import tdmrep
-from .agents import get_agent, well_known_agents
-from .errors import InvalidOrigin
-from .findings import Finding, FindingSpec, Severity, catalogue
-from .policy import AITXT, PAGE, ROBOTS, TDMREP, OriginPolicy, classify
-from .record import PURPOSES, Decision, Evidence, Outcome, ReservationRecord, SourceOutcome
-from .robots import HTML_BODY, MAX_BYTES
+from reservation_crawler.apps.catalogue import catalogue
+from reservation_crawler.core.policy import AITXT, PAGE, ROBOTS, TDMREP, OriginPolicy, classify
+from reservation_crawler.errors import InvalidOrigin
+from reservation_crawler.model.findings import Finding, FindingSpec, Severity
+from reservation_crawler.model.record import (
+    PURPOSES,
+    Decision,
+    Evidence,
+    Outcome,
+    ReservationRecord,
+    SourceOutcome,
+)
+from reservation_crawler.signals import tdmrep
+from reservation_crawler.signals.agents import get_agent, well_known_agents
+from reservation_crawler.signals.robots import HTML_BODY, MAX_BYTES
 
 # fetch (httpx), collect, decide and page (lxml) are imported where used: the CLI registers this
 # command on every start, and `robots` / `check` should not pay for them.
 if TYPE_CHECKING:
-    from .fetch import Fetcher, FetchLimits, FetchResult
-    from .page import PageSignals
-    from .tdmrep import TdmRepRule
+    from reservation_crawler.drivers.fetch import Fetcher, FetchLimits, FetchResult
+    from reservation_crawler.signals.page import PageSignals
+    from reservation_crawler.signals.tdmrep import TdmRepRule
 
 __all__ = [
     "REPORT_SCHEMA",
@@ -560,7 +568,7 @@ def site_url(site: str) -> str:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidOrigin(f"not an http(s) URL or host name: {site!r}")
-    from .fetch import origin_of
+    from reservation_crawler.drivers.fetch import origin_of
 
     origin_of(text)  # validates the port and host
     return text if parts.path else urlunsplit(parts._replace(path="/"))
@@ -568,7 +576,7 @@ def site_url(site: str) -> str:
 
 def _page_urls(start: str, extra: Iterable[str]) -> list[str]:
     """The start URL and the extra ones (paths or same-origin URLs), without repeats."""
-    from .fetch import origin_of
+    from reservation_crawler.drivers.fetch import origin_of
 
     origin = origin_of(start)
     out = [start]
@@ -595,8 +603,8 @@ def validate(
     ``site``: a host name or URL (its page is checked); ``urls``: more pages of the same origin
     (paths allowed). Raises :class:`InvalidOrigin` for a bad site or a URL of another origin.
     """
-    from .collect import policy_from_fetches, record_from_page
-    from .fetch import Fetcher, FetchLimits
+    from reservation_crawler.drivers.collect import policy_from_fetches, record_from_page
+    from reservation_crawler.drivers.fetch import Fetcher, FetchLimits
 
     start = site_url(site)
     page_urls = _page_urls(start, urls)
@@ -633,7 +641,7 @@ def _agent_tokens(extra: Iterable[str]) -> list[str]:
 
 def _page_signals_of(result: FetchResult | None) -> PageSignals | None:
     """The page's signals, parsed the way ``record_from_page`` parses them (2xx only)."""
-    from .page import parse_page
+    from reservation_crawler.signals.page import parse_page
 
     if result is None or not result.ok:
         return None
@@ -1098,7 +1106,7 @@ def _report_findings(
             if url not in pages:
                 pages.append(url)
 
-    from .decide import DECISION_CONFLICT
+    from reservation_crawler.core.decide import DECISION_CONFLICT
 
     merged_conflicts = {
         (_conflict_message(c), None, None): list(c.urls) for c in conflicts if c.kind == "signals"
@@ -1295,7 +1303,7 @@ def _tdmrep_signals(policy: OriginPolicy) -> list[Signal]:
 
 
 def _page_signals(page: PageSignals) -> list[Signal]:
-    from .page import AI_TOKENS
+    from reservation_crawler.signals.page import AI_TOKENS
 
     out = []
     for values, source in ((page.tdm_header, "header"), (page.tdm_meta, "meta")):
@@ -1776,7 +1784,7 @@ def add_cli_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from .fetch import FetchLimits
+    from reservation_crawler.drivers.fetch import FetchLimits
 
     try:
         limits = FetchLimits(timeout=args.timeout)

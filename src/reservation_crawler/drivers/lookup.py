@@ -2,7 +2,7 @@
 
 :class:`Checker` (sync) and :class:`AsyncChecker` answer from three tiers, fastest first:
 
-1. **memory** -- a bounded LRU of compiled :class:`~reservation_crawler.policy.OriginPolicy`
+1. **memory** -- a bounded LRU of compiled :class:`~reservation_crawler.core.policy.OriginPolicy`
    objects keyed by origin (scheme + host + port), each answering for ``memory_ttl`` seconds and
    never past the policy's own expiry; decisions are memoized per (URL path, agent) inside it;
 2. **redis** -- the policy every worker shares (``rc:v1:policy:<origin>``, ``cache.py``); a
@@ -28,7 +28,16 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
-from .cache import (
+from reservation_crawler.core.decide import AgentDecision, decide, decide_agent
+from reservation_crawler.core.policy import (
+    AITXT,
+    POLICY_PATHS,
+    ROBOTS,
+    TDMREP,
+    OriginPolicy,
+    PolicyFile,
+)
+from reservation_crawler.drivers.cache import (
     AsyncReservationCache,
     CacheEntry,
     CacheMeta,
@@ -40,12 +49,17 @@ from .cache import (
     splice_meta,
     strip_meta,
 )
-from .collect import now_iso, policy_from_fetches, record_from_page
-from .decide import AgentDecision, decide, decide_agent
-from .errors import CacheUnavailable, ConfigError
-from .fetch import USER_AGENT, AsyncFetcher, Fetcher, FetchLimits, FetchResult, origin_of
-from .policy import AITXT, POLICY_PATHS, ROBOTS, TDMREP, OriginPolicy, PolicyFile
-from .record import (
+from reservation_crawler.drivers.collect import now_iso, policy_from_fetches, record_from_page
+from reservation_crawler.drivers.fetch import (
+    USER_AGENT,
+    AsyncFetcher,
+    Fetcher,
+    FetchLimits,
+    FetchResult,
+    origin_of,
+)
+from reservation_crawler.errors import CacheUnavailable, ConfigError
+from reservation_crawler.model.record import (
     PURPOSES,
     Decision,
     Evidence,

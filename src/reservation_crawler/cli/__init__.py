@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from reservation_crawler._version import __version__
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -67,7 +67,7 @@ def _add_optional_commands(sub: argparse._SubParsersAction) -> None:
 
     for module_name in ("crawl", "server", "validate", "stats"):
         try:
-            module = importlib.import_module(f"reservation_crawler.{module_name}")
+            module = importlib.import_module(f"reservation_crawler.apps.{module_name}")
         except Exception as exc:  # one broken command must not take the others down
             print(
                 f"reservation-crawler: the {module_name} command is unavailable: {exc!r}",
@@ -118,15 +118,15 @@ def _add_robots(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_robots(args: argparse.Namespace) -> int:
-    from . import robots
+    from reservation_crawler.signals import robots
 
     agents = args.agent or ["*"]
     source = args.file
     fetch_note: dict[str, Any] | None = None
     if source.startswith(("http://", "https://")):
-        from .fetch import Fetcher
-        from .policy import ROBOTS, classify
-        from .record import Outcome
+        from reservation_crawler.core.policy import ROBOTS, classify
+        from reservation_crawler.drivers.fetch import Fetcher
+        from reservation_crawler.model.record import Outcome
 
         with Fetcher(allow_private=args.allow_private) as fetcher:
             result = fetcher.fetch(source, max_bytes=fetcher.limits.robots_max_bytes)
@@ -190,7 +190,7 @@ def _run_robots(args: argparse.Namespace) -> int:
 def _report_unfetched_robots(
     args: argparse.Namespace, agents: list[str], outcome: Any, findings: Sequence[Any]
 ) -> int:
-    from .record import Outcome
+    from reservation_crawler.model.record import Outcome
 
     everything_allowed = outcome.outcome is Outcome.ABSENT
     why = outcome.error or f"HTTP {outcome.status}"
@@ -267,8 +267,8 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from .collect import collect
-    from .fetch import Fetcher, FetchLimits
+    from reservation_crawler.drivers.collect import collect
+    from reservation_crawler.drivers.fetch import Fetcher, FetchLimits
 
     for url in args.urls:
         if not url.startswith(("http://", "https://")):
@@ -287,7 +287,7 @@ def _run_check(args: argparse.Namespace) -> int:
 
 def render_record(record: Any) -> str:
     """A readable table of agent x purpose decisions, with the evidence behind each cell."""
-    from .record import PURPOSES
+    from reservation_crawler.model.record import PURPOSES
 
     lines = [f"{record.url}", f"  origin {record.origin}  fetched {record.fetched_at}"]
     for name, source in record.sources.items():
@@ -321,7 +321,3 @@ def render_record(record: Any) -> str:
             where = f" line {f.line}" if f.line is not None else ""
             lines.append(f"    {f.severity:<7} {f.code}{where}: {f.message}")
     return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -101,8 +101,8 @@ def build_settings(options: CrawlOptions, *, redis_url_for_scheduler: str | None
     """Scrapy settings for one crawl: the package defaults plus the options."""
     from scrapy.settings import Settings
 
-    from .scrapy import settings as defaults
-    from .scrapy.items import RecordItem
+    from reservation_crawler.scrapy import settings as defaults
+    from reservation_crawler.scrapy.items import RecordItem
 
     settings = Settings()
     settings.setmodule(defaults, priority="project")
@@ -140,7 +140,7 @@ def build_settings(options: CrawlOptions, *, redis_url_for_scheduler: str | None
 
 def distributed_settings(redis_url: str, crawl_id: str) -> dict[str, Any]:
     """scrapy-redis: a shared frontier and duplicate filter under ``rc:v1:crawl:<id>:``."""
-    from . import cache
+    from reservation_crawler.drivers import cache
 
     keys = cache.scrapy_redis_settings(redis_url)
     # One crawl's keys: the cache module's layout, with the crawl's name after the spider's.
@@ -160,11 +160,11 @@ def run_crawl(options: CrawlOptions) -> CrawlResult:
     """Run one crawl in this process (Scrapy's reactor can run once per process)."""
     from scrapy.crawler import CrawlerProcess
 
-    from . import cache
-    from .errors import CacheUnavailable, ConfigError
-    from .scrapy.extensions import summary_from_stats
-    from .scrapy.spider import ReservationsSpider
-    from .scrapy.targets import read_targets
+    from reservation_crawler.drivers import cache
+    from reservation_crawler.errors import CacheUnavailable, ConfigError
+    from reservation_crawler.scrapy.extensions import summary_from_stats
+    from reservation_crawler.scrapy.spider import ReservationsSpider
+    from reservation_crawler.scrapy.targets import read_targets
 
     if options.max_pages < 1:
         raise UsageError("--max-pages-per-site must be at least 1")
@@ -249,7 +249,7 @@ def _expire_crawl_keys(redis_url: str | None, crawl_id: str) -> None:
     """Let the distributed crawl's frontier and filter expire a day after its last process."""
     if redis_url is None:
         return
-    from . import cache
+    from reservation_crawler.drivers import cache
 
     with contextlib.suppress(Exception):
         client = cache.connect(redis_url)
@@ -261,8 +261,8 @@ def export_ledger(job_dir: str, output: str) -> int:
     """Write the job ledger's records to ``output`` with the feed exporters (JSONL / Parquet)."""
     from scrapy.exporters import JsonLinesItemExporter
 
-    from .scrapy.exporters import ParquetItemExporter
-    from .scrapy.jobdir import JobLedger
+    from reservation_crawler.scrapy.exporters import ParquetItemExporter
+    from reservation_crawler.scrapy.jobdir import JobLedger
 
     ledger = JobLedger(job_dir)
     count = 0
@@ -489,7 +489,7 @@ def _add_crawl(sub: argparse._SubParsersAction) -> None:
 
 def _read_stdin_targets(inputs: list[str]) -> tuple[list[str], list[str]]:
     """('-' inputs become extra target arguments read from stdin, other files unchanged)."""
-    from .scrapy.targets import iter_target_lines
+    from reservation_crawler.scrapy.targets import iter_target_lines
 
     files = [f for f in inputs if f != "-"]
     extra: list[str] = []
@@ -574,7 +574,7 @@ def demo_dir() -> Path:
 
 def compare_with_truth(records_path: Path, truth: list[dict[str, Any]]) -> dict[str, int]:
     """How many asserted ground-truth cells the records match (for the demo and tests)."""
-    from .testing import expected_decisions
+    from reservation_crawler.testing import expected_decisions
 
     expected = expected_decisions(truth)
     checked = matched = 0
@@ -597,7 +597,7 @@ def compare_with_truth(records_path: Path, truth: list[dict[str, Any]]) -> dict[
 
 
 def _run_demo_command(args: argparse.Namespace) -> int:
-    from .testing import AGENTS, FixtureWeb, read_ground_truth
+    from reservation_crawler.testing import AGENTS, FixtureWeb, read_ground_truth
 
     if args.sites < 1:
         print("reservation-crawler demo: --sites must be at least 1", file=sys.stderr)

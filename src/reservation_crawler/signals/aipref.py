@@ -14,8 +14,8 @@ from types import MappingProxyType
 
 import http_sf
 
-from .findings import Finding, FindingSpec, Severity
-from .patterns import PathPattern, compile_pattern
+from reservation_crawler.model.findings import Finding, FindingSpec, Severity
+from reservation_crawler.signals.patterns import PathPattern, compile_pattern
 
 __all__ = [
     "KNOWN_LABELS",

@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from .findings import Finding, FindingSpec, Severity
-from .patterns import PathPattern, compile_pattern, normalize_url_path
+from reservation_crawler.model.findings import Finding, FindingSpec, Severity
+from reservation_crawler.signals.patterns import PathPattern, compile_pattern, normalize_url_path
 
 __all__ = [
     "TdmLayer",

@@ -1,13 +1,13 @@
 """Findings: what a parser or the decision noticed about a publisher's signals.
 
 Every finding has a stable code declared once as a :class:`FindingSpec` in the module that
-produces it; :func:`catalogue` collects them all (``validate`` and ``docs/findings.md`` read it).
+produces it; ``apps.catalogue.catalogue()`` collects them all (``validate`` and
+``docs/findings.md`` read it).
 Parsers never raise on content: they return findings.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -83,38 +83,3 @@ class FindingSpec:
             line=line,
             location=location,
         )
-
-
-# Modules that declare FindingSpec constants at module level. A module that does not exist
-# yet (or fails to import) is skipped so the catalogue never breaks a command.
-_PRODUCERS = (
-    "reservation_crawler.robots",
-    "reservation_crawler.contentsignal",
-    "reservation_crawler.aipref",
-    "reservation_crawler.tdmrep",
-    "reservation_crawler.aitxt",
-    "reservation_crawler.page",
-    "reservation_crawler.fetch",
-    "reservation_crawler.policy",
-    "reservation_crawler.decide",
-    "reservation_crawler.cache",
-    "reservation_crawler.checker",
-    "reservation_crawler.validate",
-)
-
-
-def catalogue() -> dict[str, FindingSpec]:
-    """Every finding code the project can produce, keyed by code."""
-    specs: dict[str, FindingSpec] = {}
-    for name in _PRODUCERS:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        for value in vars(module).values():
-            if isinstance(value, FindingSpec):
-                existing = specs.get(value.code)
-                if existing is not None and existing is not value:
-                    raise ValueError(f"finding code {value.code!r} declared twice")
-                specs[value.code] = value
-    return dict(sorted(specs.items()))

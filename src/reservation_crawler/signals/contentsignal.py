@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from .findings import Finding, FindingSpec, Severity
+from reservation_crawler.model.findings import Finding, FindingSpec, Severity
 
 __all__ = [
     "KNOWN_KEYS",

@@ -32,11 +32,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import __version__
-from .checker import AsyncChecker
-from .errors import CacheUnavailable, ConfigError, InvalidOrigin
-from .fetch import AddressGuard, is_localhost_name, origin_of
-from .record import PURPOSES, Purpose
+from reservation_crawler._version import __version__
+from reservation_crawler.drivers.fetch import AddressGuard, is_localhost_name, origin_of
+from reservation_crawler.drivers.lookup import AsyncChecker
+from reservation_crawler.errors import CacheUnavailable, ConfigError, InvalidOrigin
+from reservation_crawler.model.record import PURPOSES, Purpose
 
 __all__ = ["ServiceLimits", "add_cli_commands", "create_app", "openapi_schema"]
 

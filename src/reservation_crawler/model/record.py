@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from .findings import Finding
+from reservation_crawler.model.findings import Finding
 
 SCHEMA = "reservation-record/1"
 

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from .findings import Finding, FindingSpec, Severity
-from .patterns import PathPattern, compile_pattern, normalize_url_path
-from .sniff import looks_like_html
+from reservation_crawler.model.findings import Finding, FindingSpec, Severity
+from reservation_crawler.signals.patterns import PathPattern, compile_pattern, normalize_url_path
+from reservation_crawler.signals.sniff import looks_like_html
 
 __all__ = [
     "DIALECTS",

@@ -1,0 +1,9 @@
+"""The version, the product token and the User-Agent every fetcher sends."""
+
+from __future__ import annotations
+
+__version__ = "0.2.0"
+PRODUCT_TOKEN = "reservation-crawler"
+USER_AGENT = (
+    f"{PRODUCT_TOKEN}/{__version__} (+https://github.com/reservation-crawler/reservation-crawler)"
+)
