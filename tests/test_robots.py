@@ -78,7 +78,7 @@ def test_rfc9309_consecutive_user_agent_lines_share_a_group_across_blank_lines()
         "Sitemap: https://example.com/sitemap.xml",
         "Crawl-delay: 5",
         "Content-Signal: ai-train=no",
-        "Content-Usage: train-ai=n",
+        # not Content-Usage: aipref makes it a rule (signals/test_robots_group_boundaries.py)
         "License: https://example.com/license.xml",
         "Noindex: /foo",
         "Host: example.com",
@@ -581,7 +581,9 @@ def test_user_agents_joined_across_a_crawl_delay_is_one_group_and_reported() -> 
     )
     # RFC 9309 and Google: one group for all three, so Googlebot is kept out of /wp-admin/.
     assert not txt.allowed("/wp-admin/x", "Googlebot")
-    assert txt.crawl_delay("CCBot") == 10.0
+    # Each Crawl-delay is for the User-agent lines directly above it (docs/robots.md).
+    assert txt.crawl_delay("Googlebot") == txt.crawl_delay("Bingbot") == 10.0
+    assert txt.crawl_delay("CCBot") is None
     found = [f for f in txt.findings if f.code == "robots.user-agents-joined"]
     assert [f.line for f in found] == [4, 7]
     assert "'User-agent: Googlebot' (line 1)" in found[0].message

@@ -1,4 +1,4 @@
-"""Write docs/findings.md from the finding catalogue (``findings.catalogue()``).
+"""Write docs/findings.md from the finding catalogue (``apps.catalogue.catalogue()``).
 
 Run ``python tools/gen_findings_doc.py`` after adding or changing a FindingSpec;
 ``tests/test_findings_doc.py`` fails while the document is out of date.
@@ -19,7 +19,9 @@ Every finding the project can report, generated from the code by `tools/gen_find
 (a test keeps this file in step). `validate` prints the same explanations and fixes; records carry
 the code, severity, message and location. Severities: **error** — the signal does not work as the
 publisher probably intends, or cannot be read at all; **warning** — it works, but some readers
-will disagree or something is lost; **info** — worth knowing, nothing to fix.
+will disagree or something is lost; **info** — worth knowing, nothing to fix. Messages are
+bounded whatever the input repeats: lists show their first 10 items and "and N more", and a
+message is cut at 1,000 characters (`model/findings.py`).
 
 """
 

@@ -8,9 +8,34 @@ Parsers never raise on content: they return findings.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+# A finding message is read by a person: whatever a hostile file repeats, it stays this short.
+MAX_MESSAGE_CHARS = 1_000
+MAX_LISTED = 10
+
+
+def listing(items: Iterable[object], *, limit: int = MAX_LISTED) -> str:
+    """``a, b, c`` with at most ``limit`` items shown, then "and N more"."""
+    shown: list[str] = []
+    hidden = 0
+    for item in items:
+        if len(shown) < limit:
+            shown.append(str(item))
+        else:
+            hidden += 1
+    text = ", ".join(shown)
+    return f"{text} and {hidden} more" if hidden else text
+
+
+def bounded(message: str) -> str:
+    """``message`` cut at ``MAX_MESSAGE_CHARS``, saying how much was left out."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return f"{message[:MAX_MESSAGE_CHARS]}… ({len(message) - MAX_MESSAGE_CHARS} more characters)"
 
 
 class Severity(StrEnum):
@@ -79,7 +104,7 @@ class FindingSpec:
             code=self.code,
             severity=self.severity,
             source=self.source,
-            message=message or self.title,
+            message=bounded(message or self.title),
             line=line,
             location=location,
         )

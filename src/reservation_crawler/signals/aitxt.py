@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from reservation_crawler.model.findings import Finding, FindingSpec, Severity
+from reservation_crawler.model.findings import Finding, FindingSpec, Severity, listing
 from reservation_crawler.signals.patterns import PathPattern, compile_pattern, normalize_url_path
 from reservation_crawler.signals.sniff import looks_like_html
 
@@ -700,7 +700,7 @@ def _key_value_message(fields: list[_Line]) -> str:
     for line in fields:
         if line.key not in keys and line.key != _USER_AGENT:
             keys.append(line.key or "")
-    shown = ", ".join(keys[:4]) + (", ..." if len(keys) > 4 else "")
+    shown = listing(keys, limit=4)
     return f"ai.txt is a Key: value policy ({shown}), not ai.txt rules"
 
 

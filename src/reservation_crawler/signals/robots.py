@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Final
 
-from reservation_crawler.model.findings import Finding, FindingSpec, Severity
+from reservation_crawler.model.findings import Finding, FindingSpec, Severity, listing
 from reservation_crawler.signals.aipref import (
     ContentUsage,
     parse_content_usage,
@@ -735,6 +735,11 @@ class RobotsTxt:
                 orphans.append((kind, number))
             else:
                 current.extensions.append((kind, value, number))
+                if kind == _CONTENT_USAGE and not google:
+                    # aipref-attach §4: "rule =/ content-usage". A rule ends the group's
+                    # User-agent lines, so a User-agent line after it starts a new group
+                    # (RFC 9309 §2.1), unlike Crawl-delay or Content-Signal.
+                    collecting_agents = False
         self._groups = groups
         self._index = index
         self._global_groups = global_groups
@@ -889,13 +894,20 @@ class RobotsTxt:
         return tuple(chosen)
 
     def crawl_delay(self, agent: str) -> float | None:
-        """The first valid Crawl-delay of the group(s) ``agent`` follows, in seconds."""
+        """The first valid Crawl-delay below ``agent``'s own User-agent line(s), in seconds.
+
+        A Crawl-delay line applies to the User-agent lines directly above it, as protego,
+        reppy, crawler-commons, texting_robots and robots-parser read it (docs/robots.md,
+        "Crawl-delay"), though RFC 9309 puts all those lines in one group.
+        """
         selection = self._selections.get(agent) or self._select(agent)
-        for kind, value, _line in _extensions(selection.groups):
-            if kind == _CRAWL_DELAY:
-                delay = _parse_delay(value)
-                if delay is not None:
-                    return delay
+        own = set(self._group_lines(selection))
+        for group in selection.groups:
+            for above, value in _crawl_delays(group):
+                if own.intersection(above):
+                    delay = _parse_delay(value)
+                    if delay is not None:
+                        return delay
         return None
 
     # -- internals -------------------------------------------------------------------------
@@ -1083,9 +1095,10 @@ class RobotsTxt:
                     if token in self._agent_keys(value)
                 ]
         for token, lines in lines_by_token.items():
+            distinct = sorted(set(lines))
             yield GROUPS_MERGED(
-                f"'{token}' is named in {len(set(lines))} groups (lines "
-                f"{', '.join(map(str, sorted(set(lines))))}); their rules are merged",
+                f"'{token}' is named in {len(distinct)} groups (lines "
+                f"{listing(distinct)}); their rules are merged",
                 line=min(lines),
             )
 
@@ -1112,11 +1125,9 @@ class RobotsTxt:
             if not lost:
                 continue
             reported.add(first_line)
-            shown = ", ".join(
-                f"'{self._line_text(line)}' (line {line})" for _a, _v, line in lost[:3]
+            shown = listing(
+                (f"'{self._line_text(line)}' (line {line})" for _a, _v, line in lost), limit=3
             )
-            if len(lost) > 3:
-                shown += f" and {len(lost) - 3} more"
             kind = "has no rules" if not any(g.rules for g in groups) else "has only Allow rules"
             name = next(v for g in groups for v, _l in g.agents if token in self._agent_keys(v))
             yield GROUP_DISCARDS_GLOBAL_RULES(
@@ -1194,8 +1205,30 @@ def _parse_delay(value: str) -> float | None:
     return delay
 
 
+def _crawl_delays(group: _Group) -> list[tuple[tuple[int, ...], str]]:
+    """(the User-agent lines directly above it, value) for each Crawl-delay line of ``group``."""
+    lines = sorted(
+        [(line, _USER_AGENT, "") for _value, line in group.agents]
+        + [(line, kind, value) for kind, value, line in group.extensions]
+    )
+    above: list[int] = []
+    after_agent = False
+    delays = []
+    for line, kind, value in lines:
+        if kind == _USER_AGENT:
+            if not after_agent:
+                above = []
+            above.append(line)
+            after_agent = True
+            continue
+        after_agent = False
+        if kind == _CRAWL_DELAY:
+            delays.append((tuple(above), value))
+    return delays
+
+
 def _describe_group(label: str, lines: tuple[int, ...]) -> str:
-    where = ", ".join(map(str, lines))
+    where = listing(lines)
     noun = "line" if len(lines) == 1 else "lines"
     if label == "*":
         return f"the 'User-agent: *' group ({noun} {where})"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from reservation_crawler.model.findings import Finding, FindingSpec, Severity
+from reservation_crawler.model.findings import Finding, FindingSpec, Severity, listing
 from reservation_crawler.signals.patterns import PathPattern, compile_pattern, normalize_url_path
 
 __all__ = [
@@ -904,7 +904,7 @@ def _single_value(
     distinct = list(dict.fromkeys(value for value, _ in values))
     where = values[0][1]
     if len(distinct) > 1:
-        shown = ", ".join(str(value) for value in distinct)
+        shown = listing(distinct)
         findings.append(
             CONFLICTING_VALUES(
                 f"{prop} is given {len(values)} times with different values ({shown}); "
