@@ -31,7 +31,7 @@ from reservation_crawler.errors import ConfigError
 from reservation_crawler.testing import FixtureWeb, recipe
 
 FAST = FetchLimits(timeout=0.5)
-LIMITS = ServiceLimits(max_body_bytes=20_000, max_batch=50, max_url_length=300)
+LIMITS = ServiceLimits(max_body_bytes=250_000, max_batch=50, max_url_length=300)
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ async def test_post_check_batch_in_order(api: httpx.AsyncClient, web: FixtureWeb
         single = (await api.get("/v1/check", params=item)).json()
         assert single["decision"] == result["decision"]
         assert single["evidence"] == result["evidence"]
-    assert (await api.post("/v1/check", json=[])).json() == {"results": []}
+    assert (await api.post("/v1/check", json=[])).json() == {"results": [], "errors": 0}
 
 
 async def test_get_record(api: httpx.AsyncClient, web: FixtureWeb) -> None:
@@ -197,12 +197,10 @@ async def test_get_check_validates_input(
     [
         (b"{not json", {}, 400, "invalid-json"),
         (b'{"url": "https://example.com/"}', {}, 400, "invalid-batch"),
-        (b'["https://example.com/"]', {}, 400, "invalid-item"),
-        (b'[{"url": "https://example.com/", "agnet": "x"}]', {}, 400, "invalid-item"),
-        (b'[{"url": "https://example.com/", "purpose": "x"}]', {}, 400, "invalid-purpose"),
+        (b"[" * 100_000 + b"]" * 100_000, {}, 400, "invalid-json"),
         (b"[]", {"content-type": "text/plain"}, 415, "unsupported-media-type"),
         (json.dumps([{"url": "https://e.com/"}] * 51).encode(), {}, 413, "batch-too-large"),
-        (b"[" + b" " * 20_001 + b"]", {}, 413, "body-too-large"),
+        (b"[" + b" " * 250_001 + b"]", {}, 413, "body-too-large"),
     ],
 )
 async def test_post_check_validates_input(
@@ -212,16 +210,34 @@ async def test_post_check_validates_input(
     assert_error(await api.post("/v1/check", content=body, headers=sent), status, code)
 
 
-async def test_batch_errors_name_the_item(api: httpx.AsyncClient) -> None:
-    items = [{"url": "https://example.com/"}, {"url": "gopher://example.com/"}]
-    error = assert_error(await api.post("/v1/check", json=items), 400, "invalid-url")
-    assert error["index"] == 1 and "item 1" in error["message"]
+async def test_batch_answers_each_item_a_bad_one_with_its_own_error(
+    api: httpx.AsyncClient, web: FixtureWeb
+) -> None:
+    items: list[Any] = [
+        {"url": web.url(0, "/"), "agent": "GPTBot"},
+        {"url": "gopher://example.com/"},
+        "https://example.com/",
+        {"url": "https://example.com/", "agnet": "x"},
+        {"url": "https://example.com/", "purpose": "x"},
+        {"url": web.url(2, "/"), "agent": "GPTBot"},
+    ]
+    response = await api.post("/v1/check", json=items)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    results = body["results"]
+    assert len(results) == len(items) and body["errors"] == 4
+    assert results[0]["decision"] == "reserved" and results[5]["url"] == web.url(2, "/")
+    codes = [r["error"]["code"] if "error" in r else None for r in results]
+    assert codes == [None, "invalid-url", "invalid-item", "invalid-item", "invalid-purpose", None]
+    for index in (1, 2, 3, 4):
+        error = results[index]["error"]
+        assert error["index"] == index and f"item {index}" in error["message"]
 
 
 async def test_streamed_body_over_the_cap_is_refused(api: httpx.AsyncClient) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         yield b"["
-        for _ in range(30):
+        for _ in range(300):
             yield b" " * 1000
         yield b"]"
 
@@ -233,8 +249,14 @@ async def test_streamed_body_over_the_cap_is_refused(api: httpx.AsyncClient) -> 
 
 async def test_unknown_paths_and_methods_are_json_errors(api: httpx.AsyncClient) -> None:
     assert_error(await api.get("/v2/check"), 404, "not-found")
-    error = assert_error(await api.delete("/v1/check"), 405, "method-not-allowed")
-    assert "GET" in error["allow"]
+    response = await api.delete("/v1/check")
+    error = assert_error(response, 405, "method-not-allowed")
+    allowed = {m.strip() for m in response.headers["allow"].split(",")}
+    assert {"GET", "POST"} <= allowed  # RFC 9110 §15.5.6: the header, naming every method
+    assert error["allow"] == response.headers["allow"]
+    response = await api.post("/healthz")
+    assert_error(response, 405, "method-not-allowed")
+    assert "GET" in response.headers["allow"] and "POST" not in response.headers["allow"]
 
 
 async def test_record_validates_agents(api: httpx.AsyncClient) -> None:
@@ -267,7 +289,9 @@ async def test_private_targets_are_refused_without_allow_private(
         await guarded_api.get("/v1/check", params={"url": url}), 403, "blocked-address"
     )
     assert "--allow-private" in error["message"]
-    assert_error(await guarded_api.post("/v1/check", json=[{"url": url}]), 403, "blocked-address")
+    batch = await guarded_api.post("/v1/check", json=[{"url": url}])
+    assert batch.status_code == 200
+    assert batch.json()["results"][0]["error"]["code"] == "blocked-address"
     assert_error(await guarded_api.get("/v1/record", params={"url": url}), 403, "blocked-address")
     assert web.total_requests == before
 

@@ -73,8 +73,14 @@ class _BadInput(Exception):
         self.extra = extra
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
+def _error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def _error(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse(_error_body(code, message, **extra), status_code=status, headers=headers)
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -228,6 +234,11 @@ class _Service:
                 await self.checker.aclose()
                 self.checker = None
 
+    async def check(self, request: Request) -> Response:
+        if request.method == "POST":
+            return await self.check_batch(request)
+        return await self.check_one(request)
+
     async def check_one(self, request: Request) -> Response:
         url = _valid_url(_single(request, "url"), self.limits, self.guard, "query")
         agent = _valid_agent(_single(request, "agent"), self.limits, "query")
@@ -244,6 +255,8 @@ class _Service:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise _BadInput(400, "invalid-json", f"the body is not JSON: {exc}") from exc
+        except RecursionError:  # "[[[[…" nested deeper than the JSON decoder's recursion limit
+            raise _BadInput(400, "invalid-json", "the body is nested too deeply") from None
         if not isinstance(data, list):
             raise _BadInput(400, "invalid-batch", "the body must be a JSON array of checks")
         if len(data) > self.limits.max_batch:
@@ -252,32 +265,35 @@ class _Service:
                 "batch-too-large",
                 f"{len(data)} checks in one batch; the limit is {self.limits.max_batch}",
             )
+        # Each item is answered on its own: a bad item gets its error in its place, and the
+        # others their verdicts (one bad URL must not cost a crawler the whole batch).
+        results: list[dict[str, Any] | None] = [None] * len(data)
         items = []
+        positions = []
         for index, raw in enumerate(data):
-            where = f"item {index}"
-            if not isinstance(raw, Mapping):
-                raise _BadInput(400, "invalid-item", f"{where}: must be an object", index=index)
-            unknown = sorted(set(raw) - {"url", "agent", "purpose"})
-            if unknown:
-                raise _BadInput(
-                    400,
-                    "invalid-item",
-                    f"{where}: unknown field(s) {', '.join(unknown)}",
-                    index=index,
-                )
             try:
-                items.append(
-                    (
-                        _valid_url(raw.get("url"), self.limits, self.guard, where),
-                        _valid_agent(raw.get("agent"), self.limits, where),
-                        _valid_purpose(raw.get("purpose"), where),
-                    )
-                )
+                items.append(self._batch_item(raw, f"item {index}"))
             except _BadInput as exc:
-                exc.extra["index"] = index
-                raise
+                results[index] = _error_body(exc.code, str(exc), index=index)
+                continue
+            positions.append(index)
         verdicts = await self.get_checker().check_many(items) if items else []
-        return JSONResponse({"results": [v.to_json() for v in verdicts]})
+        for index, verdict in zip(positions, verdicts, strict=True):
+            results[index] = verdict.to_json()
+        errors = len(data) - len(positions)
+        return JSONResponse({"results": results, "errors": errors})
+
+    def _batch_item(self, raw: Any, where: str) -> tuple[str, str, Purpose]:
+        if not isinstance(raw, Mapping):
+            raise _BadInput(400, "invalid-item", f"{where}: must be an object")
+        unknown = sorted(set(raw) - {"url", "agent", "purpose"})
+        if unknown:
+            raise _BadInput(400, "invalid-item", f"{where}: unknown field(s) {', '.join(unknown)}")
+        return (
+            _valid_url(raw.get("url"), self.limits, self.guard, where),
+            _valid_agent(raw.get("agent"), self.limits, where),
+            _valid_purpose(raw.get("purpose"), where),
+        )
 
     async def record(self, request: Request) -> Response:
         url = _valid_url(_single(request, "url"), self.limits, self.guard, "query")
@@ -338,15 +354,19 @@ def create_app(
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return _error(exc.status_code, code, str(exc.detail), **_allow(exc))
+        allow = (exc.headers or {}).get("Allow")
+        if allow:  # RFC 9110 §15.5.6: a 405 response MUST carry Allow
+            return _error(exc.status_code, code, str(exc.detail), {"Allow": allow}, allow=allow)
+        return _error(exc.status_code, code, str(exc.detail))
 
     async def internal(request: Request, exc: Exception) -> Response:
         logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
         return _error(500, "internal", "internal error; see the service log")
 
     routes = [
-        Route("/v1/check", service.check_one, methods=["GET"]),
-        Route("/v1/check", service.check_batch, methods=["POST"]),
+        # One route per path, so a 405 lists every method of the path (two routes for one
+        # path made Starlette answer "Allow: GET" to a DELETE though POST works too).
+        Route("/v1/check", service.check, methods=["GET", "POST"]),
         Route("/v1/record", service.record, methods=["GET"]),
         Route("/healthz", service.health, methods=["GET"]),
         Route("/openapi.json", service.openapi, methods=["GET"]),
@@ -363,11 +383,6 @@ def create_app(
     )
     app.state.service = service
     return app
-
-
-def _allow(exc: HTTPException) -> dict[str, Any]:
-    allow = (exc.headers or {}).get("Allow")
-    return {"allow": allow} if allow else {}
 
 
 def _checker_allows_private(checker: AsyncChecker) -> bool:
@@ -455,7 +470,10 @@ def openapi_schema(limits: ServiceLimits | None = None) -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "200": json_response("one verdict per item, in order", "BatchResult"),
+                        "200": json_response(
+                            "one verdict (or the item's own error) per item, in order",
+                            "BatchResult",
+                        ),
                         **refusals,
                         "413": error_response(
                             f"body over {limits.max_body_bytes} bytes or batch too long"
@@ -565,9 +583,17 @@ def openapi_schema(limits: ServiceLimits | None = None) -> dict[str, Any]:
                 },
                 "BatchResult": {
                     "type": "object",
-                    "required": ["results"],
+                    "required": ["results", "errors"],
                     "properties": {
-                        "results": {"type": "array", "items": {"$ref": ref + "Verdict"}}
+                        "results": {
+                            "type": "array",
+                            "description": "one entry per item, in order: its verdict, or "
+                            "the error that item alone got (with its index)",
+                            "items": {
+                                "oneOf": [{"$ref": ref + "Verdict"}, {"$ref": ref + "Error"}]
+                            },
+                        },
+                        "errors": {"type": "integer", "description": "items answered by an error"},
                     },
                 },
                 "RecordResult": {
