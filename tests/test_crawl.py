@@ -753,3 +753,62 @@ def test_demo_runs_on_a_fresh_machine(tmp_path: Path) -> None:
     assert Path(summary["output"]) == data_dir / "demo" / "reservations.jsonl"
     assert len(read_records(Path(summary["output"]))) == 40
     assert "embedded Redis" in summary["redis"] and str(data_dir / "redis") in summary["redis"]
+
+
+# --- job directories made for other options ------------------------------------------------------
+
+
+def test_job_dir_refuses_other_options_and_says_what_differs(redis_db: str, tmp_path: Path) -> None:
+    with FixtureWeb(6, seed=3, profile="clean") as small_web:
+        targets = write_targets(tmp_path / "t.txt", small_web, range(len(small_web)), ["/"])
+        job = tmp_path / "job"
+        home = tmp_path / "home"
+        common = ["--job-dir", str(job), "--allow-private", "--redis", redis_db, "--json"]
+        first = run_cli(
+            crawl_command(
+                "-i", str(targets), "-o", str(tmp_path / "a.jsonl"), *common, "--agent", "GPTBot"
+            ),
+            cwd=tmp_path,
+            home=home,
+        )
+        assert first.returncode == 0, first.stderr[-3000:]
+        recorded = json.loads((job / "job.json").read_text())
+        assert recorded["agents"] == ["GPTBot"] and recorded["max_pages_per_site"] == 1
+        # Another agent, more pages, other targets: each refused with exit 2, naming the option.
+        other_targets = write_targets(tmp_path / "u.txt", small_web, range(3), ["/"])
+        for extra, named in (
+            (["-i", str(targets), "--agent", "CCBot"], "agents: [GPTBot] then, [CCBot] now"),
+            (
+                ["-i", str(targets), "--agent", "GPTBot", "--max-pages-per-site", "3"],
+                "max_pages_per_site: 1 then, 3 now",
+            ),
+            (["-i", str(other_targets), "--agent", "GPTBot"], "targets: 6 origins"),
+        ):
+            again = run_cli(
+                crawl_command(*extra, "-o", str(tmp_path / "b.jsonl"), *common),
+                cwd=tmp_path,
+                home=home,
+            )
+            assert again.returncode == 2, again.stderr[-2000:]
+            assert named in again.stderr and "--job-dir" in again.stderr
+            assert not (tmp_path / "b.jsonl").exists()
+        # The same options resume (here: nothing left to crawl) and export the same dataset.
+        same = run_cli(
+            crawl_command(
+                "-i", str(targets), "-o", str(tmp_path / "c.jsonl"), *common, "--agent", "GPTBot"
+            ),
+            cwd=tmp_path,
+            home=home,
+        )
+        assert same.returncode == 0, same.stderr[-3000:]
+        assert read_records(tmp_path / "c.jsonl") == read_records(tmp_path / "a.jsonl")
+
+
+def test_job_dir_of_an_older_version_is_refused(tmp_path: Path) -> None:
+    from reservation_crawler.scrapy.jobdir import JobMismatch, check_job_options
+
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "records.jsonl").write_text('{"url": "https://a.example/"}\n')
+    with pytest.raises(JobMismatch, match=r"no job\.json"):
+        check_job_options(job, {"agents": []})

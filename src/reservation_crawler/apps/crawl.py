@@ -183,6 +183,9 @@ def run_crawl(options: CrawlOptions) -> CrawlResult:
     if not targets.by_origin:
         raise UsageError("no usable target (give origins, domains or URLs, or -i FILE)")
 
+    if options.job_dir:
+        _check_job_dir(options, targets.by_origin)
+
     redis_where = None
     scheduler_url = None
     if options.use_redis:
@@ -243,6 +246,26 @@ def run_crawl(options: CrawlOptions) -> CrawlResult:
                 f"interrupted: run the same command again to resume (job dir {options.job_dir})"
             )
     return result
+
+
+def _check_job_dir(options: CrawlOptions, by_origin: Mapping[str, Sequence[str]]) -> None:
+    """Refuse a job directory made for other options (a different dataset, not a resume)."""
+    from reservation_crawler.scrapy.jobdir import JobMismatch, check_job_options
+
+    assert options.job_dir is not None
+    listed = "\n".join(f"{origin} {' '.join(urls)}" for origin, urls in sorted(by_origin.items()))
+    digest = hashlib.sha256(listed.encode()).hexdigest()
+    recorded = {
+        "targets": f"{len(by_origin)} origins, sha256 {digest}",
+        "agents": sorted(options.agents),
+        "max_pages_per_site": options.max_pages,
+        "scheme": options.scheme,
+        "allow_private": options.allow_private,
+    }
+    try:
+        check_job_options(options.job_dir, recorded)
+    except JobMismatch as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def _expire_crawl_keys(redis_url: str | None, crawl_id: str) -> None:

@@ -5,7 +5,10 @@ most the line being written (a torn last line is cut off when the ledger is reop
 
 - ``DIR/records.jsonl``: every record written, once (the dataset; ``-o`` is produced from it
   when the crawl completes);
-- ``DIR/sites.jsonl``: one line per finished origin (``SiteItem``), written after its records.
+- ``DIR/sites.jsonl``: one line per finished origin (``SiteItem``), written after its records;
+- ``DIR/job.json``: the options that decide what the dataset holds (targets, agents, pages per
+  site, scheme, private addresses). A run with other options is refused (``JobMismatch``), so a
+  job directory never silently hands back a dataset made for other options.
 
 On resume, finished origins are skipped and records of unfinished ones already in the ledger
 are dropped, so no record is lost or written twice. We do not rely on Scrapy's ``JOBDIR``
@@ -24,7 +27,54 @@ from typing import Any
 
 RECORDS_FILE = "records.jsonl"
 SITES_FILE = "sites.jsonl"
+OPTIONS_FILE = "job.json"
+OPTIONS_SCHEMA = "crawl-job/1"
 _ATTR = "_rc_job_ledger"
+
+
+class JobMismatch(Exception):
+    """The job directory was started with options that make a different dataset."""
+
+
+def check_job_options(directory: str | os.PathLike[str], options: Mapping[str, Any]) -> bool:
+    """Record ``options`` in a new job directory, or check them against the recorded ones.
+
+    True when the directory already holds a job with the same options (a resume). Raises
+    ``JobMismatch`` naming every option that differs, or when a ledger has no options record.
+    """
+    path = Path(directory) / OPTIONS_FILE
+    wanted = {"schema": OPTIONS_SCHEMA, **options}
+    if path.exists():
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+        differences = [
+            f"{name}: {_show(recorded.get(name))} then, {_show(wanted.get(name))} now"
+            for name in sorted(set(recorded) | set(wanted))
+            if name != "schema" and recorded.get(name) != wanted.get(name)
+        ]
+        if differences:
+            raise JobMismatch(
+                f"the job directory {directory} holds a crawl made with other options ("
+                + "; ".join(differences)
+                + "): run with the same options to resume it, or give a new --job-dir"
+            )
+        return True
+    ledger = [Path(directory) / name for name in (RECORDS_FILE, SITES_FILE)]
+    if any(f.exists() and f.stat().st_size for f in ledger):
+        raise JobMismatch(
+            f"the job directory {directory} has a ledger but no {OPTIONS_FILE} (made before "
+            "0.2), so its options are unknown: give a new --job-dir"
+        )
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(wanted, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+    return False
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(map(str, value)) + "]" if value else "none"
+    return "none" if value is None else str(value)
 
 
 def _complete_lines(path: Path) -> Iterator[bytes]:
