@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import pty
+import re
 import signal
 import subprocess
 import sys
@@ -511,7 +512,9 @@ def test_crawl_to_parquet_with_progress_on_a_terminal(
             os.close(terminal)
         os.close(controller)
     assert done.returncode == 0, shown.decode(errors="replace")[-2000:]
-    assert f"sites {len(sites)}/{len(sites)}" in shown.decode()  # the progress line
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode())  # rich's colours
+    # the progress bar: sites done / total, percentage, ETA
+    assert f"{len(sites)}/{len(sites)}" in drawn and "100%" in drawn and "ETA" in drawn
     assert "dataset:" in done.stdout and str(output) in done.stdout
     rows = pq.read_table(output).to_pylist()
     from_jsonl = {r["url"]: r for r in main_crawl["records"]}
@@ -812,3 +815,35 @@ def test_job_dir_of_an_older_version_is_refused(tmp_path: Path) -> None:
     (job / "records.jsonl").write_text('{"url": "https://a.example/"}\n')
     with pytest.raises(JobMismatch, match=r"no job\.json"):
         check_job_options(job, {"agents": []})
+
+
+# --- progress where no terminal is, and on a terminal ----------------------------------------
+
+
+def test_crawl_without_a_terminal_logs_progress_lines(redis_db: str, tmp_path: Path) -> None:
+    with FixtureWeb(12, seed=4, profile="clean", slow_delay=30) as small_web:
+        targets = write_targets(tmp_path / "t.txt", small_web, range(len(small_web)), ["/"])
+        done = run_cli(
+            crawl_command(
+                "-i",
+                str(targets),
+                "-o",
+                str(tmp_path / "o.jsonl"),
+                "--allow-private",
+                "--redis",
+                redis_db,
+                "--concurrency",
+                "2",
+                "-s",
+                "AUTOTHROTTLE_START_DELAY=0.1",
+                "-s",
+                "RC_PROGRESS_LOG_INTERVAL=0.2",
+            ),
+            cwd=tmp_path,
+            home=tmp_path / "home",
+        )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stderr.splitlines() if " progress: sites " in line]
+    assert len(lines) >= 2, done.stderr[-3000:]
+    assert lines[-1].split(" progress: ")[1].startswith("sites 12/12 (100.0%), 0 failed")
+    assert all("ETA" in line and "records/s" in line for line in lines)

@@ -723,20 +723,26 @@ def test_progress_is_off_unless_asked_for() -> None:
         Progress.from_crawler(fake_crawler())
 
 
-def test_progress_line_shows_sites_records_and_errors() -> None:
-    crawler = fake_crawler(RC_PROGRESS=True)
+def test_progress_log_line_shows_share_failures_records_rate_and_eta() -> None:
+    crawler = fake_crawler(RC_PROGRESS="log")
     stream = io.StringIO()
     progress = Progress(crawler, stream=stream)
-    progress._records_at_start = 0
     stats = crawler.stats
     stats.set_value("reservation/sites/total", 10)
     stats.set_value("reservation/sites/done", 3)
     stats.set_value("reservation/sites/failed", 1)
     stats.set_value("reservation/records/written", 6)
     progress.draw()
-    assert "sites 4/10 (1 failed)" in stream.getvalue()
-    assert "records 6" in stream.getvalue() and "records/s" in stream.getvalue()
-    assert stream.getvalue().startswith("\r")
+    line = stream.getvalue()
+    assert "progress: sites 4/10 (40.0%), 1 failed, records 6" in line
+    assert "records/s" in line and "ETA " in line and line.endswith("\n")
+
+
+def test_progress_setting_must_be_a_known_form() -> None:
+    from reservation_crawler.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="RC_PROGRESS"):
+        Progress.from_crawler(fake_crawler(RC_PROGRESS="fancy"))
 
 
 # --- CLI helpers ----------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ class CrawlOptions:
     timeout: float = 10.0
     scheme: str = "https"
     throttle: bool = True
-    progress: bool = False
+    progress: str = "off"  # "bar", "log" or "off" (scrapy.extensions.Progress)
     log_level: str = "WARNING"
     settings: Mapping[str, Any] = field(default_factory=dict)
 
@@ -531,8 +531,9 @@ def _parse_settings(pairs: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _progress_wanted(args: argparse.Namespace) -> bool:
-    return not args.json and sys.stderr.isatty()
+def _progress_wanted(args: argparse.Namespace) -> str:
+    """A bar on a terminal; periodic log lines otherwise (nohup, CI, a log file)."""
+    return "bar" if not args.json and sys.stderr.isatty() else "log"
 
 
 def _run_crawl_command(args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 :class:`CrawlSummary` counts what was actually written (``item_scraped``, after every pipeline)
 into slash-named stats, and :func:`summary_from_stats` turns them into the final summary, whose
 counts add up: ``total = done + failed + unfinished`` (``unfinished`` is 0 for a completed
-crawl). :class:`Progress` draws one line on stderr while a crawl runs on a terminal.
+crawl). :class:`Progress` shows the crawl's progress on stderr (a bar on a terminal, log lines
+elsewhere).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from reservation_crawler.errors import ConfigError
 from reservation_crawler.model.record import PURPOSES
 from reservation_crawler.scrapy.items import SITE_DONE, RecordItem, SiteItem
 from reservation_crawler.scrapy.jobdir import ledger_for
@@ -122,21 +124,39 @@ def summary_from_stats(stats: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class Progress:
-    """``sites 120/200 (3 failed)  records 118  45.2 records/s`` on stderr, redrawn in place.
+PROGRESS_MODES = ("bar", "log", "off")
 
-    On only when ``RC_PROGRESS`` is true (the CLI sets it when stderr is a terminal and
-    ``--json`` is not given).
+
+class Progress:
+    """Progress of a running crawl on stderr: sites done / total, failures, records, rate, ETA.
+
+    ``RC_PROGRESS`` picks the form: ``bar`` (a rich progress bar, for a terminal), ``log`` (one
+    timestamped line every ``RC_PROGRESS_LOG_INTERVAL`` seconds, for nohup, CI or a log file),
+    ``off``. The CLI chooses ``bar`` when stderr is a terminal and ``log`` otherwise.
     """
 
     def __init__(self, crawler: Crawler, stream: TextIO | None = None) -> None:
-        if not crawler.settings.getbool("RC_PROGRESS"):
+        mode = crawler.settings.get("RC_PROGRESS") or "off"
+        if mode is True or mode == "True":  # the 0.1 boolean setting
+            mode = "bar"
+        if mode in (False, "False"):
+            mode = "off"
+        if mode not in PROGRESS_MODES:
+            raise ConfigError(f"RC_PROGRESS must be one of {', '.join(PROGRESS_MODES)}: {mode!r}")
+        if mode == "off":
             raise NotConfigured
+        self.mode = mode
         self.stats = crawler.stats
         self.stream = stream or sys.stderr
-        self.interval = crawler.settings.getfloat("RC_PROGRESS_INTERVAL", 0.5)
+        if mode == "bar":
+            self.interval = crawler.settings.getfloat("RC_PROGRESS_INTERVAL", 0.5)
+        else:
+            self.interval = crawler.settings.getfloat("RC_PROGRESS_LOG_INTERVAL", 30.0)
         self._timer: task.LoopingCall | None = None
         self._started = time.monotonic()
+        self._sites_at_start = 0
+        self._records_at_start = 0
+        self._bar: Any = None
         crawler.signals.connect(self._spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
 
@@ -146,30 +166,119 @@ class Progress:
 
     def _spider_opened(self, spider: Any = None) -> None:
         self._started = time.monotonic()
-        self._records_at_start = int(self.stats.get_value(RECORDS_WRITTEN, 0) or 0)
+        done, failed, _total, records = self._counts()
+        self._sites_at_start = done + failed
+        self._records_at_start = records
+        if self.mode == "bar":
+            self._bar = _RichBar(self.stream)
         self._timer = task.LoopingCall(self.draw)
-        self._timer.start(self.interval, now=True)
+        self._timer.start(self.interval, now=self.mode == "bar")
+
+    def _counts(self) -> tuple[int, int, int, int]:
+        get = self.stats.get_value
+        return (
+            int(get(SITES_DONE, 0) or 0),
+            int(get(SITES_FAILED, 0) or 0),
+            int(get(SITES_TOTAL, 0) or 0),
+            int(get(RECORDS_WRITTEN, 0) or 0),
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        """The figures both forms show (this run's rates; ETA from the site rate)."""
+        done, failed, total, records = self._counts()
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        finished = done + failed
+        site_rate = (finished - self._sites_at_start) / elapsed
+        remaining = max(total - finished, 0)
+        eta = remaining / site_rate if site_rate > 0 else None
+        return {
+            "finished": finished,
+            "total": total,
+            "failed": failed,
+            "records": records,
+            "records_per_s": (records - self._records_at_start) / elapsed,
+            "sites_per_s": site_rate,
+            "elapsed_s": elapsed,
+            "eta_s": eta,
+        }
 
     def line(self) -> str:
-        get = self.stats.get_value
-        total = int(get(SITES_TOTAL, 0) or 0)
-        done = int(get(SITES_DONE, 0) or 0)
-        failed = int(get(SITES_FAILED, 0) or 0)
-        records = int(get(RECORDS_WRITTEN, 0) or 0)
-        elapsed = max(time.monotonic() - self._started, 1e-6)
-        rate = (records - self._records_at_start) / elapsed
+        s = self.snapshot()
+        share = f" ({100 * s['finished'] / s['total']:.1f}%)" if s["total"] else ""
+        eta = _duration(s["eta_s"]) if s["eta_s"] is not None else "unknown"
         return (
-            f"sites {done + failed}/{total} ({failed} failed)  records {records}  "
-            f"{rate:.1f} records/s  {int(elapsed)}s"
+            f"sites {s['finished']}/{s['total']}{share}, {s['failed']} failed, "
+            f"records {s['records']}, {s['records_per_s']:.1f} records/s, "
+            f"elapsed {_duration(s['elapsed_s'])}, ETA {eta}"
         )
 
     def draw(self) -> None:
-        self.stream.write("\r\x1b[K" + self.line())
+        if self._bar is not None:
+            self._bar.update(self.snapshot())
+            return
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.stream.write(f"{stamp} progress: {self.line()}\n")
         self.stream.flush()
 
     def _spider_closed(self, spider: Any = None, reason: str = "") -> None:
         if self._timer is not None and self._timer.running:
             self._timer.stop()
         self.draw()
-        self.stream.write("\n")
-        self.stream.flush()
+        if self._bar is not None:
+            self._bar.stop()
+
+
+class _RichBar:
+    """rich's progress bar (percentage, ETA) for a crawl on a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        self._progress = RichProgress(
+            TextColumn("sites"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[failed]} failed, {task.fields[records]} records"),
+            TextColumn("{task.fields[rate]:.1f} records/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(file=stream),
+            auto_refresh=False,
+            transient=False,
+        )
+        self._task = self._progress.add_task("crawl", total=None, failed=0, records=0, rate=0.0)
+        self._progress.start()
+
+    def update(self, snapshot: Mapping[str, Any]) -> None:
+        self._progress.update(
+            self._task,
+            completed=snapshot["finished"],
+            total=snapshot["total"] or None,
+            failed=snapshot["failed"],
+            records=snapshot["records"],
+            rate=snapshot["records_per_s"],
+        )
+        self._progress.refresh()
+
+    def stop(self) -> None:
+        self._progress.stop()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
