@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urljoin
 
+import webencodings
 from lxml import etree
 
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity
@@ -176,7 +177,8 @@ UNKNOWN_CHARSET = _spec(
     "unknown-charset",
     Severity.INFO,
     "the declared character encoding is unknown; the head is read as UTF-8",
-    "The charset label in Content-Type or <meta charset> names no encoding we know.",
+    "The charset label in Content-Type or <meta charset> is not one of the WHATWG Encoding "
+    "Standard's labels (the ones browsers know), so it is ignored.",
     "Use a standard label such as utf-8.",
     "Content-Type: text/html; charset=utf8mb4",
 )
@@ -750,11 +752,12 @@ class _HeadTarget:
 def _read_head(body: bytes, charset: str | None, findings: list[Finding]) -> _Head:
     head = _Head()
     window = body[:MAX_HEAD_BYTES]
-    if b"\x00" in window[:_SNIFF_BYTES] and not window.startswith((b"\xff\xfe", b"\xfe\xff")):
+    encoding = _choose_encoding(window, charset, findings)
+    # NUL bytes mark a binary body (WHATWG MIME Sniffing §7.2), except in UTF-16 text.
+    if b"\x00" in window[:_SNIFF_BYTES] and not encoding.name.startswith("utf-16"):
         findings.append(BINARY_BODY())
         return head
-    encoding = _choose_encoding(window, charset, findings)
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    decoder = encoding.incrementaldecoder(errors="strict")
     target = _HeadTarget(head)
     parser = etree.HTMLParser(target=target, recover=True, no_network=True)
     reported_decode_error = False
@@ -771,9 +774,9 @@ def _read_head(body: bytes, charset: str | None, findings: list[Finding]) -> _He
                 text = decoder.decode(chunk, final=final)
             except UnicodeDecodeError:
                 if not reported_decode_error:
-                    findings.append(DECODE_ERROR(f"the head is not valid {encoding}"))
+                    findings.append(DECODE_ERROR(f"the head is not valid {encoding.name}"))
                     reported_decode_error = True
-                decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+                decoder = encoding.incrementaldecoder(errors="replace")
                 text = decoder.decode(chunk, final=final)
             if text:
                 parser.feed(text)
@@ -789,26 +792,36 @@ def _read_head(body: bytes, charset: str | None, findings: list[Finding]) -> _He
     return head
 
 
-def _choose_encoding(window: bytes, charset: str | None, findings: list[Finding]) -> str:
-    """BOM, then the Content-Type charset, then a <meta charset> in the first KiB, else UTF-8."""
+def _choose_encoding(
+    window: bytes, charset: str | None, findings: list[Finding]
+) -> codecs.CodecInfo:
+    """BOM, then the Content-Type charset, then a <meta charset> in the first KiB, else UTF-8.
+
+    Labels are the WHATWG Encoding Standard's, as browsers read them (``webencodings``): Python
+    codec names that are no web encoding (``zlib``, ``rot13``, ``utf-32``, ``cp037``) are
+    unknown labels, never codecs to run over the page.
+    """
     if window.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
+        return codecs.lookup("utf-8-sig")
     if window.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
+        return codecs.lookup("utf-16")
     label = charset or _prescan_charset(window[:_SNIFF_BYTES])
     if label is None:
-        return "utf-8"
-    try:
-        name = codecs.lookup(label.strip().lower()).name
-    except LookupError:
-        findings.append(UNKNOWN_CHARSET(f"unknown charset {label!r}; the head is read as UTF-8"))
-        return "utf-8"
-    # WHATWG Encoding: the Latin-1 labels mean windows-1252; UTF-16 in a meta tag means UTF-8.
-    if name in ("latin-1", "iso8859-1", "ascii"):
-        return "cp1252"
-    if name.startswith("utf-16") and charset is None:
-        return "utf-8"
-    return name
+        return codecs.lookup("utf-8")
+    # Every WHATWG label is ASCII; webencodings.lookup() raises on anything else.
+    encoding = webencodings.lookup(label) if label.isascii() else None
+    if encoding is None or encoding.name == "replacement":
+        shown = label.encode("ascii", "backslashreplace").decode("ascii")[:60]
+        why = "names no web encoding" if encoding is None else "names the replacement encoding"
+        findings.append(UNKNOWN_CHARSET(f"charset {shown!r} {why}; the head is read as UTF-8"))
+        return codecs.lookup("utf-8")
+    # WHATWG HTML §13.2.3.2 (prescan): a <meta> naming UTF-16 means UTF-8, x-user-defined
+    # means windows-1252.
+    if charset is None and encoding.name in ("utf-16be", "utf-16le"):
+        return codecs.lookup("utf-8")
+    if charset is None and encoding.name == "x-user-defined":
+        return codecs.lookup("cp1252")
+    return encoding.codec_info
 
 
 def _prescan_charset(prefix: bytes) -> str | None:
