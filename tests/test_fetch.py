@@ -565,12 +565,39 @@ async def test_keep_alive_reuses_the_connection_async(server: FetchTestServer):
         ("8.8.8.8", False),
         ("2606:4700:4700::1111", False),
         ("::ffff:8.8.8.8", False),  # IPv4-mapped public
-        ("2002:0808:0808::1", False),  # 6to4 wrapping 8.8.8.8
+        ("2002:0808:0808::1", True),  # 6to4 (deprecated, RFC 7526) refused whole since 0.2
+        ("fec0::1", True),  # deprecated site-local (RFC 3879): passed Python's flags in 0.1
+        ("feff:ffff::1", True),
+        ("64:ff9b::10.0.0.1", True),  # NAT64 to a private address
+        ("64:ff9b::8.8.8.8", False),  # NAT64 to a public address
+        ("3fff::1", True),  # documentation (RFC 9637)
+        ("5f00::1", True),  # SRv6 SIDs (RFC 9602)
+        ("192.0.0.9", True),  # IETF protocol assignments
+        ("198.18.0.1", True),  # benchmarking
+        ("2001:470:1:18::115", False),
     ],
 )
 def test_is_blocked_address(address: str, blocked: bool):
     assert is_blocked_address(address) is blocked
     assert is_public_address(address) is not blocked
+
+
+def test_every_iana_special_purpose_range_is_refused_at_both_ends():
+    from reservation_crawler.drivers.fetch import SPECIAL_PURPOSE_NETWORKS
+
+    assert len(SPECIAL_PURPOSE_NETWORKS) >= 30
+    for network in SPECIAL_PURPOSE_NETWORKS:
+        for address in (network.network_address, network.broadcast_address):
+            assert is_blocked_address(str(address)), (network, address)
+
+
+def test_check_refuses_a_site_local_target_without_connecting(capsys):
+    from reservation_crawler.cli import main
+
+    assert main(["check", "--json", "http://[fec0::1]/"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["decisions"]["*"]["train-ai"] == "reserved"
+    assert "blocked-address" in json.dumps(record["sources"])
 
 
 def test_address_guard_policy():

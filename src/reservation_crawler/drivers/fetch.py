@@ -245,12 +245,62 @@ def resolve_host(host: str) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+# The ranges the guard refuses, from the IANA IPv4 and IPv6 Special-Purpose Address Registries
+# (RFC 6890; as of 2025, with RFC 9637's 3fff::/20 and RFC 9602's 5f00::/16) and the IPv6
+# Address Space registry's multicast and deprecated site-local blocks (RFC 3879). Every entry is
+# refused whatever the registry's "globally reachable" column says: none of them is a web
+# origin, and Python's ipaddress flags lag the registries (fec0::/10 passed them).
+SPECIAL_PURPOSE_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        # IPv4
+        "0.0.0.0/8",  # "this network" (RFC 791)
+        "10.0.0.0/8",  # private-use (RFC 1918)
+        "100.64.0.0/10",  # shared address space, CGNAT (RFC 6598)
+        "127.0.0.0/8",  # loopback (RFC 1122)
+        "169.254.0.0/16",  # link local (RFC 3927); cloud metadata services live here
+        "172.16.0.0/12",  # private-use (RFC 1918)
+        "192.0.0.0/24",  # IETF protocol assignments (RFC 6890)
+        "192.0.2.0/24",  # documentation, TEST-NET-1 (RFC 5737)
+        "192.31.196.0/24",  # AS112-v4 (RFC 7535)
+        "192.52.193.0/24",  # AMT (RFC 7450)
+        "192.88.99.0/24",  # deprecated 6to4 relay anycast (RFC 7526)
+        "192.168.0.0/16",  # private-use (RFC 1918)
+        "192.175.48.0/24",  # direct delegation AS112 service (RFC 7534)
+        "198.18.0.0/15",  # benchmarking (RFC 2544)
+        "198.51.100.0/24",  # documentation, TEST-NET-2 (RFC 5737)
+        "203.0.113.0/24",  # documentation, TEST-NET-3 (RFC 5737)
+        "224.0.0.0/4",  # multicast (RFC 5771)
+        "240.0.0.0/4",  # reserved (RFC 1112), includes 255.255.255.255 limited broadcast
+        # IPv6
+        "::/128",  # unspecified (RFC 4291)
+        "::1/128",  # loopback (RFC 4291)
+        "::ffff:0:0/96",  # IPv4-mapped (RFC 4291): checked as the IPv4 address, see below
+        "64:ff9b:1::/48",  # local-use IPv4/IPv6 translation (RFC 8215)
+        "100::/64",  # discard-only (RFC 6666)
+        "100:0:0:1::/64",  # dummy IPv6 prefix (RFC 9780)
+        "2001::/23",  # IETF protocol assignments (RFC 2928), includes Teredo 2001::/32
+        "2001:db8::/32",  # documentation (RFC 3849)
+        "2002::/16",  # 6to4 (RFC 3056)
+        "2620:4f:8000::/48",  # direct delegation AS112 service (RFC 7534)
+        "3fff::/20",  # documentation (RFC 9637)
+        "5f00::/16",  # segment routing SIDs (RFC 9602)
+        "fc00::/7",  # unique local (RFC 4193)
+        "fe80::/10",  # link-local unicast (RFC 4291)
+        "fec0::/10",  # site-local, deprecated (RFC 3879)
+        "ff00::/8",  # multicast (RFC 4291)
+    )
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known NAT64 prefix (RFC 6052)
+
+
 def is_blocked_address(address: str) -> bool:
     """True when ``address`` is not a public unicast address (SSRF guard).
 
-    Blocked: private, loopback, link-local, multicast, reserved, unspecified, shared (CGNAT)
-    and other special-purpose ranges, including IPv4 embedded in IPv4-mapped and 6to4 IPv6.
-    Anything that does not parse as an IP address is blocked too.
+    Blocked: every range of ``SPECIAL_PURPOSE_NETWORKS`` and whatever Python's ``ipaddress``
+    does not call global; IPv4 embedded in IPv4-mapped and NAT64 IPv6 addresses is
+    checked as IPv4 (6to4, deprecated, is refused whole). Anything that does not parse as an IP
+    address is blocked too.
     """
     try:
         ip = ipaddress.ip_address(address)
@@ -259,8 +309,10 @@ def is_blocked_address(address: str) -> bool:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is a.b.c.d on the wire
             return is_blocked_address(str(ip.ipv4_mapped))
-        if ip.sixtofour is not None and is_blocked_address(str(ip.sixtofour)):
-            return True
+        if ip in _NAT64:  # a NAT64 gateway forwards to the embedded IPv4 address
+            return is_blocked_address(str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))
+    if any(ip in network for network in SPECIAL_PURPOSE_NETWORKS):
+        return True
     return (
         not ip.is_global
         or ip.is_private
