@@ -71,6 +71,10 @@ DOWNLOAD_FAIL_ON_DATALOSS = False
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 
+# No proxy from http_proxy / https_proxy: a proxy resolves and connects to the target itself, so
+# the address guard would only ever see the proxy's address (docs/fetch.md, "Proxies").
+HTTPPROXY_ENABLED = False
+
 # Every request of ours is unique by construction; no in-memory fingerprint set that grows with
 # the crawl. (--distributed switches to scrapy-redis' shared filter.)
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
