@@ -28,6 +28,9 @@ COOKIES_ENABLED = False
 COMPRESSION_ENABLED = False
 REDIRECT_ENABLED = False
 METAREFRESH_ENABLED = False
+# Scrapy's UrlLengthMiddleware drops requests over 2,083 characters without a record or a
+# log line, so a long target vanished and its site never finished. Every target is fetched.
+URLLENGTH_LIMIT = 0
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # Scrapy 2.19 would open an HTTP control port
 # Like fetch.Fetcher: a certificate that does not verify is a "tls" failure, not a signal.
