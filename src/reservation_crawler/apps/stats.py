@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from reservation_crawler.errors import ReservationError
 from reservation_crawler.model.record import PURPOSES, SCHEMA
 
+_loads: Callable[[bytes | str], Any]
 try:  # orjson parses a record about twice as fast; the standard library is the fallback
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover - depends on the environment
@@ -516,7 +517,7 @@ def build_report(
         for family in _families(stats.features)
     ]
     report["agents"], report["registry"] = _agent_rows(stats, tally, agents_asked)
-    pairs = [
+    pairs: list[dict[str, Any]] = [
         {
             "reserved_by": key[1],
             "allowed_by": key[2],
@@ -543,7 +544,7 @@ def build_report(
         for name in _source_names(stats.features)
     }
     # Findings include fetch failures, so they are counted over every attempted site.
-    findings = [
+    findings: list[dict[str, Any]] = [
         {"code": key[1], "sites": _share(tally.count(*key, reached=False), tally.sites_attempted)}
         for key in stats.features.keys
         if key[0] == "finding" and tally.count(*key, reached=False)
@@ -572,7 +573,7 @@ def _agent_rows(
     stats: SiteStats, tally: _Tally, agents_asked: Sequence[str] | None
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     registry = _registry()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for folded, spelling in stats.agent_names.items():
         if folded == ALL_AGENTS:
             continue

@@ -23,6 +23,7 @@ class ShortKeepAliveHTTP11DownloadHandler(HTTP11DownloadHandler):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self._pool.cachedConnectionTimeout = crawler.settings.getfloat(
+        # Twisted annotates this as int but hands it to callLater, which takes seconds as float.
+        self._pool.cachedConnectionTimeout = crawler.settings.getfloat(  # type: ignore[assignment]
             "RC_KEEPALIVE_TIMEOUT", DEFAULT_KEEPALIVE_TIMEOUT
         )

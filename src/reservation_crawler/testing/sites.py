@@ -723,7 +723,7 @@ _kind("conflict", "signals that contradict each other (signals.md §12.4)")(
 
 def _corpus_params(rng: random.Random, corpus: RobotsCorpus | None, pool: str) -> Params:
     entry = corpus.pick(rng, pool) if corpus else None
-    if entry is None:
+    if entry is None or corpus is None:
         # No corpus here: a generated file of the same spirit keeps the mix's proportions.
         return {"robots": robots(_block(_training_agents(rng)), ALLOW_ALL)}
     spec: dict[str, Any] = {"corpus": entry.name}

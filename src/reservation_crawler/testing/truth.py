@@ -554,7 +554,7 @@ def _aitxt_evs(aitxt: AiTxtView | None, path: str, agent: str) -> list[Ev]:
 
 def _directives(page: PageFacts) -> list[tuple[str, str, str, str]]:
     """(scope, token, source, raw) for X-Robots-Tag headers and robots / agent meta tags."""
-    out = []
+    out: list[tuple[str, str, str, str]] = []
     for value in page.header_values("x-robots-tag"):
         scope, body = "*", value
         head, sep, rest = value.partition(":")
