@@ -4,29 +4,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 
 from reservation_crawler.core.decide import decide
+from reservation_crawler.core.lookup import now_iso, policy_from_fetches
 from reservation_crawler.core.policy import PAGE, OriginPolicy, classify
 from reservation_crawler.drivers.fetch import (
     AsyncFetcher,
     Fetcher,
     FetchResult,
-    PolicyFetches,
     origin_of,
 )
 from reservation_crawler.model.record import Outcome, ReservationRecord
 from reservation_crawler.signals.page import parse_page
 
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def policy_from_fetches(fetches: PolicyFetches, fetched_at: str | None = None) -> OriginPolicy:
-    return OriginPolicy.from_fetches(
-        fetches.origin, fetched_at or now_iso(), fetches.robots, fetches.aitxt, fetches.tdmrep
-    )
+# now_iso and policy_from_fetches live in the core (the lookup flow uses them); named here too.
+__all__ = ["acollect", "collect", "now_iso", "policy_from_fetches", "record_from_page"]
 
 
 def record_from_page(

@@ -18,17 +18,33 @@ record), the page-level one goes through ``collect.record_from_page``. See ``doc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from reservation_crawler.core.decide import AgentDecision, decide, decide_agent
+from reservation_crawler.core.lookup import (
+    MEMORY,
+    FetchPolicyFiles,
+    KeepStale,
+    LockOrigin,
+    ReadPolicies,
+    ReadPolicy,
+    Refresh,
+    Source,
+    StorePolicy,
+    lookup_many,
+    lookup_policy,
+    now_iso,
+    refresh_policy,
+)
 from reservation_crawler.core.policy import (
     AITXT,
     POLICY_PATHS,
@@ -49,7 +65,7 @@ from reservation_crawler.drivers.cache import (
     splice_meta,
     strip_meta,
 )
-from reservation_crawler.drivers.collect import now_iso, policy_from_fetches, record_from_page
+from reservation_crawler.drivers.collect import record_from_page
 from reservation_crawler.drivers.fetch import (
     USER_AGENT,
     AsyncFetcher,
@@ -58,7 +74,7 @@ from reservation_crawler.drivers.fetch import (
     FetchResult,
     origin_of,
 )
-from reservation_crawler.errors import CacheUnavailable, ConfigError
+from reservation_crawler.errors import ConfigError
 from reservation_crawler.model.record import (
     PURPOSES,
     Decision,
@@ -91,12 +107,7 @@ DEFAULT_MEMO_SIZE = 262_144
 MEMO_PER_ORIGIN = (64, 4096)
 ORIGIN_PREFIXES = 65536  # "scheme://authority" -> origin spellings remembered
 
-Source = Literal["memory", "redis", "fetch", "fail-closed"]
-MEMORY: Source = "memory"
-REDIS: Source = "redis"
-FETCH: Source = "fetch"
-FAIL_CLOSED: Source = "fail-closed"
-
+_T = TypeVar("_T")
 _PURPOSE_OF: dict[str, Purpose] = {str(p): p for p in PURPOSES}
 _FINAL_REVERSIBLE = ("tdmrep", "tdmrep.json")  # (signal, source) a page layer may override
 
@@ -258,11 +269,6 @@ class _Item(NamedTuple):
     purpose: Purpose
 
 
-def _json_bytes(data: Mapping[str, Any]) -> bytes:
-    """The stored form of a value without its ``_cache`` member (as ``cache.encode_value``)."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-
 def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
@@ -313,6 +319,10 @@ class _CheckerBase:
         self._share = self._memo_share()  # each origin's memo size; follows len(self._memory)
         self._memory_guard = threading.Lock()
         self._origins: dict[str, str] = {}
+
+    @staticmethod
+    def _now() -> float:
+        return time.time()
 
     # -- parsing arguments
 
@@ -763,29 +773,8 @@ class Checker(_CheckerBase):
         """
         parsed = self._items(items)
         now = time.time()
-        entries: dict[str, tuple[_PolicyEntry, Source]] = {}
-        wanted: list[str] = []
-        for origin in dict.fromkeys(i.origin for i in parsed):
-            entry = self._answer_from_memory(origin, now)
-            if entry is not None:
-                entries[origin] = (entry, MEMORY)
-            else:
-                wanted.append(origin)
-        if wanted:
-            try:
-                raws = self.cache.get_policies_raw(wanted, stale=True)
-                for origin, raw in zip(wanted, raws, strict=True):
-                    entry = self._from_raw(origin, raw, now)
-                    entries[origin] = (
-                        (entry, REDIS) if entry is not None else self._refresh_once(origin, raw)
-                    )
-            except CacheUnavailable as exc:
-                if not self.fail_closed:
-                    raise
-                for origin in wanted:
-                    if origin not in entries:
-                        entries[origin] = (self._fail_closed_entry(origin, exc, now), FAIL_CLOSED)
-        return self._verdicts(parsed, entries, now)
+        origins = list(dict.fromkeys(i.origin for i in parsed))
+        return self._verdicts(parsed, self._run(lookup_many(self, origins, now)), now)
 
     def record(self, url: str, agents: Sequence[str] = ()) -> CheckedRecord:
         """The full origin-level record of ``url`` for ``*`` and ``agents``."""
@@ -814,54 +803,54 @@ class Checker(_CheckerBase):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- the miss path
+    # -- the effects of the lookup flows (core/lookup.py)
 
     def _policy(self, origin: str, now: float) -> tuple[_PolicyEntry, Source]:
-        try:
-            entry = self._answer_from_memory(origin, now)
-            if entry is not None:
-                return entry, MEMORY
-            raw = self.cache.get_policy_raw(origin, stale=True)
-            entry = self._from_raw(origin, raw, time.time())
-            if entry is not None:
-                return entry, REDIS
-            return self._refresh_once(origin, raw)
-        except CacheUnavailable as exc:
-            if not self.fail_closed:
-                raise
-            return self._fail_closed_entry(origin, exc, now), FAIL_CLOSED
+        return self._run(lookup_policy(self, origin, now))
+
+    def _run(self, flow: Generator[Any, Any, _T]) -> _T:
+        """Drive a flow: perform each effect, send its result (or throw its error) back."""
+        with contextlib.ExitStack() as held:  # the origin lock, until the flow ends
+            result: Any = None
+            error: Exception | None = None
+            while True:
+                try:
+                    effect = flow.send(result) if error is None else flow.throw(error)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+                try:
+                    result, error = self._perform(effect, held), None
+                except Exception as exc:  # thrown into the flow, which decides
+                    result, error = None, exc
+
+    def _perform(self, effect: Any, held: contextlib.ExitStack) -> Any:
+        cache = self.cache
+        if isinstance(effect, ReadPolicy):
+            return cache.get_policy_raw(effect.origin, stale=True)
+        if isinstance(effect, ReadPolicies):
+            return cache.get_policies_raw(effect.origins, stale=True)
+        if isinstance(effect, Refresh):
+            return {origin: self._refresh_once(origin, raw) for origin, raw in effect.misses}
+        if isinstance(effect, LockOrigin):
+            return held.enter_context(cache.origin_lock(effect.origin))
+        if isinstance(effect, FetchPolicyFiles):
+            return self.fetcher.fetch_policy_files(effect.origin)
+        if isinstance(effect, StorePolicy):
+            return cache.put_policy(
+                effect.origin, effect.body, failed=effect.failed, fetched_at=effect.fetched_at
+            )
+        if isinstance(effect, KeepStale):
+            return cache.keep_stale_policy(effect.origin, effect.copy)
+        raise TypeError(f"unknown effect {effect!r}")
 
     def _refresh_once(self, origin: str, raw: bytes | None) -> tuple[_PolicyEntry, Source]:
         """One refresh per origin in this process; the other threads wait, then use its result."""
         lock = self._loading.get(origin) or self._loading.setdefault(origin, threading.Lock())
         with lock:
             try:
-                entry = self._answer_from_memory(origin, time.time())
-                if entry is not None:
-                    return entry, MEMORY
-                return self._refresh(origin, raw)
+                return self._run(refresh_policy(self, origin, raw))
             finally:
                 self._loading.pop(origin, None)
-
-    def _refresh(self, origin: str, raw: bytes | None) -> tuple[_PolicyEntry, Source]:
-        """Fetch the policy files under the cross-process lock (or read what its holder stored)."""
-        with self.cache.origin_lock(origin) as held:
-            if held:
-                raw = self.cache.get_policy_raw(origin, stale=True)
-                entry = self._from_raw(origin, raw, time.time())
-                if entry is not None:
-                    return entry, REDIS
-            policy = policy_from_fetches(self.fetcher.fetch_policy_files(origin))
-            now = time.time()
-            kept = self._last_good(raw, now) if policy.unreachable else None
-            if kept is not None:
-                meta = self.cache.keep_stale_policy(origin, kept)
-                return self._kept_entry(origin, raw, meta, now), REDIS  # type: ignore[arg-type]
-            body = _json_bytes(policy.to_json())
-            meta = self.cache.put_policy(
-                origin, body, failed=self._failed(policy), fetched_at=policy.fetched_at
-            )
-            return self._fetched_entry(origin, policy, body, meta, now), FETCH
 
 
 # --- async ------------------------------------------------------------------------------------
@@ -968,40 +957,8 @@ class AsyncChecker(_CheckerBase):
     async def check_many(self, items: Iterable[Any]) -> list[Verdict]:
         parsed = self._items(items)
         now = time.time()
-        entries: dict[str, tuple[_PolicyEntry, Source]] = {}
-        wanted: list[str] = []
-        for origin in dict.fromkeys(i.origin for i in parsed):
-            entry = self._answer_from_memory(origin, now)
-            if entry is not None:
-                entries[origin] = (entry, MEMORY)
-            else:
-                wanted.append(origin)
-        if wanted:
-            try:
-                cache = await self.cache()
-                raws = await cache.get_policies_raw(wanted, stale=True)
-                misses: list[tuple[str, bytes | None]] = []
-                for origin, raw in zip(wanted, raws, strict=True):
-                    entry = self._from_raw(origin, raw, now)
-                    if entry is not None:
-                        entries[origin] = (entry, REDIS)
-                    else:
-                        misses.append((origin, raw))
-                if misses:
-                    limit = asyncio.Semaphore(self.max_concurrent_fetches)
-
-                    async def load(origin: str, raw: bytes | None) -> None:
-                        async with limit:
-                            entries[origin] = await self._coalesced(origin, raw)
-
-                    await asyncio.gather(*(load(o, r) for o, r in misses))
-            except CacheUnavailable as exc:
-                if not self.fail_closed:
-                    raise
-                for origin in wanted:
-                    if origin not in entries:
-                        entries[origin] = (self._fail_closed_entry(origin, exc, now), FAIL_CLOSED)
-        return self._verdicts(parsed, entries, now)
+        origins = list(dict.fromkeys(i.origin for i in parsed))
+        return self._verdicts(parsed, await self._run(lookup_many(self, origins, now)), now)
 
     async def record(self, url: str, agents: Sequence[str] = ()) -> CheckedRecord:
         origin, _ = self._split(url)
@@ -1029,23 +986,62 @@ class AsyncChecker(_CheckerBase):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    # -- the miss path
+    # -- the effects of the lookup flows (core/lookup.py)
 
     async def _policy(self, origin: str, now: float) -> tuple[_PolicyEntry, Source]:
-        try:
-            entry = self._answer_from_memory(origin, now)
-            if entry is not None:
-                return entry, MEMORY
-            cache = await self.cache()
-            raw = await cache.get_policy_raw(origin, stale=True)
-            entry = self._from_raw(origin, raw, time.time())
-            if entry is not None:
-                return entry, REDIS
-            return await self._coalesced(origin, raw)
-        except CacheUnavailable as exc:
-            if not self.fail_closed:
-                raise
-            return self._fail_closed_entry(origin, exc, now), FAIL_CLOSED
+        return await self._run(lookup_policy(self, origin, now))
+
+    async def _run(self, flow: Generator[Any, Any, _T]) -> _T:
+        """Drive a flow: perform each effect, send its result (or throw its error) back."""
+        async with contextlib.AsyncExitStack() as held:  # the origin lock, until the flow ends
+            result: Any = None
+            error: Exception | None = None
+            while True:
+                try:
+                    effect = flow.send(result) if error is None else flow.throw(error)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+                try:
+                    result, error = await self._perform(effect, held), None
+                except Exception as exc:  # thrown into the flow, which decides
+                    result, error = None, exc
+
+    async def _perform(self, effect: Any, held: contextlib.AsyncExitStack) -> Any:
+        if isinstance(effect, FetchPolicyFiles):
+            return await self.fetcher.fetch_policy_files(effect.origin)
+        if isinstance(effect, Refresh):
+            return await self._refresh_all(effect.misses)
+        cache = await self.cache()
+        if isinstance(effect, ReadPolicy):
+            return await cache.get_policy_raw(effect.origin, stale=True)
+        if isinstance(effect, ReadPolicies):
+            return await cache.get_policies_raw(effect.origins, stale=True)
+        if isinstance(effect, LockOrigin):
+            return await held.enter_async_context(cache.origin_lock(effect.origin))
+        if isinstance(effect, StorePolicy):
+            return await cache.put_policy(
+                effect.origin, effect.body, failed=effect.failed, fetched_at=effect.fetched_at
+            )
+        if isinstance(effect, KeepStale):
+            return await cache.keep_stale_policy(effect.origin, effect.copy)
+        raise TypeError(f"unknown effect {effect!r}")
+
+    async def _refresh_all(
+        self, misses: Sequence[tuple[str, bytes | None]]
+    ) -> dict[str, tuple[_PolicyEntry, Source]]:
+        """Refresh several origins concurrently, at most ``max_concurrent_fetches`` at a time."""
+        if len(misses) == 1:
+            origin, raw = misses[0]
+            return {origin: await self._coalesced(origin, raw)}
+        limit = asyncio.Semaphore(self.max_concurrent_fetches)
+        out: dict[str, tuple[_PolicyEntry, Source]] = {}
+
+        async def load(origin: str, raw: bytes | None) -> None:
+            async with limit:
+                out[origin] = await self._coalesced(origin, raw)
+
+        await asyncio.gather(*(load(o, r) for o, r in misses))
+        return out
 
     async def _coalesced(self, origin: str, raw: bytes | None) -> tuple[_PolicyEntry, Source]:
         """One refresh per origin in this process; concurrent callers await the same result."""
@@ -1063,7 +1059,7 @@ class AsyncChecker(_CheckerBase):
         )
         self._loading[origin] = future
         try:
-            result = await self._refresh(origin, raw)
+            result = await self._run(refresh_policy(self, origin, raw))
         except BaseException as exc:
             if isinstance(exc, Exception):
                 future.set_exception(exc)
@@ -1076,27 +1072,3 @@ class AsyncChecker(_CheckerBase):
             return result
         finally:
             self._loading.pop(origin, None)
-
-    async def _refresh(self, origin: str, raw: bytes | None) -> tuple[_PolicyEntry, Source]:
-        """Fetch the policy files under the cross-process lock (or read what its holder stored)."""
-        entry = self._answer_from_memory(origin, time.time())
-        if entry is not None:
-            return entry, MEMORY
-        cache = await self.cache()
-        async with cache.origin_lock(origin) as held:
-            if held:
-                raw = await cache.get_policy_raw(origin, stale=True)
-                entry = self._from_raw(origin, raw, time.time())
-                if entry is not None:
-                    return entry, REDIS
-            policy = policy_from_fetches(await self.fetcher.fetch_policy_files(origin))
-            now = time.time()
-            kept = self._last_good(raw, now) if policy.unreachable else None
-            if kept is not None:
-                meta = await cache.keep_stale_policy(origin, kept)
-                return self._kept_entry(origin, raw, meta, now), REDIS  # type: ignore[arg-type]
-            body = _json_bytes(policy.to_json())
-            meta = await cache.put_policy(
-                origin, body, failed=self._failed(policy), fetched_at=policy.fetched_at
-            )
-            return self._fetched_entry(origin, policy, body, meta, now), FETCH
