@@ -12,8 +12,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from shells import SHELLS, build
 
-from reservation_crawler.drivers.cache import ReservationCache, connect
+from reservation_crawler.drivers.cache import (
+    AsyncReservationCache,
+    ReservationCache,
+    connect,
+    connect_async,
+    decode_value,
+)
 from reservation_crawler.drivers.fetch import Fetcher, FetchLimits
 from reservation_crawler.drivers.lookup import MEMO_PER_ORIGIN, AsyncChecker, Checker, Verdict
 from reservation_crawler.errors import CacheUnavailable, ConfigError, InvalidOrigin
@@ -43,10 +50,33 @@ def small_web() -> Iterator[FixtureWeb]:
         yield fixture_web
 
 
-def checker(redis_url: str, **kwargs: Any) -> Checker:
+SHELL = "sync"  # the shell checker() builds; set per test by the parametrized fixture below
+
+
+@pytest.fixture(autouse=True, params=SHELLS)
+def shell(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test built on checker() runs against Checker and AsyncChecker alike."""
+    global SHELL
+    if request.param != "sync" and request.node.get_closest_marker("one_shell"):
+        pytest.skip("this test builds its shell itself")
+    SHELL = request.param
+    yield SHELL
+    SHELL = "sync"
+
+
+def checker(redis_url: str, *, cache: dict[str, float] | None = None, **kwargs: Any) -> Any:
+    """A Checker, or an AsyncChecker behind a blocking adapter; ``cache``: its TTL settings."""
     kwargs.setdefault("allow_private", True)
     kwargs.setdefault("limits", FAST)
-    return Checker(redis_url=redis_url, **kwargs)
+    if SHELL == "sync":
+        own = ReservationCache(connect(redis_url), **cache) if cache else None
+        return Checker(own, redis_url=redis_url, **kwargs)
+
+    async def make() -> AsyncChecker:
+        own = AsyncReservationCache(await connect_async(redis_url), **cache) if cache else None
+        return AsyncChecker(own, redis_url=redis_url, **kwargs)
+
+    return build(make)
 
 
 def closed_port() -> int:
@@ -199,10 +229,8 @@ def test_memory_ttl_zero_reads_redis_every_time_but_reuses_the_compiled_policy(
         check.check(url, "GPTBot")
         assert check._memory[small_web.base_url(0)].policy is compiled  # same JSON: not reparsed
         cache = ReservationCache(connect(redis_url))
-        entry = cache.get_policy(small_web.base_url(0))
-        assert entry is not None
+        entry = decode_value(cache.get_policy_raw(small_web.base_url(0)))
         cache.put_policy(small_web.base_url(0), entry.data)  # a refetch with the same content
-        cache.client.close()
         assert check.check(url, "GPTBot").reserved
         assert check._memory[small_web.base_url(0)].policy is compiled  # only _cache changed
 
@@ -213,14 +241,11 @@ def test_changed_policy_in_redis_is_recompiled(small_web: FixtureWeb, redis_url:
     with checker(redis_url, memory_ttl=0) as check:
         assert check.check(url, "GPTBot").reserved
         cache = ReservationCache(connect(redis_url))
-        entry = cache.get_policy(origin)
-        assert entry is not None
-        data = entry.data
+        data = decode_value(cache.get_policy_raw(origin)).data
         data["files"]["robots.txt"]["body"] = "User-agent: *\nAllow: /\n"
         cache.put_policy(origin, data)
         verdict = check.check(url, "GPTBot", "crawl")
         assert verdict.decision is Decision.ALLOWED and verdict.source == "redis"
-        cache.client.close()
 
 
 def test_memory_is_a_bounded_lru(small_web: FixtureWeb, redis_url: str) -> None:
@@ -266,8 +291,8 @@ def test_absence_is_cached_too(small_web: FixtureWeb, redis_url: str) -> None:
 
 def test_failure_is_cached_briefly_then_retried(small_web: FixtureWeb, redis_url: str) -> None:
     url = small_web.url(2, "/")
-    cache = ReservationCache(connect(redis_url), failure_ttl=0.3)
-    with Checker(cache, allow_private=True, limits=FAST, memory_ttl=0) as check:
+    settings = dict(failure_ttl=0.3)
+    with checker(redis_url, cache=settings, memory_ttl=0) as check:
         first = check.check(url, "GPTBot", "crawl")
         assert first.reserved and first.source == "fetch"
         assert "HTTP 500" in first.evidence[0].raw
@@ -276,7 +301,6 @@ def test_failure_is_cached_briefly_then_retried(small_web: FixtureWeb, redis_url
         time.sleep(0.35)
         assert check.check(url, "GPTBot", "crawl").source == "fetch"
         assert small_web.request_count(2, "/robots.txt") == 2
-    cache.client.close()
 
 
 # --- once per origin across processes -------------------------------------------------------
@@ -327,6 +351,7 @@ def test_threads_of_one_checker_share_one_load(redis_url: str) -> None:
         assert sources.count("fetch") == 1 and len(sources) == 6
 
 
+@pytest.mark.one_shell
 async def test_async_checker_coalesces_concurrent_misses(redis_url: str) -> None:
     with PolicyServer("User-agent: *\nDisallow: /\n", delay=0.2) as server:
         async with AsyncChecker(redis_url=redis_url, allow_private=True, limits=FAST) as check:
@@ -343,13 +368,12 @@ async def test_async_checker_coalesces_concurrent_misses(redis_url: str) -> None
 
 def test_rfc9309_expired_robots_is_refetched_not_served(redis_url: str) -> None:
     with PolicyServer("User-agent: *\nDisallow: /\n") as server:
-        cache = ReservationCache(connect(redis_url), ttl=0.3)
-        with Checker(cache, allow_private=True, limits=FAST) as check:
+        settings = dict(ttl=0.3)
+        with checker(redis_url, cache=settings) as check:
             assert check.check(f"{server.origin}/", "Bot", "crawl").reserved
             server.robots = "User-agent: *\nAllow: /\n"
             time.sleep(0.35)
             verdict = check.check(f"{server.origin}/", "Bot", "crawl")
-        cache.client.close()
     assert verdict.decision is Decision.ALLOWED and verdict.source == "fetch"
     assert server.hits["/robots.txt"] == 2
 
@@ -358,16 +382,15 @@ def test_rfc9309_unreachable_origin_keeps_the_last_good_copy_with_evidence(
     redis_url: str,
 ) -> None:
     with PolicyServer("User-agent: *\nAllow: /\n") as server:
-        cache = ReservationCache(connect(redis_url), ttl=0.3, failure_ttl=0.3)
-        with Checker(cache, allow_private=True, limits=FAST) as check:
+        settings = dict(ttl=0.3, failure_ttl=0.3)
+        with checker(redis_url, cache=settings) as check:
             assert check.check(f"{server.origin}/", "Bot", "crawl").decision is Decision.ALLOWED
             server.status = 503
             time.sleep(0.35)
             stale = check.check(f"{server.origin}/", "Bot", "crawl")
             again = check.check(f"{server.origin}/", "Bot", "crawl")
-        with Checker(cache, allow_private=True, limits=FAST) as other_process:
+        with checker(redis_url, cache=settings) as other_process:
             shared = other_process.check(f"{server.origin}/", "Bot", "crawl")
-        cache.client.close()
     assert stale.decision is Decision.ALLOWED and stale.stale
     assert stale.age is not None and stale.age >= 0.3
     note = [e for e in stale.evidence if e.signal == "cache"]
@@ -380,13 +403,12 @@ def test_rfc9309_unreachable_origin_keeps_the_last_good_copy_with_evidence(
 
 def test_rfc9309_stale_copy_is_dropped_after_max_stale(redis_url: str) -> None:
     with PolicyServer("User-agent: *\nAllow: /\n") as server:
-        cache = ReservationCache(connect(redis_url), ttl=0.2, failure_ttl=0.2)
-        with Checker(cache, allow_private=True, limits=FAST, max_stale=0.3) as check:
+        settings = dict(ttl=0.2, failure_ttl=0.2)
+        with checker(redis_url, cache=settings, max_stale=0.3) as check:
             check.check(f"{server.origin}/", "Bot", "crawl")
             server.status = 503
             time.sleep(0.35)
             verdict = check.check(f"{server.origin}/", "Bot", "crawl")
-        cache.client.close()
     assert verdict.reserved and not verdict.stale
     assert "robots.txt unreachable" in verdict.evidence[0].raw
 
@@ -408,6 +430,7 @@ class CountingCache(ReservationCache):
         return super().get_policies_raw(origins, stale=stale)
 
 
+@pytest.mark.one_shell
 def test_check_many_reads_distinct_origins_in_one_mget(
     small_web: FixtureWeb, redis_url: str
 ) -> None:
@@ -424,7 +447,6 @@ def test_check_many_reads_distinct_origins_in_one_mget(
     with Checker(cache, allow_private=True, limits=FAST) as check:
         verdicts = check.check_many(items)
         again = check.check_many(items)
-    cache.client.close()
     origins = [small_web.base_url(i) for i in (0, 1, 3)]
     assert cache.calls == [("mget", origins)]
     assert [(v.url, v.agent, v.purpose, v.decision) for v in verdicts] == [
@@ -454,11 +476,11 @@ def test_check_many_fetches_misses_and_accepts_mappings(
     assert {v.source for v in verdicts} == {"fetch"}
 
 
-async def test_async_check_many_matches_sync(small_web: FixtureWeb, redis_url: str) -> None:
+def test_check_many_matches_check(small_web: FixtureWeb, redis_url: str) -> None:
     items = [(small_web.url(i, "/"), a, "train-ai") for i in range(5) for a in ("GPTBot", "*")]
-    async with AsyncChecker(redis_url=redis_url, allow_private=True, limits=FAST) as check:
-        verdicts = await check.check_many(items)
-        single = [await check.check(*item) for item in items]
+    with checker(redis_url) as check:
+        verdicts = check.check_many(items)
+        single = [check.check(*item) for item in items]
     assert [v.decision for v in verdicts] == [v.decision for v in single]
     assert [v.evidence for v in verdicts] == [v.evidence for v in single]
 
@@ -477,6 +499,7 @@ def test_redis_down_is_a_clear_error(small_web: FixtureWeb) -> None:
     assert small_web.request_count(4) == 0  # nothing fetched without a cache to share it
 
 
+@pytest.mark.one_shell
 def test_memory_keeps_answering_while_redis_is_down(small_web: FixtureWeb, redis_url: str) -> None:
     with checker(redis_url) as check:
         assert check.check(small_web.url(0, "/"), "GPTBot").source == "fetch"
@@ -499,24 +522,12 @@ def test_redis_down_fail_closed_reserves_with_evidence(small_web: FixtureWeb) ->
     assert all(v.reserved for v in batch) and page.reserved
 
 
-async def test_async_redis_down(small_web: FixtureWeb) -> None:
-    url = f"redis://127.0.0.1:{closed_port()}/0"
-    async with AsyncChecker(redis_url=url, allow_private=True) as check:
-        with pytest.raises(CacheUnavailable):
-            await check.check(small_web.url(4, "/"), "GPTBot")
-    async with AsyncChecker(redis_url=url, allow_private=True, fail_closed=True) as check:
-        verdict = await check.check(small_web.url(4, "/"), "GPTBot")
-        batch = await check.check_many([(small_web.url(4, "/"), "GPTBot", "crawl")])
-    assert verdict.reserved and verdict.source == "fail-closed"
-    assert batch[0].reserved
-
-
 # --- records and input --------------------------------------------------------------------
 
 
-async def test_record_holds_default_and_asked_agents(small_web: FixtureWeb, redis_url: str) -> None:
-    async with AsyncChecker(redis_url=redis_url, allow_private=True, limits=FAST) as check:
-        checked = await check.record(small_web.url(0, "/a/1.html"), ["GPTBot"])
+def test_record_holds_default_and_asked_agents(small_web: FixtureWeb, redis_url: str) -> None:
+    with checker(redis_url) as check:
+        checked = check.record(small_web.url(0, "/a/1.html"), ["GPTBot"])
     assert list(checked.record.decisions) == ["*", "GPTBot"]
     assert checked.record.decision("*", "crawl") is Decision.ALLOWED
     assert checked.record.decision("GPTBot", "crawl") is Decision.RESERVED
@@ -575,14 +586,13 @@ def test_urls_matching_the_same_rules_share_cells_but_not_the_url(redis_url: str
 
 def test_stale_note_is_on_new_urls_too(redis_url: str) -> None:
     with PolicyServer("User-agent: *\nAllow: /\n") as server:
-        cache = ReservationCache(connect(redis_url), ttl=0.3, failure_ttl=0.3)
-        with Checker(cache, allow_private=True, limits=FAST) as check:
+        settings = dict(ttl=0.3, failure_ttl=0.3)
+        with checker(redis_url, cache=settings) as check:
             fresh = check.check(f"{server.origin}/a", "Bot", "crawl")
             server.status = 503
             time.sleep(0.35)
             stale_seen = check.check(f"{server.origin}/a", "Bot", "crawl")
             stale_new = check.check(f"{server.origin}/b", "Bot", "crawl")
-        cache.client.close()
     assert not any(e.signal == "cache" for e in fresh.evidence)
     for verdict in (stale_seen, stale_new):
         assert verdict.stale and verdict.decision is Decision.ALLOWED
