@@ -12,4 +12,5 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
+.venv/bin/python scripts/unasync.py --check
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

