@@ -136,7 +136,6 @@ class LookupState(Protocol[E, M]):
         self, origin: str, policy: OriginPolicy, body: bytes, meta: M, now: float
     ) -> E: ...
     def _fail_closed_entry(self, origin: str, exc: Exception, now: float) -> E: ...
-    def _failed(self, policy: OriginPolicy) -> bool: ...
 
 
 def now_iso() -> str:
@@ -232,5 +231,5 @@ def refresh_policy(state: LookupState[E, Any], origin: str, raw: bytes | None) -
         meta = yield KeepStale(origin, kept)
         return state._kept_entry(origin, raw, meta, now), REDIS  # type: ignore[arg-type]
     body = _json_bytes(policy.to_json())
-    meta = yield StorePolicy(origin, body, state._failed(policy), policy.fetched_at)
+    meta = yield StorePolicy(origin, body, policy.failed, policy.fetched_at)
     return state._fetched_entry(origin, policy, body, meta, now), FETCH

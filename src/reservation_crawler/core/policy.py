@@ -293,6 +293,24 @@ class PolicyFile:
         )
 
 
+def failed_fetch(kind: str, outcome: Outcome | str) -> bool:
+    """Whether one source's fetch counts as a failure: cached for the failure TTL (retried soon)
+    instead of the full TTL. The one definition, for the Checker, the spider and the pipeline.
+
+    Any source unreachable (5xx, timeout, network error: transient, not an absence); robots.txt
+    or the page also when unusable (robots.txt: complete disallow; the page: no page signals).
+    """
+    outcome = Outcome(outcome)
+    if outcome is Outcome.UNREACHABLE:
+        return True
+    return outcome is Outcome.ERROR and kind in (ROBOTS, PAGE)
+
+
+def sources_failed(outcomes: Mapping[str, Outcome | str]) -> bool:
+    """Whether a record or policy with these source outcomes (by source name) is a failure."""
+    return any(failed_fetch(kind, outcome) for kind, outcome in outcomes.items())
+
+
 @dataclass(frozen=True)
 class OriginPolicy:
     """What a crawler needs before fetching anything from an origin. Parsed lazily, once."""
@@ -356,6 +374,12 @@ class OriginPolicy:
     def unreachable(self) -> bool:
         """True when robots.txt could not be read: RFC 9309 complete disallow."""
         return self.robots_outcome in (Outcome.UNREACHABLE, Outcome.ERROR)
+
+    @property
+    def failed(self) -> bool:
+        """Cached as a failure (see :func:`failed_fetch`): robots.txt could not be read, or
+        ai.txt / tdmrep.json was unreachable."""
+        return sources_failed({kind: source.outcome for kind, source in self.sources.items()})
 
     @property
     def sources(self) -> dict[str, SourceOutcome]:

@@ -493,14 +493,6 @@ class _CheckerBase:
 
     # -- the fetch outcome
 
-    @staticmethod
-    def _failed(policy: OriginPolicy) -> bool:
-        """Cache as a failure (retried after ``failure_ttl``): robots.txt unreachable (RFC 9309
-        §2.3.1.4), or ai.txt / tdmrep.json unreachable (a transient error, not an absence)."""
-        return policy.unreachable or any(
-            f.source.outcome is Outcome.UNREACHABLE for f in (policy.aitxt_file, policy.tdmrep_file)
-        )
-
     def _last_good(self, raw: bytes | None, now: float) -> CacheEntry | None:
         """The copy to keep serving while robots.txt is unreachable (RFC 9309 §2.4), if any."""
         meta = self._stored_meta(raw)

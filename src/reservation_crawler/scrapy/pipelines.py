@@ -14,8 +14,8 @@ from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
 from twisted.internet import task
 
+from reservation_crawler.core.policy import sources_failed
 from reservation_crawler.drivers import cache
-from reservation_crawler.model.record import Outcome
 from reservation_crawler.scrapy.items import PolicyItem, RecordItem, SiteItem
 from reservation_crawler.scrapy.jobdir import ledger_for
 
@@ -24,13 +24,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_FAILED = (str(Outcome.UNREACHABLE), str(Outcome.ERROR))
-
 
 def record_failed(record: dict[str, Any]) -> bool:
-    """A record is a failure (shorter TTL) when robots.txt or the page could not be read."""
+    """A record is a failure (shorter TTL) by ``core.policy.failed_fetch``'s one definition."""
     sources = record.get("sources", {})
-    return any(sources.get(name, {}).get("outcome") in _FAILED for name in ("robots.txt", "page"))
+    return sources_failed({name: source["outcome"] for name, source in sources.items()})
 
 
 class RedisPipeline:

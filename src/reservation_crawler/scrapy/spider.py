@@ -289,7 +289,7 @@ class ReservationsSpider(scrapy.Spider):
         )
         policy_json = policy.to_json()
         self._remember(policy)
-        yield PolicyItem(origin=policy.origin, policy=policy_json, failed=policy.unreachable)
+        yield PolicyItem(origin=policy.origin, policy=policy_json, failed=policy.failed)
         reason = None
         if policy.unreachable:
             robots_source = policy.robots_file.source
