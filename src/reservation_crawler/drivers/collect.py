@@ -9,7 +9,6 @@ from reservation_crawler.core.decide import decide
 from reservation_crawler.core.lookup import now_iso, policy_from_fetches
 from reservation_crawler.core.policy import PAGE, OriginPolicy, classify
 from reservation_crawler.drivers.fetch import (
-    AsyncFetcher,
     Fetcher,
     FetchResult,
     origin_of,
@@ -18,7 +17,7 @@ from reservation_crawler.model.record import Outcome, ReservationRecord
 from reservation_crawler.signals.page import parse_page
 
 # now_iso and policy_from_fetches live in the core (the lookup flow uses them); named here too.
-__all__ = ["acollect", "collect", "now_iso", "policy_from_fetches", "record_from_page"]
+__all__ = ["collect", "now_iso", "policy_from_fetches", "record_from_page"]
 
 
 def record_from_page(
@@ -50,22 +49,4 @@ def collect(
         if policies is not None:
             policies[origin] = policy
     result = fetcher.fetch(url) if fetch_page else None
-    return record_from_page(url, agents, policy, result)
-
-
-async def acollect(
-    fetcher: AsyncFetcher,
-    url: str,
-    agents: Sequence[str],
-    *,
-    fetch_page: bool = True,
-    policies: dict[str, OriginPolicy] | None = None,
-) -> ReservationRecord:
-    origin = origin_of(url)
-    policy = policies.get(origin) if policies is not None else None
-    if policy is None:
-        policy = policy_from_fetches(await fetcher.fetch_policy_files(origin))
-        if policies is not None:
-            policies[origin] = policy
-    result = await fetcher.fetch(url) if fetch_page else None
     return record_from_page(url, agents, policy, result)
