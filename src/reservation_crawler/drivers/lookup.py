@@ -18,7 +18,6 @@ record), the page-level one goes through ``collect.record_from_page``. See ``doc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import threading
 import time
@@ -802,20 +801,25 @@ class Checker(_CheckerBase):
 
     def _run(self, flow: Generator[Any, Any, _T]) -> _T:
         """Drive a flow: perform each effect, send its result (or throw its error) back."""
-        with contextlib.ExitStack() as held:  # the origin lock, until the flow ends
-            result: Any = None
-            error: Exception | None = None
+        held: list[Any] = []  # the origin lock, entered by _perform, held until the flow ends
+        result: Any = None
+        error: Exception | None = None
+        try:
             while True:
                 try:
                     effect = flow.send(result) if error is None else flow.throw(error)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
                 try:
-                    result, error = self._perform(effect, held), None
+                    result = self._perform(effect, held)
+                    error = None
                 except Exception as exc:  # thrown into the flow, which decides
                     result, error = None, exc
+        finally:
+            for lock in reversed(held):
+                lock.__exit__(None, None, None)
 
-    def _perform(self, effect: Any, held: contextlib.ExitStack) -> Any:
+    def _perform(self, effect: Any, held: list[Any]) -> Any:
         cache = self.cache
         if isinstance(effect, ReadPolicy):
             return cache.get_policy_raw(effect.origin, stale=True)
@@ -824,7 +828,10 @@ class Checker(_CheckerBase):
         if isinstance(effect, Refresh):
             return {origin: self._refresh_once(origin, raw) for origin, raw in effect.misses}
         if isinstance(effect, LockOrigin):
-            return held.enter_context(cache.origin_lock(effect.origin))
+            lock = cache.origin_lock(effect.origin)
+            acquired = lock.__enter__()
+            held.append(lock)
+            return acquired
         if isinstance(effect, FetchPolicyFiles):
             return self.fetcher.fetch_policy_files(effect.origin)
         if isinstance(effect, StorePolicy):
@@ -985,20 +992,25 @@ class AsyncChecker(_CheckerBase):
 
     async def _run(self, flow: Generator[Any, Any, _T]) -> _T:
         """Drive a flow: perform each effect, send its result (or throw its error) back."""
-        async with contextlib.AsyncExitStack() as held:  # the origin lock, until the flow ends
-            result: Any = None
-            error: Exception | None = None
+        held: list[Any] = []  # the origin lock, entered by _perform, held until the flow ends
+        result: Any = None
+        error: Exception | None = None
+        try:
             while True:
                 try:
                     effect = flow.send(result) if error is None else flow.throw(error)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
                 try:
-                    result, error = await self._perform(effect, held), None
+                    result = await self._perform(effect, held)
+                    error = None
                 except Exception as exc:  # thrown into the flow, which decides
                     result, error = None, exc
+        finally:
+            for lock in reversed(held):
+                await lock.__aexit__(None, None, None)
 
-    async def _perform(self, effect: Any, held: contextlib.AsyncExitStack) -> Any:
+    async def _perform(self, effect: Any, held: list[Any]) -> Any:
         if isinstance(effect, FetchPolicyFiles):
             return await self.fetcher.fetch_policy_files(effect.origin)
         if isinstance(effect, Refresh):
@@ -1009,7 +1021,10 @@ class AsyncChecker(_CheckerBase):
         if isinstance(effect, ReadPolicies):
             return await cache.get_policies_raw(effect.origins, stale=True)
         if isinstance(effect, LockOrigin):
-            return await held.enter_async_context(cache.origin_lock(effect.origin))
+            lock = cache.origin_lock(effect.origin)
+            acquired = await lock.__aenter__()
+            held.append(lock)
+            return acquired
         if isinstance(effect, StorePolicy):
             return await cache.put_policy(
                 effect.origin, effect.body, failed=effect.failed, fetched_at=effect.fetched_at
