@@ -19,10 +19,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "reservation_crawler"
 
 # (async source, generated sync file), relative to the package
-FILES = [("drivers/cache/_async.py", "drivers/cache/_sync.py")]
+FILES = [
+    ("drivers/cache/_async.py", "drivers/cache/_sync.py"),
+    ("drivers/lookup/_async.py", "drivers/lookup/_sync.py"),
+]
 
 REPLACEMENTS = {
     "AsyncReservationCache": "ReservationCache",
+    "AsyncChecker": "Checker",
+    "_AsyncShell": "_SyncShell",
     "AsyncRedis": "Redis",
     "AsyncPipeline": "Pipeline",
     "AsyncLock": "Lock",

