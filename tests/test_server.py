@@ -3,7 +3,6 @@ guard, Redis down, the OpenAPI description, and ``reservation-crawler serve`` as
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -19,12 +18,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from reservation_crawler.apps.server import (
-    ServiceLimits,
-    add_cli_commands,
-    create_app,
-    openapi_schema,
-)
+from reservation_crawler.apps.server import ServiceLimits, create_app, openapi_schema
+from reservation_crawler.cli import build_parser
 from reservation_crawler.drivers.fetch import FetchLimits
 from reservation_crawler.drivers.lookup import AsyncChecker
 from reservation_crawler.errors import ConfigError
@@ -334,8 +329,7 @@ async def test_openapi_describes_every_route(api: httpx.AsyncClient) -> None:
 
 
 def test_serve_is_registered_with_its_options() -> None:
-    parser = argparse.ArgumentParser()
-    add_cli_commands(parser.add_subparsers())
+    parser = build_parser()
     args = parser.parse_args(["serve", "--port", "0", "--redis", "redis://x", "--allow-private"])
     assert (args.host, args.port, args.redis, args.allow_private) == (
         "127.0.0.1",

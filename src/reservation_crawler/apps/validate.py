@@ -12,16 +12,15 @@ The report model (:class:`ValidationReport`) is kept apart from its renderers
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
-import sys
 import textwrap
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from reservation_crawler.apps._exit import ExitCode
 from reservation_crawler.apps.catalogue import catalogue
 from reservation_crawler.core.policy import AITXT, PAGE, ROBOTS, TDMREP, OriginPolicy, classify
 from reservation_crawler.errors import InvalidOrigin
@@ -38,8 +37,8 @@ from reservation_crawler.signals import tdmrep
 from reservation_crawler.signals.agents import get_agent, well_known_agents
 from reservation_crawler.signals.robots import HTML_BODY, MAX_BYTES
 
-# fetch (httpx), collect, decide and page (lxml) are imported where used: the CLI registers this
-# command on every start, and `robots` / `check` should not pay for them.
+# fetch (httpx), collect, decide and page (lxml) are imported where used, so that reading a saved
+# report (ValidationReport.from_json, the renderers) does not pay for them.
 if TYPE_CHECKING:
     from reservation_crawler.drivers.fetch import Fetcher, FetchLimits, FetchResult
     from reservation_crawler.signals.page import PageSignals
@@ -58,7 +57,6 @@ __all__ = [
     "SignalRef",
     "SourceLine",
     "ValidationReport",
-    "add_cli_commands",
     "build_report",
     "check_rsl_document",
     "check_tdm_policy",
@@ -72,11 +70,6 @@ __all__ = [
 ]
 
 REPORT_SCHEMA = "validate-report/1"
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_UNREACHABLE = 2
-EXIT_USAGE = 2
 
 # Documents a signal points to (tdm-policy, RSL licences) are small; a cap keeps hostile ones cheap.
 REFERENCE_MAX_BYTES = 512_000
@@ -547,11 +540,11 @@ class ValidationReport:
 def exit_status(report: ValidationReport, *, strict: bool = False) -> int:
     """2 the site could not be reached; 1 errors (``strict``: or warnings) were found; else 0."""
     if not report.reachable:
-        return EXIT_UNREACHABLE
+        return ExitCode.UNREACHABLE
     failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
     if any(f.severity in failing for f in report.findings):
-        return EXIT_FINDINGS
-    return EXIT_OK
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
 
 # --- fetching (the I/O edge) --------------------------------------------------------------------
@@ -1729,85 +1722,3 @@ def render_html(report: ValidationReport) -> str:
         parts.append("</div>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
-
-
-# --- command line ------------------------------------------------------------------------------
-
-_RENDERERS: Mapping[str, Callable[[ValidationReport], str]] = {
-    "text": render_text,
-    "json": render_json,
-    "html": render_html,
-}
-
-
-def add_cli_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``validate`` on the ``reservation-crawler`` command line."""
-    p = subparsers.add_parser(
-        "validate",
-        help="check a site's AI / TDM reservations and report what is wrong (for publishers)",
-        description=(
-            "Fetch robots.txt, /ai.txt, /.well-known/tdmrep.json, the page (and each --url), "
-            "and the tdm-policy and RSL documents they name; print the signals found with their "
-            "lines, what the well-known AI agents may do per purpose, every finding with how to "
-            "fix it, and the conflicts between signals. Exit status: 0 no errors, 1 errors "
-            "found (--strict: warnings too), 2 the site could not be reached or bad arguments."
-        ),
-    )
-    p.add_argument("site", metavar="SITE_OR_URL", help="host name (example.com) or URL")
-    p.add_argument(
-        "--agent",
-        "-a",
-        action="append",
-        default=[],
-        metavar="TOKEN",
-        help="add a product token to the matrix (repeatable)",
-    )
-    p.add_argument(
-        "--url",
-        dest="urls",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="another page of the site to check (path or URL; repeatable)",
-    )
-    form = p.add_mutually_exclusive_group()
-    form.add_argument("--json", action="store_true", help="the report as JSON")
-    form.add_argument("--html", action="store_true", help="the report as an HTML page")
-    p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
-    p.add_argument(
-        "--allow-private",
-        action="store_true",
-        help="allow private/loopback/link-local addresses (local test servers)",
-    )
-    p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout, seconds")
-    p.set_defaults(func=run_validate)
-
-
-def run_validate(args: argparse.Namespace) -> int:
-    from reservation_crawler.drivers.fetch import FetchLimits
-
-    try:
-        limits = FetchLimits(timeout=args.timeout)
-        report = validate(
-            args.site,
-            agents=args.agent,
-            urls=args.urls,
-            allow_private=args.allow_private,
-            limits=limits,
-        )
-    except ValueError as exc:  # InvalidOrigin, ConfigError
-        print(f"reservation-crawler validate: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    form = "json" if args.json else "html" if getattr(args, "html", False) else "text"
-    sys.stdout.write(_RENDERERS[form](report))
-    sys.stdout.flush()
-    status = exit_status(report, strict=args.strict)
-    if status == EXIT_UNREACHABLE:
-        errors = {s.error for s in report.sources.values()} | {p.source.error for p in report.pages}
-        blocked = "blocked-address" in errors
-        hint = " (a local or private address needs --allow-private)" if blocked else ""
-        print(
-            f"reservation-crawler validate: {report.origin} could not be reached{hint}",
-            file=sys.stderr,
-        )
-    return status

@@ -1,0 +1,99 @@
+"""``reservation-crawler check URL... [--agent TOKEN]...``: the reservation record of each URL."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from reservation_crawler.apps._exit import ExitCode
+from reservation_crawler.cli._command import add_command
+from reservation_crawler.cli._output import Output, add_json_flag
+
+EXITS = {ExitCode.OK: "done", ExitCode.USAGE: "bad arguments"}
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    p = add_command(
+        commands,
+        "check",
+        help="build the reservation record of URLs (every signal, explained)",
+        description=(
+            "Fetch robots.txt, /ai.txt, /.well-known/tdmrep.json and each URL, and print the "
+            "decisions per agent and purpose with the evidence that decided each. Decisions "
+            "are always given for '*' and every --agent. --json prints one record per line "
+            "(docs/record.md)."
+        ),
+        exits=EXITS,
+        run=run,
+    )
+    p.add_argument("urls", metavar="URL", nargs="+")
+    p.add_argument(
+        "--agent",
+        "-a",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        help="product token to decide for, besides '*' (repeatable)",
+    )
+    add_json_flag(p, help="one JSON record per line")
+    p.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="allow private/loopback/link-local addresses (local test servers)",
+    )
+    p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout, seconds")
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    from reservation_crawler.drivers.collect import collect
+    from reservation_crawler.drivers.fetch import Fetcher, FetchLimits
+
+    for url in args.urls:
+        if not url.startswith(("http://", "https://")):
+            out.message(f"not an http(s) URL: {url}")
+            return ExitCode.USAGE
+    policies: dict = {}  # one fetch of the policy files per origin per invocation
+    with Fetcher(limits=FetchLimits(timeout=args.timeout), allow_private=args.allow_private) as f:
+        for url in args.urls:
+            record = collect(f, url, args.agent, policies=policies)
+            # Each record as soon as it is built: a reader of the pipe need not wait for all.
+            out.emit(record.to_json(), lambda record=record: render_record(record))
+    return ExitCode.OK
+
+
+def render_record(record: Any) -> str:
+    """A readable table of agent x purpose decisions, with the evidence behind each cell."""
+    from reservation_crawler.model.record import PURPOSES
+
+    lines = [f"{record.url}", f"  origin {record.origin}  fetched {record.fetched_at}"]
+    for name, source in record.sources.items():
+        detail = source.error or (f"HTTP {source.status}" if source.status is not None else "")
+        lines.append(f"  {name:<12} {source.outcome:<12} {detail}")
+    width = max(len(a) for a in record.decisions) + 2
+    header = "  " + "agent".ljust(width) + "".join(str(p).ljust(13) for p in PURPOSES)
+    lines += ["", header]
+    for agent, cells in record.decisions.items():
+        row = "  " + agent.ljust(width)
+        row += "".join(
+            str(cells[p]).upper().ljust(13) if cells[p] == "reserved" else str(cells[p]).ljust(13)
+            for p in PURPOSES
+        )
+        lines.append(row)
+    lines.append("")
+    lines.append("  evidence:")
+    for agent in record.decisions:
+        for e in record.evidence:
+            if e.agent != agent:
+                continue
+            where = f"{e.source}" + (f" line {e.line}" if e.line is not None else "")
+            purposes = ",".join(str(p) for p in e.purposes)
+            lines.append(
+                f"    {agent:<{width}} {e.effect:<9} {purposes:<30} {e.signal:<15} {where}: {e.raw}"
+            )
+    if record.findings:
+        lines.append("")
+        lines.append("  findings:")
+        for f in record.findings:
+            where = f" line {f.line}" if f.line is not None else ""
+            lines.append(f"    {f.severity:<7} {f.code}{where}: {f.message}")
+    return "\n".join(lines) + "\n"
