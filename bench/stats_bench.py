@@ -2,7 +2,7 @@
 
 Writes N synthetic ``reservation-record/1`` lines (seeded mix of signals, several pages per site,
 decisions for ``*`` plus the registry's well-known agents) to a temporary JSON Lines file, then
-runs ``python -m reservation_crawler.apps.stats FILE --json`` in a child process and reports
+runs ``python -m reservation_crawler.cli stats FILE --json`` in a child process and reports
 wall time, records per second and the child's peak RSS (``resource.getrusage(RUSAGE_CHILDREN)``).
 
     python bench/stats_bench.py                    # 1,000,000 records, 4 pages per site
@@ -347,7 +347,7 @@ def main() -> int:
                 f"in {time.perf_counter() - started:.1f} s",
                 file=sys.stderr,
             )
-        command = [sys.executable, "-m", "reservation_crawler.apps.stats", str(path), "--json"]
+        command = [sys.executable, "-m", "reservation_crawler.cli", "stats", str(path), "--json"]
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, check=False)
         elapsed = time.perf_counter() - started
