@@ -17,7 +17,9 @@ from typing import Any, TextIO
 __all__ = ["Output", "add_json_flag"]
 
 
-def add_json_flag(parser: argparse.ArgumentParser, help: str = "machine-readable output") -> None:
+def add_json_flag(
+    parser: argparse._ActionsContainer, help: str = "machine-readable output"
+) -> None:
     """``--json``, the same flag on every command (:attr:`Output.json` reads it)."""
     parser.add_argument("--json", action="store_true", help=help)
 
@@ -29,10 +31,6 @@ class Output:
         self.prefix = prefix
         self.json = json
         self._report_on_stderr = False
-
-    @classmethod
-    def for_args(cls, prefix: str, args: argparse.Namespace) -> Output:
-        return cls(prefix, json=bool(getattr(args, "json", False)))
 
     # The streams are looked up on every write, so a test's capture (capsys) or a redirection
     # made after the Output was built is honoured.
