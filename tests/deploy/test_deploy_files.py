@@ -121,14 +121,16 @@ def our_services() -> dict[str, dict[str, Any]]:
 
 def parse_cli(argv: list[str]) -> argparse.Namespace:
     """The project's own parser on ``argv``; a usage error fails the test with its message."""
+    parser = build_parser()
+    (commands,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert argv and argv[0] in commands.choices, f"no command in {argv}"
     err = io.StringIO()
     try:
         with contextlib.redirect_stderr(err):
-            args, extra = build_parser().parse_known_args(argv)
+            args, extra = parser.parse_known_args(argv)
     except SystemExit:
         pytest.fail(f"not a valid command line: {argv}: {err.getvalue()}")
     assert not extra, f"unknown arguments {extra} in {argv}"
-    assert getattr(args, "func", None), f"no command in {argv}"
     return args
 
 
