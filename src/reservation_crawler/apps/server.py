@@ -14,6 +14,7 @@ link-local targets are refused (403) unless the service runs with ``--allow-priv
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import json
@@ -24,6 +25,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -53,10 +55,26 @@ class ServiceLimits:
     max_url_length: int = 4096
     max_agent_length: int = 128
     max_agents: int = 16
+    body_timeout: float = 10.0  # seconds to receive a whole request body (then 408)
 
     def __post_init__(self) -> None:
         if min(self.max_body_bytes, self.max_batch, self.max_url_length) < 1:
             raise ConfigError("service limits must be >= 1")
+        if not self.body_timeout > 0:
+            raise ConfigError("body_timeout must be > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTimeouts:
+    """Connection-level bounds for slow or stalled clients (``serve``)."""
+
+    header: float = 10.0  # from the connection's (or the next request's) first byte to its head
+    keep_alive: int = 5  # an idle keep-alive connection is closed after this many seconds
+    shutdown: int = 10  # SIGTERM waits at most this long for requests in flight
+
+    def __post_init__(self) -> None:
+        if not (self.header > 0 and self.keep_alive > 0 and self.shutdown >= 0):
+            raise ConfigError("server timeouts must be > 0")
 
 
 class _BadInput(Exception):
@@ -174,11 +192,17 @@ async def _read_body(request: Request, limits: ServiceLimits) -> bytes:
             raise _body_too_large(limits)
     chunks: list[bytes] = []
     total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limits.max_body_bytes:
-            raise _body_too_large(limits)
-        chunks.append(chunk)
+    try:
+        with anyio.fail_after(limits.body_timeout):  # a trickled body holds no worker forever
+            async for chunk in request.stream():
+                total += len(chunk)
+                if total > limits.max_body_bytes:
+                    raise _body_too_large(limits)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise _BadInput(
+            408, "request-timeout", f"the body did not arrive within {limits.body_timeout:g} s"
+        ) from None
     return b"".join(chunks)
 
 
@@ -654,11 +678,26 @@ def address_of(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
-def serve(app: Starlette, sock: socket.socket, *, log_level: str = "warning") -> None:
+def serve(
+    app: Starlette,
+    sock: socket.socket,
+    *,
+    log_level: str = "warning",
+    timeouts: ServerTimeouts | None = None,
+) -> None:
     """Serve ``app`` (:func:`create_app`) on ``sock`` until SIGINT / SIGTERM, then close it."""
     import uvicorn
 
-    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
+    timeouts = timeouts or ServerTimeouts()
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+        http=_header_timed_protocol(timeouts.header),
+        timeout_keep_alive=timeouts.keep_alive,
+        timeout_graceful_shutdown=timeouts.shutdown,
+    )
     server = uvicorn.Server(config)
     # uvicorn shuts down gracefully on SIGINT / SIGTERM, then re-raises the signal to the handler
     # it found: a no-op one here, so a requested stop returns normally.
@@ -669,6 +708,50 @@ def serve(app: Starlette, sock: socket.socket, *, log_level: str = "warning") ->
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sock.close()
+
+
+def _header_timed_protocol(seconds: float) -> type:
+    """uvicorn's h11 protocol with a deadline for a request's head (uvicorn has none: a client
+    trickling its headers held a connection, and SIGTERM waited for it, forever)."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderTimedH11Protocol(H11Protocol):
+        _head_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            waiting_for_head = self.cycle is None or self.cycle.response_complete
+            if not waiting_for_head:
+                self._disarm()
+            elif self._head_timer is None:
+                self._arm()
+
+        def on_response_complete(self) -> None:
+            self._disarm()
+            super().on_response_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._head_timer = self.loop.call_later(seconds, self._head_too_slow)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_too_slow(self) -> None:
+            self._head_timer = None
+            if self.cycle is None or self.cycle.response_complete:
+                self.transport.close()
+
+    return HeaderTimedH11Protocol
 
 
 def _ignore_signal(signum: int, frame: Any) -> None:

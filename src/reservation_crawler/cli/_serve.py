@@ -49,6 +49,27 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="answer 'reserved' (with evidence saying why) when Redis is down, instead of 503",
     )
     p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="close a connection whose request head has not arrived after this long (default 10)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="answer 408 when a request body has not arrived after this long (default 10)",
+    )
+    p.add_argument(
+        "--shutdown-timeout",
+        type=int,
+        default=10,
+        metavar="SECONDS",
+        help="on SIGINT / SIGTERM, wait at most this long for requests in flight (default 10)",
+    )
+    p.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -57,10 +78,24 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
-    from reservation_crawler.apps.server import address_of, create_app, listen, serve
+    from reservation_crawler.apps.server import (
+        ServerTimeouts,
+        ServiceLimits,
+        address_of,
+        create_app,
+        listen,
+        serve,
+    )
+    from reservation_crawler.errors import ConfigError
 
     if not 0 <= args.port < 65536:
         out.message(f"invalid port {args.port}")
+        return ExitCode.USAGE
+    try:
+        limits = ServiceLimits(body_timeout=args.body_timeout)
+        timeouts = ServerTimeouts(header=args.header_timeout, shutdown=args.shutdown_timeout)
+    except ConfigError as exc:
+        out.message(str(exc))
         return ExitCode.USAGE
     try:
         sock = listen(args.host, args.port)
@@ -68,8 +103,11 @@ def run(args: argparse.Namespace, out: Output) -> int:
         out.message(f"cannot listen on {args.host}:{args.port}: {exc}")
         return ExitCode.UNREACHABLE
     app = create_app(
-        redis_url=args.redis, allow_private=args.allow_private, fail_closed=args.fail_closed
+        redis_url=args.redis,
+        allow_private=args.allow_private,
+        fail_closed=args.fail_closed,
+        limits=limits,
     )
     out.message(f"listening on {address_of(sock)}")
-    serve(app, sock, log_level=args.log_level)
+    serve(app, sock, log_level=args.log_level, timeouts=timeouts)
     return ExitCode.OK
