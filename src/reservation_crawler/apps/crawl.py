@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from reservation_crawler.apps._exit import ExitCode
+from reservation_crawler.core.fetching import DEFAULT_TIMEOUT
 
 OUTPUT_FORMATS = {
     ".jsonl": "jsonlines",
@@ -56,7 +57,7 @@ class CrawlOptions:
     agents: Sequence[str] = ()
     allow_private: bool = False
     concurrency: int = 64
-    timeout: float = 10.0
+    timeout: float = DEFAULT_TIMEOUT
     scheme: str = "https"
     throttle: bool = True
     progress: str = "off"  # "bar", "log" or "off" (scrapy.extensions.Progress)

@@ -10,6 +10,7 @@ from reservation_crawler.apps._exit import ExitCode
 from reservation_crawler.apps.crawl import DEFAULT_OUTPUT, CrawlResult, UsageError
 from reservation_crawler.cli._command import add_command
 from reservation_crawler.cli._output import Output, add_json_flag
+from reservation_crawler.core.fetching import DEFAULT_TIMEOUT
 
 EXITS = {
     ExitCode.OK: "the crawl completed (failed sites are counted, not errors)",
@@ -44,7 +45,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="file of targets, one per line or a ranked CSV (repeatable; '-' for stdin)",
     )
-    add_common_options(p, output_default=f"{DEFAULT_OUTPUT}, overwritten", timeout=10.0)
+    add_common_options(p, output_default=f"{DEFAULT_OUTPUT}, overwritten", timeout=DEFAULT_TIMEOUT)
     p.add_argument(
         "--job-dir",
         metavar="DIR",

@@ -7,6 +7,7 @@ import argparse
 from reservation_crawler.apps._exit import ExitCode
 from reservation_crawler.cli._command import add_command
 from reservation_crawler.cli._output import Output, add_json_flag
+from reservation_crawler.core.fetching import DEFAULT_TIMEOUT
 
 EXITS = {
     ExitCode.OK: "no errors",
@@ -55,7 +56,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="allow private/loopback/link-local addresses (local test servers)",
     )
-    p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout, seconds")
+    p.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, help="per-request timeout, seconds"
+    )
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

@@ -1,9 +1,10 @@
 """The one fetcher: httpx with capped bodies, a total deadline, checked redirects, an address guard.
 
 It reports facts (status, headers, body, what went wrong) and interprets no protocol: the policy
-layer turns a :class:`FetchResult` into "absent", "unreachable" and so on. :class:`Fetcher` and
-:class:`AsyncFetcher` are thin I/O shells around one base holding everything else (URL checks,
-the redirect policy, body limits, error classification). See ``docs/fetch.md``.
+layer turns a :class:`FetchResult` into "absent", "unreachable" and so on. The fetch rules (limits,
+redirects, bodies, the result) live in ``core/fetching.py``; :class:`Fetcher` and
+:class:`AsyncFetcher` are thin I/O shells that run its ``fetch_flow`` with httpx, around one base
+holding the URL parsing, the address guard and error classification. See ``docs/fetch.md``.
 """
 
 from __future__ import annotations
@@ -11,15 +12,13 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import functools
-import hashlib
 import ipaddress
 import socket
 import ssl
 import threading
 import time
-import zlib
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Iterable, Iterator
+from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from typing import Any, Self
@@ -29,22 +28,37 @@ import httpcore
 import httpx
 
 from reservation_crawler._version import PRODUCT_TOKEN, USER_AGENT
+from reservation_crawler.core.fetching import (
+    ACCEPT_ENCODING,
+    BOMB_RATIO,
+    FETCH_ERRORS,
+    READ_BODY,
+    REDIRECT_STATUSES,
+    TOO_LARGE_FACTOR,
+    BodyReader,
+    FetchLimits,
+    FetchResult,
+    Head,
+    Observed,
+    PolicyFetches,
+    UrlRules,
+    fetch_flow,
+    media_type,
+)
 from reservation_crawler.errors import ConfigError, InvalidOrigin
-
-try:  # brotli ships with Scrapy; it is only used when it can bound its output (brotli >= 1.2).
-    import brotli
-
-    brotli.Decompressor().process(b"", output_buffer_limit=1)
-except (ImportError, TypeError, AttributeError):  # pragma: no cover - depends on the install
-    brotli = None
 
 __all__ = [
     "ACCEPT_ENCODING",
+    "BOMB_RATIO",
     "FETCH_ERRORS",
     "PRODUCT_TOKEN",
+    "REDIRECT_STATUSES",
+    "TOO_LARGE_FACTOR",
+    "URL_RULES",
     "USER_AGENT",
     "AddressGuard",
     "AsyncFetcher",
+    "BodyReader",
     "FetchLimits",
     "FetchResult",
     "Fetcher",
@@ -53,113 +67,16 @@ __all__ = [
     "is_blocked_address",
     "is_localhost_name",
     "is_public_address",
+    "media_type",
     "origin_of",
     "resolve_host",
+    "url_key",
 ]
 
-FETCH_ERRORS = (
-    "timeout",
-    "connect",
-    "dns",
-    "tls",
-    "reset",
-    "too-many-redirects",
-    "redirect-loop",
-    "too-large",
-    "decompression-bomb",
-    "blocked-address",
-    "invalid-url",
-    "protocol",
-)
-
-# Only codings we can decode with a bound on the output size (see BodyReader).
-ACCEPT_ENCODING = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
-
-# An over-cap compressed body is a bomb when it inflates by at least this factor. Zeros compress
-# about 1,000:1 with gzip (far more with brotli); the most repetitive of the real robots.txt files
-# we measured compresses 69:1, so 200 leaves a margin both ways.
-BOMB_RATIO = 200
-# An over-cap body whose Content-Length announces more than this many times the cap is reported
-# as "too-large" (a plain over-cap body is only truncated: RFC 9309 §2.5 parses the first 500 KiB).
-TOO_LARGE_FACTOR = 10
-
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 LOOPBACK = "127.0.0.1"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._")
-_BROTLI_SLICE = 1024  # brotli hides how much input it consumed; feed it this much at a time
-
-# --------------------------------------------------------------------------------------------
-# Results and limits
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """What one fetch (following redirects) observed.
-
-    ``redirects`` holds the URLs that answered with a redirect we followed, in order, so the whole
-    chain is ``redirects + (final_url,)``; ``status``, ``headers`` and ``body`` are those of
-    ``final_url`` (``status`` is None when no response came from it).
-    """
-
-    url: str
-    final_url: str
-    status: int | None
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-    content_type: str | None
-    error: str | None
-    error_detail: str | None
-    truncated: bool
-    redirects: tuple[str, ...]
-    elapsed_ms: float
-
-    @property
-    def sha256(self) -> str | None:
-        """Hex SHA-256 of the body; None when no response was obtained."""
-        if self.status is None:
-            return None
-        return hashlib.sha256(self.body).hexdigest()
-
-    @property
-    def ok(self) -> bool:
-        """A 2xx response read without error (a truncated body still counts)."""
-        return self.error is None and self.status is not None and 200 <= self.status < 300
-
-    def header(self, name: str) -> str | None:
-        """The first value of a header (case-insensitive name), or None."""
-        folded = name.lower()
-        for key, value in self.headers:
-            if key.lower() == folded:
-                return value
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class FetchLimits:
-    timeout: float = 10.0  # per fetch, total wall-clock, all redirect hops included
-    max_redirects: int = 5  # RFC 9309 §2.3.1.2: follow at least 5
-    max_bytes: int = 2_000_000  # decompressed cap
-    robots_max_bytes: int = 600_000  # >= 512,000 (RFC 9309 §2.5: 500 KiB parse limit) + margin
-
-    def __post_init__(self) -> None:
-        if not self.timeout > 0:
-            raise ConfigError(f"FetchLimits.timeout must be > 0, got {self.timeout!r}")
-        if self.max_redirects < 0:
-            raise ConfigError(f"FetchLimits.max_redirects must be >= 0, got {self.max_redirects}")
-        if self.max_bytes < 1 or self.robots_max_bytes < 1:
-            raise ConfigError("FetchLimits byte caps must be >= 1")
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyFetches:
-    """The three origin-level policy files of one origin, as fetched."""
-
-    origin: str
-    robots: FetchResult
-    aitxt: FetchResult
-    tdmrep: FetchResult
-
+_DEFAULT_LIMITS = FetchLimits()
 
 # --------------------------------------------------------------------------------------------
 # URLs and origins
@@ -196,11 +113,27 @@ def _split_authority(url: str) -> tuple[str, str, int]:
     return scheme, host, port
 
 
-def url_key(url: httpx.URL) -> tuple[str, str, int, bytes]:
+def url_key(url: str | httpx.URL) -> Hashable:
     """What makes two URLs the same resource for loop detection (fragment ignored)."""
+    url = httpx.URL(url) if isinstance(url, str) else url
     scheme = url.scheme.lower()
     port = url.port if url.port is not None else _DEFAULT_PORTS.get(scheme, 0)
     return scheme, url.raw_host.decode("ascii").lower(), port, url.raw_path
+
+
+def join_location(current: str, location: str) -> str:
+    """A Location resolved against ``current`` (RFC 3986), without fragment; ``InvalidOrigin``
+    unless it is an http(s) URL with a valid host and port."""
+    try:
+        target = str(httpx.URL(current).join(location).copy_with(fragment=None))
+    except httpx.InvalidURL as exc:
+        raise InvalidOrigin(str(exc)) from exc
+    _split_authority(target)
+    return target
+
+
+# httpx's URL parser, for the redirect rules of core.fetching (the Scrapy spider uses it too).
+URL_RULES = UrlRules(join=join_location, key=url_key)
 
 
 # --------------------------------------------------------------------------------------------
@@ -635,158 +568,6 @@ class _AsyncGuardedTransport(httpx.AsyncHTTPTransport):
 
 
 # --------------------------------------------------------------------------------------------
-# Bodies: decoded by us from the raw stream so the decompressed size is bounded *while*
-# decoding (httpx's decoders inflate a whole network chunk at once: 64 KiB of gzip is 64 MB).
-
-
-class _DecodeError(Exception):
-    pass
-
-
-class _ZlibDecoder:
-    """gzip, or deflate (zlib-wrapped, or raw as some servers send it)."""
-
-    def __init__(self, coding: str) -> None:
-        self._coding = coding
-        self._wbits = zlib.MAX_WBITS | 16 if coding == "gzip" else zlib.MAX_WBITS
-        self._obj = zlib.decompressobj(self._wbits)
-        self._started = False
-
-    def decode(self, data: bytes, limit: int) -> tuple[bytes, int]:
-        """At most ``limit`` bytes of output, and how many input bytes were consumed."""
-        try:
-            out = self._obj.decompress(data, limit)
-        except zlib.error as exc:
-            if self._coding == "deflate" and not self._started:
-                self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
-                self._started = True
-                return self.decode(data, limit)
-            raise _DecodeError(f"corrupt {self._coding} body: {exc}") from exc
-        self._started = True
-        return out, len(data) - len(self._obj.unconsumed_tail)
-
-
-class _BrotliDecoder:
-    def __init__(self) -> None:
-        assert brotli is not None
-        self._obj = brotli.Decompressor()
-
-    def decode(self, data: bytes, limit: int) -> tuple[bytes, int]:
-        pieces: list[bytes] = []
-        produced = consumed = 0
-        view = memoryview(data)
-        try:
-            while consumed < len(data) and produced < limit:
-                piece = view[consumed : consumed + _BROTLI_SLICE]
-                pieces.append(self._obj.process(piece, output_buffer_limit=limit - produced))
-                produced += len(pieces[-1])
-                consumed += len(piece)
-                while produced < limit and not self._obj.can_accept_more_data():
-                    pieces.append(self._obj.process(b"", output_buffer_limit=limit - produced))
-                    produced += len(pieces[-1])
-        except brotli.error as exc:
-            raise _DecodeError(f"corrupt br body: {exc}") from exc
-        out = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-        return out, consumed
-
-
-def _decoder_for(content_encoding: str | None) -> _ZlibDecoder | _BrotliDecoder | None:
-    """The decoder for a Content-Encoding value; None for identity; _DecodeError otherwise."""
-    codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip() != ""]
-    codings = [c for c in codings if c != "identity"]
-    if not codings:
-        return None
-    if len(codings) == 1:
-        coding = {"x-gzip": "gzip"}.get(codings[0], codings[0])
-        if coding in ("gzip", "deflate"):
-            return _ZlibDecoder(coding)
-        if coding == "br" and brotli is not None:
-            return _BrotliDecoder()
-    raise _DecodeError(f"unsupported Content-Encoding: {content_encoding}")
-
-
-class BodyReader:
-    """Accumulates a decoded body up to ``cap`` bytes, then stops (``truncated``)."""
-
-    def __init__(self, cap: int, content_encoding: str | None, content_length: str | None) -> None:
-        self.cap = cap
-        self.body = bytearray()
-        self.truncated = False
-        self.error: str | None = None
-        self.detail: str | None = None
-        self._raw_consumed = 0
-        self._announced = _content_length(content_length)
-        self._encoded = False
-        try:
-            self._decoder = _decoder_for(content_encoding)
-            self._encoded = self._decoder is not None
-        except _DecodeError as exc:
-            self._decoder = None
-            self.fail("protocol", str(exc))
-
-    @property
-    def done(self) -> bool:
-        return self.truncated or self.error is not None
-
-    def fail(self, code: str, detail: str) -> None:
-        if self.error is None:
-            self.error, self.detail = code, detail
-
-    def feed(self, raw: bytes) -> bool:
-        """Take one raw chunk; False once no more input is wanted."""
-        if self.done:
-            return False
-        if self._decoder is None:
-            self._raw_consumed += len(raw)
-            self._append(raw)
-            return not self.done
-        try:
-            out, consumed = self._decoder.decode(raw, self.cap - len(self.body) + 1)
-        except _DecodeError as exc:
-            self.fail("protocol", str(exc))
-            return False
-        self._raw_consumed += consumed
-        self._append(out)
-        return not self.done
-
-    def _append(self, data: bytes) -> None:
-        room = self.cap - len(self.body)
-        if len(data) <= room:
-            self.body += data
-            return
-        inflated = len(self.body) + len(data)
-        self.body += memoryview(data)[:room]  # no copy of the part thrown away
-        self.truncated = True
-        if self._encoded and inflated >= BOMB_RATIO * max(self._raw_consumed, 1):
-            self.fail(
-                "decompression-bomb",
-                f"more than {self.cap} bytes decompressed from {self._raw_consumed} "
-                f"(ratio {inflated // max(self._raw_consumed, 1)}:1); stopped at the cap",
-            )
-        elif self._announced is not None and self._announced > TOO_LARGE_FACTOR * self.cap:
-            self.fail(
-                "too-large",
-                f"Content-Length {self._announced} exceeds {TOO_LARGE_FACTOR} x the cap of "
-                f"{self.cap} bytes; read the first {self.cap}",
-            )
-
-
-def _content_length(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def media_type(value: str | None) -> str | None:
-    """``Text/HTML; charset=utf-8`` -> ``text/html``; None when absent or empty."""
-    if value is None:
-        return None
-    media = value.split(";", 1)[0].strip().lower()
-    return media or None
-
-
-# --------------------------------------------------------------------------------------------
 # Errors at the boundary
 
 
@@ -847,72 +628,11 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
 
 
 # --------------------------------------------------------------------------------------------
-# The shared, I/O-free part of both fetchers
-
-
-@dataclass(slots=True)
-class _Attempt:
-    """The mutable state of one fetch while it runs."""
-
-    url: str
-    cap: int
-    started: float
-    deadline: float
-    current: str
-    redirects: list[str] = field(default_factory=list)
-
-    def _elapsed_ms(self) -> float:
-        return (time.monotonic() - self.started) * 1000.0
-
-    def failed(self, code: str, detail: str) -> FetchResult:
-        """No response from ``current``."""
-        return FetchResult(
-            url=self.url,
-            final_url=self.current,
-            status=None,
-            headers=(),
-            body=b"",
-            content_type=None,
-            error=code,
-            error_detail=detail,
-            truncated=False,
-            redirects=tuple(self.redirects),
-            elapsed_ms=self._elapsed_ms(),
-        )
-
-    def answered(
-        self,
-        response: httpx.Response,
-        reader: BodyReader | None = None,
-        error: tuple[str, str] | None = None,
-    ) -> FetchResult:
-        headers = tuple(
-            (name.decode("latin-1"), value.decode("latin-1"))
-            for name, value in response.headers.raw
-        )
-        code, detail = error if error is not None else (None, None)
-        if reader is not None and reader.error is not None and code is None:
-            code, detail = reader.error, reader.detail
-        return FetchResult(
-            url=self.url,
-            final_url=self.current,
-            status=response.status_code,
-            headers=headers,
-            body=bytes(reader.body) if reader is not None else b"",
-            content_type=media_type(response.headers.get("content-type")),
-            error=code,
-            error_detail=detail,
-            truncated=reader.truncated if reader is not None else False,
-            redirects=tuple(self.redirects),
-            elapsed_ms=self._elapsed_ms(),
-        )
-
-
-_FOLLOW = object()
+# The two shells: each runs core.fetching.fetch_flow, doing only the I/O it asks for.
 
 
 class _FetcherBase:
-    """Everything both fetchers share that is not I/O."""
+    """What both fetchers share that is not the I/O itself."""
 
     def __init__(
         self,
@@ -952,14 +672,14 @@ class _FetcherBase:
             "cookies": no_cookies,
         }
 
-    def _begin(self, url: str, max_bytes: int | None) -> _Attempt:
-        cap = self.limits.max_bytes if max_bytes is None else max_bytes
-        if cap < 1:
-            raise ConfigError(f"max_bytes must be >= 1, got {cap}")
-        now = time.monotonic()
-        return _Attempt(
-            url=url, cap=cap, started=now, deadline=now + self.limits.timeout, current=url
+    def _flow(self, url: str, max_bytes: int | None) -> tuple[Any, int, float]:
+        """The flow of one fetch, its body cap, and its deadline (which starts now)."""
+        cap = self.limits.cap(max_bytes)
+        started = time.monotonic()
+        flow = fetch_flow(
+            url, cap, self.limits, URL_RULES, lambda: (time.monotonic() - started) * 1000.0
         )
+        return flow, cap, started + self.limits.timeout
 
     def _refusal(self, url: str) -> tuple[str, str] | None:
         """Why ``url`` must not be requested at all (checked before every hop), or None."""
@@ -972,43 +692,6 @@ class _FetcherBase:
             return "blocked-address", f"{host} is not a public address"
         return None
 
-    def _redirect(
-        self, attempt: _Attempt, response: httpx.Response
-    ) -> object | tuple[str, str] | None:
-        """Follow (``_FOLLOW``, ``attempt`` advanced), stop with an error, or None (final)."""
-        if response.status_code not in REDIRECT_STATUSES:
-            return None
-        location = response.headers.get("location", "").strip()
-        if not location:
-            return None  # a 3xx without Location is the final response
-        try:
-            target = response.url.join(location)
-        except httpx.InvalidURL as exc:
-            return "invalid-url", f"redirect to {location!r}: {exc}"
-        target_url = str(target.copy_with(fragment=None))
-        try:
-            _split_authority(target_url)
-        except InvalidOrigin as exc:
-            return "invalid-url", f"redirect to {location!r}: {exc}"
-        key = url_key(target)
-        if any(url_key(httpx.URL(u)) == key for u in (*attempt.redirects, attempt.current)):
-            return "redirect-loop", f"{attempt.current} redirects back to {target_url}"
-        if len(attempt.redirects) >= self.limits.max_redirects:
-            return (
-                "too-many-redirects",
-                f"more than {self.limits.max_redirects} redirects (next: {target_url})",
-            )
-        attempt.redirects.append(attempt.current)
-        attempt.current = target_url
-        return _FOLLOW
-
-    def _reader(self, attempt: _Attempt, response: httpx.Response) -> BodyReader:
-        return BodyReader(
-            attempt.cap,
-            response.headers.get("content-encoding"),
-            response.headers.get("content-length"),
-        )
-
     def _policy_urls(self, origin: str) -> tuple[str, tuple[tuple[str, int], ...]]:
         base = origin_of(origin)
         return base, (
@@ -1018,13 +701,20 @@ class _FetcherBase:
         )
 
 
+def _head(response: httpx.Response) -> Head:
+    pairs = tuple(
+        (name.decode("latin-1"), value.decode("latin-1")) for name, value in response.headers.raw
+    )
+    return Head(response.status_code, pairs)
+
+
 class Fetcher(_FetcherBase):
     """Synchronous fetcher on ``httpx.Client``; thread-safe, one per process is enough."""
 
     def __init__(
         self,
         *,
-        limits: FetchLimits = FetchLimits(),
+        limits: FetchLimits = _DEFAULT_LIMITS,
         allow_private: bool = False,
         user_agent: str = USER_AGENT,
         transport: httpx.BaseTransport | None = None,
@@ -1051,39 +741,47 @@ class Fetcher(_FetcherBase):
     def fetch(self, url: str, *, max_bytes: int | None = None) -> FetchResult:
         """GET ``url``, following redirects; never raises for network or content problems."""
         with self._slots:
-            attempt = self._begin(url, max_bytes)
-            token = _DEADLINE.set(attempt.deadline)
+            flow, cap, deadline = self._flow(url, max_bytes)
+            token = _DEADLINE.set(deadline)
+            response: httpx.Response | None = None
             try:
-                return self._run(attempt)
+                step = next(flow)
+                while True:
+                    if step == READ_BODY:
+                        assert response is not None
+                        step = flow.send(self._read(response, cap))
+                        continue
+                    if response is not None:
+                        response.close()
+                    response, seen = self._send(step)
+                    step = flow.send(seen)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
             finally:
+                if response is not None:
+                    response.close()
                 _DEADLINE.reset(token)
 
-    def _run(self, attempt: _Attempt) -> FetchResult:
-        while True:
-            refusal = self._refusal(attempt.current)
-            if refusal is not None:
-                return attempt.failed(*refusal)
-            try:
-                request = self._client.build_request("GET", attempt.current)
-                response = self._client.send(request, stream=True)
-            except _FETCH_EXCEPTIONS as exc:
-                return attempt.failed(*classify_error(exc))
-            try:
-                step = self._redirect(attempt, response)
-                if step is _FOLLOW:
-                    continue
-                if step is not None:
-                    return attempt.answered(response, error=step)  # type: ignore[arg-type]
-                reader = self._reader(attempt, response)
-                try:
-                    for chunk in response.iter_raw():
-                        if not reader.feed(chunk):
-                            break
-                except _FETCH_EXCEPTIONS as exc:
-                    reader.fail(*classify_error(exc))
-                return attempt.answered(response, reader)
-            finally:
-                response.close()
+    def _send(self, url: str) -> tuple[httpx.Response | None, Observed]:
+        refusal = self._refusal(url)
+        if refusal is not None:
+            return None, refusal
+        try:
+            response = self._client.send(self._client.build_request("GET", url), stream=True)
+        except _FETCH_EXCEPTIONS as exc:
+            return None, classify_error(exc)
+        return response, _head(response)
+
+    @staticmethod
+    def _read(response: httpx.Response, cap: int) -> BodyReader:
+        reader = BodyReader.for_head(cap, _head(response))
+        try:
+            for chunk in response.iter_raw():
+                if not reader.feed(chunk):
+                    break
+        except _FETCH_EXCEPTIONS as exc:
+            reader.fail(*classify_error(exc))
+        return reader
 
     def fetch_policy_files(self, origin: str) -> PolicyFetches:
         """robots.txt, /ai.txt and /.well-known/tdmrep.json of ``origin`` (any URL on it)."""
@@ -1112,7 +810,7 @@ class AsyncFetcher(_FetcherBase):
     def __init__(
         self,
         *,
-        limits: FetchLimits = FetchLimits(),
+        limits: FetchLimits = _DEFAULT_LIMITS,
         allow_private: bool = False,
         user_agent: str = USER_AGENT,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -1138,39 +836,48 @@ class AsyncFetcher(_FetcherBase):
     async def fetch(self, url: str, *, max_bytes: int | None = None) -> FetchResult:
         """GET ``url``, following redirects; never raises for network or content problems."""
         async with self._slots:
-            attempt = self._begin(url, max_bytes)
-            token = _DEADLINE.set(attempt.deadline)
+            flow, cap, deadline = self._flow(url, max_bytes)
+            token = _DEADLINE.set(deadline)
+            response: httpx.Response | None = None
             try:
-                return await self._run(attempt)
+                step = next(flow)
+                while True:
+                    if step == READ_BODY:
+                        assert response is not None
+                        step = flow.send(await self._read(response, cap))
+                        continue
+                    if response is not None:
+                        await response.aclose()
+                    response, seen = await self._send(step)
+                    step = flow.send(seen)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
             finally:
+                if response is not None:
+                    await response.aclose()
                 _DEADLINE.reset(token)
 
-    async def _run(self, attempt: _Attempt) -> FetchResult:
-        while True:
-            refusal = self._refusal(attempt.current)
-            if refusal is not None:
-                return attempt.failed(*refusal)
-            try:
-                request = self._client.build_request("GET", attempt.current)
-                response = await self._client.send(request, stream=True)
-            except _FETCH_EXCEPTIONS as exc:
-                return attempt.failed(*classify_error(exc))
-            try:
-                step = self._redirect(attempt, response)
-                if step is _FOLLOW:
-                    continue
-                if step is not None:
-                    return attempt.answered(response, error=step)  # type: ignore[arg-type]
-                reader = self._reader(attempt, response)
-                try:
-                    async for chunk in response.aiter_raw():
-                        if not reader.feed(chunk):
-                            break
-                except _FETCH_EXCEPTIONS as exc:
-                    reader.fail(*classify_error(exc))
-                return attempt.answered(response, reader)
-            finally:
-                await response.aclose()
+    async def _send(self, url: str) -> tuple[httpx.Response | None, Observed]:
+        refusal = self._refusal(url)
+        if refusal is not None:
+            return None, refusal
+        try:
+            request = self._client.build_request("GET", url)
+            response = await self._client.send(request, stream=True)
+        except _FETCH_EXCEPTIONS as exc:
+            return None, classify_error(exc)
+        return response, _head(response)
+
+    @staticmethod
+    async def _read(response: httpx.Response, cap: int) -> BodyReader:
+        reader = BodyReader.for_head(cap, _head(response))
+        try:
+            async for chunk in response.aiter_raw():
+                if not reader.feed(chunk):
+                    break
+        except _FETCH_EXCEPTIONS as exc:
+            reader.fail(*classify_error(exc))
+        return reader
 
     async def fetch_policy_files(self, origin: str) -> PolicyFetches:
         """robots.txt, /ai.txt and /.well-known/tdmrep.json of ``origin``, fetched concurrently."""

@@ -1,15 +1,16 @@
-"""Scrapy responses and failures as :class:`~reservation_crawler.drivers.fetch.FetchResult`.
+"""Scrapy responses and failures as :class:`~reservation_crawler.core.fetching.FetchResult`.
 
-The spider fetches through Scrapy but must observe exactly what ``fetch.Fetcher`` observes, so
-``policy.classify`` and ``collect.record_from_page`` read both the same way:
+The spider fetches through Scrapy but applies the fetch rules of ``core/fetching.py``, the same
+ones ``drivers.fetch.Fetcher`` runs, so ``policy.classify`` and ``collect.record_from_page`` read
+both the same way:
 
-- bodies are decoded by the fetcher's own bounded reader, fed chunk by chunk from Scrapy's
+- bodies are decoded by the core's bounded ``BodyReader``, fed chunk by chunk from Scrapy's
   ``headers_received`` / ``bytes_received`` signals, and the download stops (``StopDownload``)
-  as soon as the reader has enough: same caps, same truncation, same decompression-bomb and
-  too-large verdicts (Scrapy's HttpCompressionMiddleware is therefore switched off);
-- redirects are followed by the spider with the fetcher's rules (at most 5, loops detected,
-  ``redirect-loop`` / ``too-many-redirects`` / ``invalid-url``);
-- Scrapy and Twisted exceptions map onto the fetcher's error codes.
+  as soon as the reader has enough (Scrapy's HttpCompressionMiddleware is therefore off);
+- redirects are decided by the core's ``next_hop`` (with the fetcher's URL parser) and followed
+  by the spider; results are built by the core's ``fetch_result``;
+- Scrapy and Twisted exceptions map onto the fetcher's error codes (here: the one translation of
+  this driver's exceptions).
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ import time
 import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
-import httpx
 from scrapy import signals
 from scrapy.exceptions import (
     CannotResolveHostError,
@@ -36,17 +36,17 @@ from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed
 
-# The fetcher's bounded body reader and URL helpers: one implementation of caps and redirects.
-# See docs/crawler.md "Fetch semantics".
-from reservation_crawler.drivers.fetch import (
-    REDIRECT_STATUSES,
+from reservation_crawler.core.fetching import (
     BodyReader,
     FetchLimits,
     FetchResult,
-    media_type,
-    origin_of,
-    url_key,
+    Follow,
+    Head,
+    Stop,
+    fetch_result,
+    next_hop,
 )
+from reservation_crawler.drivers.fetch import URL_RULES, origin_of
 from reservation_crawler.errors import InvalidOrigin
 
 if TYPE_CHECKING:
@@ -56,18 +56,13 @@ if TYPE_CHECKING:
 
 RC = "rc"  # request.meta key holding the spider's state for one fetch (plain, picklable data)
 
-# A stream the bounded reader never calls "done" (bytes after the end of a gzip member, say)
-# must still stop: raw bytes beyond this multiple of the cap end the download as too-large.
-RAW_BACKSTOP_FACTOR = 4
-
 
 class BodyReaders:
-    """Feeds each response's raw bytes to a fetcher ``BodyReader`` and stops the download
-    when the reader has read enough. One per crawler (connected to its signals)."""
+    """Feeds each response's raw bytes to a core ``BodyReader`` and stops the download when
+    the reader has read enough. One per crawler (connected to its signals)."""
 
     def __init__(self, crawler: Crawler) -> None:
         self._readers: weakref.WeakKeyDictionary[Request, BodyReader] = weakref.WeakKeyDictionary()
-        self._raw: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
         crawler.signals.connect(self._headers_received, signal=signals.headers_received)
         crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
 
@@ -77,49 +72,39 @@ class BodyReaders:
         state = request.meta.get(RC)
         if state is None:
             return
-        encoding = _header(headers, b"Content-Encoding")
-        length = _header(headers, b"Content-Length")
-        self._readers[request] = BodyReader(state["cap"], encoding, length)
-        self._raw[request] = 0
+        self._readers[request] = BodyReader.for_head(state["cap"], Head(0, pairs_of(headers)))
 
     def _bytes_received(self, data: bytes, request: Request, spider: Any) -> None:
         reader = self._readers.get(request)
-        if reader is None:
-            return
-        raw = self._raw[request] + len(data)
-        self._raw[request] = raw
-        wanted = reader.feed(data)
-        if wanted and raw > RAW_BACKSTOP_FACTOR * reader.cap + 65_536:
-            reader.fail("too-large", f"more than {raw} raw bytes without reaching the end")
-            wanted = False
-        if not wanted:
+        if reader is not None and not reader.feed(data):
             raise StopDownload(fail=False)
 
     def pop(self, request: Request) -> BodyReader | None:
-        self._raw.pop(request, None)
         return self._readers.pop(request, None)
 
 
-def _header(headers: Any, name: bytes) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
-
-
-def headers_of(response: Response) -> tuple[tuple[str, str], ...]:
-    """Response headers as (name, value) pairs, repeated headers kept as separate pairs.
+def pairs_of(headers: Any) -> tuple[tuple[str, str], ...]:
+    """Scrapy headers as (name, value) pairs, repeated headers kept as separate pairs.
 
     Names come in Twisted's canonical capitalisation (``Content-Signal``, ``X-Robots-Tag``):
     the case as received is not kept below Scrapy. Names compare case-insensitively (RFC 9110
     §5.1), so only the spelling in evidence locations can differ from ``fetch.Fetcher``'s.
     """
     pairs: list[tuple[str, str]] = []
-    for name, values in response.headers.items():
-        text = name.decode("latin-1")
-        for value in values:
-            pairs.append((text, value.decode("latin-1")))
+    for name, values in headers.items():
+        text = name.decode("latin-1") if isinstance(name, bytes) else str(name)
+        for value in values if isinstance(values, list | tuple) else [values]:
+            pairs.append((text, value.decode("latin-1") if isinstance(value, bytes) else value))
     return tuple(pairs)
+
+
+def headers_of(response: Response) -> tuple[tuple[str, str], ...]:
+    """A response's headers as (name, value) pairs (see :func:`pairs_of`)."""
+    return pairs_of(response.headers)
+
+
+def head_of(response: Response) -> Head:
+    return Head(response.status, headers_of(response))
 
 
 def elapsed_ms(state: Mapping[str, Any]) -> float:
@@ -135,37 +120,25 @@ def result_from_response(
     # Scrapy only decodes what arrived; a body cut by the server counts as a reset (fetch.py).
     if "dataloss" in response.flags:
         reader.fail("reset", "the connection closed before the announced body was complete")
-    return FetchResult(
-        url=state["url"],
-        final_url=response.url,
-        status=response.status,
-        headers=headers_of(response),
-        body=bytes(reader.body),
-        content_type=media_type(_header(response.headers, b"Content-Type")),
-        error=reader.error,
-        error_detail=reader.detail,
-        truncated=reader.truncated,
-        redirects=tuple(state.get("redirects", ())),
-        elapsed_ms=elapsed_ms(state),
-    )
+    return _answered(response, state, reader=reader)
 
 
 def result_from_redirect_error(
     response: Response, state: Mapping[str, Any], code: str, detail: str
 ) -> FetchResult:
     """A redirect that was not followed: the 3xx answer, with the error."""
-    return FetchResult(
-        url=state["url"],
-        final_url=response.url,
+    return _answered(response, state, error=(code, detail))
+
+
+def _answered(response: Response, state: Mapping[str, Any], **kw: Any) -> FetchResult:
+    return fetch_result(
+        state["url"],
+        response.url,
         status=response.status,
         headers=headers_of(response),
-        body=b"",
-        content_type=media_type(_header(response.headers, b"Content-Type")),
-        error=code,
-        error_detail=detail,
-        truncated=False,
-        redirects=tuple(state.get("redirects", ())),
+        redirects=state.get("redirects", ()),
         elapsed_ms=elapsed_ms(state),
+        **kw,
     )
 
 
@@ -173,18 +146,11 @@ def result_from_failure(
     failure: Failure, request: Request, state: Mapping[str, Any], *, blocked: str | None = None
 ) -> FetchResult:
     """The FetchResult of a request that produced no response."""
-    code, detail = classify_failure(failure, blocked=blocked)
-    return FetchResult(
-        url=state["url"],
-        final_url=request.url,
-        status=None,
-        headers=(),
-        body=b"",
-        content_type=None,
-        error=code,
-        error_detail=detail,
-        truncated=False,
-        redirects=tuple(state.get("redirects", ())),
+    return fetch_result(
+        state["url"],
+        request.url,
+        error=classify_failure(failure, blocked=blocked),
+        redirects=state.get("redirects", ()),
         elapsed_ms=elapsed_ms(state),
     )
 
@@ -258,31 +224,14 @@ def classify_failure(failure: Failure, *, blocked: str | None = None) -> tuple[s
 def redirect_target(
     response: Response, state: Mapping[str, Any], limits: FetchLimits
 ) -> tuple[str, None] | tuple[None, tuple[str, str]] | None:
-    """For a 3xx with Location: ``(target, None)`` to follow, ``(None, (code, detail))`` to stop.
-
-    None when the response is final. Mirrors ``fetch._FetcherBase._redirect``.
-    """
-    if response.status not in REDIRECT_STATUSES:
-        return None
-    location = (_header(response.headers, b"Location") or "").strip()
-    if not location:
-        return None
-    current = response.url
-    try:
-        target = str(httpx.URL(urljoin(current, location)).copy_with(fragment=None))
-        origin_of(target)
-    except (InvalidOrigin, httpx.InvalidURL, ValueError) as exc:
-        return None, ("invalid-url", f"redirect to {location!r}: {exc}")
-    key = url_key(httpx.URL(target))
-    visited = (*state.get("redirects", ()), current)
-    if any(url_key(httpx.URL(u)) == key for u in visited):
-        return None, ("redirect-loop", f"{current} redirects back to {target}")
-    if len(state.get("redirects", ())) >= limits.max_redirects:
-        return None, (
-            "too-many-redirects",
-            f"more than {limits.max_redirects} redirects (next: {target})",
-        )
-    return target, None
+    """For a 3xx with Location: ``(target, None)`` to follow, ``(None, (code, detail))`` to stop;
+    None when the response is final. The decision is ``core.fetching.next_hop``'s."""
+    step = next_hop(head_of(response), response.url, state.get("redirects", ()), limits, URL_RULES)
+    if isinstance(step, Follow):
+        return step.url, None
+    if isinstance(step, Stop):
+        return None, (step.error, step.detail)
+    return None
 
 
 def same_origin(url: str, origin: str) -> bool:

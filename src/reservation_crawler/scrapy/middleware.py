@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
+from reservation_crawler.core.fetching import DEFAULT_TIMEOUT
 from reservation_crawler.drivers.fetch import FetchLimits
 from reservation_crawler.drivers.lookup import AsyncChecker, Verdict
 from reservation_crawler.errors import CacheUnavailable, ConfigError
@@ -42,7 +43,7 @@ __all__ = ["DEFAULT_PURPOSES", "PAGE_ACTIONS", "ReservationMiddleware"]
 # and adds every AI-training signal (TDMRep, ai.txt, Content-Signal, Content-Usage, noai).
 DEFAULT_PURPOSES: tuple[Purpose, ...] = (Purpose.TRAIN_AI,)
 PAGE_ACTIONS = ("drop", "mark")
-DEFAULT_FETCH_TIMEOUT = 10.0
+DEFAULT_FETCH_TIMEOUT = DEFAULT_TIMEOUT  # RESERVATION_FETCH_TIMEOUT's default
 META_KEY = "reservation"
 SKIP_META_KEY = "dont_check_reservation"
 CLOSE_REASON = "reservation_cache_unavailable"

@@ -20,6 +20,7 @@ from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import IHostnameResolver, IHostResolution, IResolutionReceiver
 from zope.interface import implementer
 
+from reservation_crawler.core.fetching import DEFAULT_TIMEOUT
 from reservation_crawler.drivers.fetch import AddressGuard, is_localhost_name, resolve_host
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class GuardedResolver:
         reactor: ReactorBase,
         *,
         cache_size: int = 10_000,
-        timeout: float = 10.0,
+        timeout: float = DEFAULT_TIMEOUT,
         allow_private: bool = False,
     ) -> None:
         self.reactor = reactor

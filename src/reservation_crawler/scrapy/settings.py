@@ -9,8 +9,9 @@ the spider reads robots.txt itself (RFC 9309, for our product token) and builds 
 
 from __future__ import annotations
 
+from reservation_crawler.core.fetching import ACCEPT_ENCODING, DEFAULT_TIMEOUT
 from reservation_crawler.drivers.cache import DEFAULT_FAILURE_TTL, DEFAULT_TTL
-from reservation_crawler.drivers.fetch import ACCEPT_ENCODING, USER_AGENT
+from reservation_crawler.drivers.fetch import USER_AGENT
 
 BOT_NAME = "reservation-crawler"
 SPIDER_MODULES = ["reservation_crawler.scrapy.spider"]
@@ -47,8 +48,8 @@ AUTOTHROTTLE_MAX_DELAY = 10.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_DELAY = 0.0  # AutoThrottle's lower bound
 
-DOWNLOAD_TIMEOUT = 10  # seconds per request (fetch.FetchLimits.timeout)
-DNS_TIMEOUT = 10
+DOWNLOAD_TIMEOUT = DEFAULT_TIMEOUT  # seconds per request (fetch.FetchLimits.timeout)
+DNS_TIMEOUT = DEFAULT_TIMEOUT
 DNSCACHE_ENABLED = True
 DNSCACHE_SIZE = 10_000
 TWISTED_DNS_RESOLVER = "reservation_crawler.scrapy.resolver.GuardedResolver"

@@ -29,6 +29,7 @@ from scrapy.http import HtmlResponse
 from scrapy.settings import SETTINGS_PRIORITIES
 from twisted.python.failure import Failure
 
+from reservation_crawler.core.fetching import DEFAULT_TIMEOUT, FetchLimits, FetchResult
 from reservation_crawler.core.policy import (
     AITXT,
     POLICY_PATHS,
@@ -38,7 +39,7 @@ from reservation_crawler.core.policy import (
     PolicyFile,
 )
 from reservation_crawler.drivers.collect import now_iso, record_from_page
-from reservation_crawler.drivers.fetch import PRODUCT_TOKEN, FetchLimits, FetchResult
+from reservation_crawler.drivers.fetch import PRODUCT_TOKEN
 from reservation_crawler.model.record import Outcome
 from reservation_crawler.scrapy import fetching
 from reservation_crawler.scrapy.fetching import RC, BodyReaders, host_of
@@ -128,7 +129,9 @@ class ReservationsSpider(scrapy.Spider):
         spider: ReservationsSpider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.readers = BodyReaders(crawler)
-        spider.limits = FetchLimits(timeout=settings.getfloat("DOWNLOAD_TIMEOUT") or 10.0)
+        spider.limits = FetchLimits(
+            timeout=settings.getfloat("DOWNLOAD_TIMEOUT") or DEFAULT_TIMEOUT
+        )
         spider.distributed = settings.getbool("RC_DISTRIBUTED")
         if not spider.agents:
             spider.agents = _split_arg(settings.getlist("RC_AGENTS"))

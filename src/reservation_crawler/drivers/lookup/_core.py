@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from reservation_crawler.core.decide import AgentDecision, decide, decide_agent
+from reservation_crawler.core.fetching import fetch_result
 from reservation_crawler.core.lookup import (
     MEMORY,
     Source,
@@ -47,7 +48,6 @@ from reservation_crawler.drivers.fetch import (
     AsyncFetcher,
     Fetcher,
     FetchLimits,
-    FetchResult,
     origin_of,
 )
 from reservation_crawler.errors import ConfigError
@@ -238,14 +238,6 @@ def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _content_type(headers: Sequence[tuple[str, str]]) -> str | None:
-    for name, value in headers:
-        if name.lower() == "content-type":
-            media = value.split(";", 1)[0].strip().lower()
-            return media or None
-    return None
 
 
 def _header_pairs(headers: Any) -> tuple[tuple[str, str], ...]:
@@ -569,18 +561,13 @@ class _CheckerBase:
         """Page-level verdicts of one response (one record) for the purposes of ``items``."""
         first = items[0]
         pairs = _header_pairs(headers)
-        result = FetchResult(
-            url=first.url,
-            final_url=first.url,
+        result = fetch_result(
+            first.url,
+            first.url,
             status=status,
             headers=pairs,
             body=body or b"",
-            content_type=_content_type(pairs),
-            error=None if status is not None else "protocol",
-            error_detail=None if status is not None else "no response",
-            truncated=False,
-            redirects=(),
-            elapsed_ms=0.0,
+            error=None if status is not None else ("protocol", "no response"),
         )
         record = record_from_page(first.url, (first.agent,), entry.policy, result)
         cells = _Cells.of_record(record, first.agent, self._stale_rows(entry, first.agent))
