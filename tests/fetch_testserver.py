@@ -315,6 +315,45 @@ def _content_type(h: _Handler, path: str, q: dict[str, str]) -> None:
     h.send(200, b"{}", content_type=value)
 
 
+def _two_types(h: _Handler, path: str, q: dict[str, str]) -> None:
+    """Two Content-Type fields (invalid, RFC 9110 §8.3; browsers read the last one)."""
+    h.send_response(200)
+    h.send_header("Content-Type", "text/plain")
+    h.send_header("Content-Type", "text/html")
+    h.send_header("Content-Length", "2")
+    h.end_headers()
+    h.wfile.write(b"{}")
+
+
+def _two_codings(h: _Handler, path: str, q: dict[str, str]) -> None:
+    """Content-Encoding as two fields, gzip then identity: one list, gzip (RFC 9110 §5.3)."""
+    body = gzip.compress(SMALL_TEXT)
+    h.send_response(200)
+    h.send_header("Content-Type", "text/plain")
+    h.send_header("Content-Encoding", "gzip")
+    h.send_header("Content-Encoding", "identity")
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.wfile.write(body)
+
+
+def _gzip_tail(h: _Handler, path: str, q: dict[str, str]) -> None:
+    """A small gzip member followed by megabytes the decoder ignores (not a bomb: no output)."""
+    h.send_response(200)
+    h.send_header("Content-Type", "text/plain")
+    h.send_header("Content-Encoding", "gzip")
+    h.send_header("Transfer-Encoding", "chunked")
+    h.end_headers()
+    pieces = [gzip.compress(SMALL_TEXT)] + [b"\0" * 65536] * int(q.get("blocks", "160"))
+    try:
+        for piece in pieces:
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        h.wfile.write(b"0\r\n\r\n")
+    except OSError:
+        pass
+    h.close_connection = True
+
+
 def _cookie(h: _Handler, path: str, q: dict[str, str]) -> None:
     h.send(200, b"cookie set", headers={"Set-Cookie": "session=secret; Path=/"})
 
@@ -336,6 +375,10 @@ def _robots(h: _Handler, path: str, q: dict[str, str]) -> None:
         time.sleep(0.4)
     if host.startswith("big"):
         h.send(200, b"User-agent: *\n" + b"Disallow: /x\n" * 100_000)
+    elif host.startswith("html"):  # a soft 404 / home page served as robots.txt
+        h.send(200, b"<html><body>Welcome</body></html>", content_type="text/html")
+    elif host.startswith("notype"):
+        h.send(200, b"User-agent: *\nDisallow: /private/\n", content_type=None)
     else:
         h.send(200, f"User-agent: *\nDisallow: /private/\n# {host}\n".encode())
 
@@ -369,6 +412,9 @@ _ROUTES: dict[str, Route] = {
     "/garbage": _garbage,
     "/ctype": _content_type,
     "/cookie": _cookie,
+    "/two-types": _two_types,
+    "/two-codings": _two_codings,
+    "/gzip-tail": _gzip_tail,
     "/headers": _headers,
     "/robots.txt": _robots,
     "/ai.txt": _aitxt,

@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "FETCH_ERRORS",
     "RAW_BACKSTOP_FACTOR",
+    "READ_BODY",
     "REDIRECT_STATUSES",
     "TOO_LARGE_FACTOR",
     "BodyReader",
@@ -42,14 +43,15 @@ __all__ = [
     "FetchResult",
     "Follow",
     "Head",
+    "Observed",
     "PolicyFetches",
     "Stop",
     "UrlRules",
+    "content_type_of",
     "fetch_flow",
     "fetch_result",
     "media_type",
     "next_hop",
-    "status_class",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -93,19 +95,6 @@ TOO_LARGE_FACTOR: Final = 10
 RAW_BACKSTOP_FACTOR: Final = 4
 _RAW_BACKSTOP_SLACK = 65_536
 _BROTLI_SLICE = 1024  # brotli hides how much input it consumed; feed it this much at a time
-
-
-def status_class(status: int | None) -> str:
-    """``"2xx"`` … ``"5xx"``, ``"429"`` on its own (rate limited), ``"none"`` without a response.
-
-    The fetcher interprets no status (every response's body is read and reported); this is the
-    one spelling of the classes for the readers that do (``policy.classify``, reports).
-    """
-    if status is None:
-        return "none"
-    if status == 429:
-        return "429"
-    return f"{status // 100}xx"
 
 
 @dataclass(frozen=True, slots=True)
