@@ -94,6 +94,7 @@ TOO_LARGE_FACTOR: Final = 10
 # stop: raw bytes beyond this multiple of the cap (plus one read's worth) end it as too-large.
 RAW_BACKSTOP_FACTOR: Final = 4
 _RAW_BACKSTOP_SLACK = 65_536
+_TEXT_POLICY_PATHS = frozenset({"/robots.txt", "/ai.txt"})
 _BROTLI_SLICE = 1024  # brotli hides how much input it consumed; feed it this much at a time
 
 
@@ -111,6 +112,11 @@ class FetchLimits:
             raise ConfigError(f"FetchLimits.max_redirects must be >= 0, got {self.max_redirects}")
         if self.max_bytes < 1 or self.robots_max_bytes < 1:
             raise ConfigError("FetchLimits byte caps must be >= 1")
+
+    def policy_cap(self, path: str) -> int:
+        """The cap of an origin's policy file: ``robots_max_bytes`` for the line-based text files
+        (/robots.txt, /ai.txt, RFC 9309 §2.5), ``max_bytes`` for the rest (tdmrep.json)."""
+        return self.robots_max_bytes if path in _TEXT_POLICY_PATHS else self.max_bytes
 
     def cap(self, max_bytes: int | None = None) -> int:
         """The body cap of one fetch: ``max_bytes`` when given, else ``self.max_bytes``."""
@@ -344,14 +350,24 @@ def fetch_flow(
             redirects.append(current)
             current = step.url
             continue
-        done = dict(status=seen.status, headers=seen.headers, redirects=redirects)
+        reader: BodyReader | None = None
+        error: tuple[str, str] | None = None
         if isinstance(step, Stop):
-            return fetch_result(
-                url, current, **done, error=(step.error, step.detail), elapsed_ms=elapsed_ms()
-            )
-        reader = yield READ_BODY
-        assert isinstance(reader, BodyReader), reader
-        return fetch_result(url, current, **done, reader=reader, elapsed_ms=elapsed_ms())
+            error = (step.error, step.detail)
+        else:
+            received = yield READ_BODY
+            assert isinstance(received, BodyReader), received
+            reader = received
+        return fetch_result(
+            url,
+            current,
+            status=seen.status,
+            headers=seen.headers,
+            reader=reader,
+            error=error,
+            redirects=redirects,
+            elapsed_ms=elapsed_ms(),
+        )
 
 
 # --------------------------------------------------------------------------------------------

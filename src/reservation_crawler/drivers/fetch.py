@@ -45,6 +45,7 @@ from reservation_crawler.core.fetching import (
     fetch_flow,
     media_type,
 )
+from reservation_crawler.core.policy import AITXT, POLICY_PATHS, ROBOTS, TDMREP
 from reservation_crawler.errors import ConfigError, InvalidOrigin
 
 __all__ = [
@@ -694,11 +695,8 @@ class _FetcherBase:
 
     def _policy_urls(self, origin: str) -> tuple[str, tuple[tuple[str, int], ...]]:
         base = origin_of(origin)
-        return base, (
-            (f"{base}/robots.txt", self.limits.robots_max_bytes),
-            (f"{base}/ai.txt", self.limits.robots_max_bytes),
-            (f"{base}/.well-known/tdmrep.json", self.limits.max_bytes),
-        )
+        paths = (POLICY_PATHS[ROBOTS], POLICY_PATHS[AITXT], POLICY_PATHS[TDMREP])
+        return base, tuple((base + path, self.limits.policy_cap(path)) for path in paths)
 
 
 def _head(response: httpx.Response) -> Head:

@@ -202,7 +202,7 @@ class ReservationsSpider(scrapy.Spider):
 
     def _policy_request(self, site: dict[str, Any], kind: str) -> scrapy.Request:
         url = site["origin"] + POLICY_PATHS[kind]
-        cap = self.limits.max_bytes if kind == TDMREP else self.limits.robots_max_bytes
+        cap = self.limits.policy_cap(POLICY_PATHS[kind])
         state = {
             **site,
             "stage": kind,
