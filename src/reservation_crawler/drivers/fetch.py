@@ -744,15 +744,14 @@ class Fetcher(_FetcherBase):
             response: httpx.Response | None = None
             try:
                 step = next(flow)
-                while True:
-                    if step == READ_BODY:
-                        assert response is not None
-                        step = flow.send(self._read(response, cap))
-                        continue
+                while True:  # until the flow returns its FetchResult (StopIteration)
                     if response is not None:
                         response.close()
                     response, seen = self._send(step)
                     step = flow.send(seen)
+                    if step == READ_BODY:
+                        assert response is not None
+                        flow.send(self._read(response, seen, cap))
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
             finally:
@@ -771,8 +770,9 @@ class Fetcher(_FetcherBase):
         return response, _head(response)
 
     @staticmethod
-    def _read(response: httpx.Response, cap: int) -> BodyReader:
-        reader = BodyReader.for_head(cap, _head(response))
+    def _read(response: httpx.Response, head: Observed, cap: int) -> BodyReader:
+        assert isinstance(head, Head)
+        reader = BodyReader.for_head(cap, head)
         try:
             for chunk in response.iter_raw():
                 if not reader.feed(chunk):
@@ -839,15 +839,14 @@ class AsyncFetcher(_FetcherBase):
             response: httpx.Response | None = None
             try:
                 step = next(flow)
-                while True:
-                    if step == READ_BODY:
-                        assert response is not None
-                        step = flow.send(await self._read(response, cap))
-                        continue
+                while True:  # until the flow returns its FetchResult (StopIteration)
                     if response is not None:
                         await response.aclose()
                     response, seen = await self._send(step)
                     step = flow.send(seen)
+                    if step == READ_BODY:
+                        assert response is not None
+                        flow.send(await self._read(response, seen, cap))
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
             finally:
@@ -867,8 +866,9 @@ class AsyncFetcher(_FetcherBase):
         return response, _head(response)
 
     @staticmethod
-    async def _read(response: httpx.Response, cap: int) -> BodyReader:
-        reader = BodyReader.for_head(cap, _head(response))
+    async def _read(response: httpx.Response, head: Observed, cap: int) -> BodyReader:
+        assert isinstance(head, Head)
+        reader = BodyReader.for_head(cap, head)
         try:
             async for chunk in response.aiter_raw():
                 if not reader.feed(chunk):
