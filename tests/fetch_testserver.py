@@ -292,6 +292,8 @@ def _encoded(h: _Handler, path: str, q: dict[str, str]) -> None:
         body, coding = _brotli_bomb(), "br"
     elif name == "gzip-bomb":
         body, coding = GZIP_BOMB, "gzip"
+    elif name == "gzip-multi":  # two gzip members, as `cat a.gz b.gz` makes (RFC 1952 §2.2)
+        body, coding = gzip.compress(SMALL_TEXT) + gzip.compress(b"second member\n"), "gzip"
     elif name == "gzip-varied":
         body, coding = GZIP_VARIED, "gzip"
     elif name == "corrupt-gzip":
@@ -354,6 +356,11 @@ def _gzip_tail(h: _Handler, path: str, q: dict[str, str]) -> None:
     h.close_connection = True
 
 
+def _long_header(h: _Handler, path: str, q: dict[str, str]) -> None:
+    """A response whose X-Padding header line is ``n`` bytes long."""
+    h.send(200, b"long header", headers={"X-Padding": "p" * int(q.get("n", "17000"))})
+
+
 def _cookie(h: _Handler, path: str, q: dict[str, str]) -> None:
     h.send(200, b"cookie set", headers={"Set-Cookie": "session=secret; Path=/"})
 
@@ -406,6 +413,7 @@ _ROUTES: dict[str, Route] = {
     "/sleep": _sleep,
     "/trickle-body": _trickle_body,
     "/trickle-headers": _trickle_headers,
+    "/long-header": _long_header,
     "/reset": _reset,
     "/reset-mid-body": _reset_mid_body,
     "/close-mid-body": _close_mid_body,

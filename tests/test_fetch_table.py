@@ -105,20 +105,18 @@ CASES = (
     Case("small-chunked", "/huge?n=1000", 200, 1000, prefix=b"a" * 1000),
     Case("over-cap-chunked", "/huge?n=2500000", 200, CAP, truncated=True, prefix=b"aaaa"),
     Case("over-cap-length", "/huge?n=2500000&cl=2500000", 200, CAP, truncated=True, prefix=b"aaaa"),
-    Case(
-        "announced-too-large",
-        "/huge?n=2500000&cl=25000000",
-        200,
-        CAP,
-        error="too-large",
-        truncated=True,
-        prefix=b"aaaa",
-    ),
+    # RFC 9309 §2.5: read up to the cap whatever the framing (0.1 called this one too-large)
+    Case("announced-huge", "/huge?n=2500000&cl=25000000", 200, CAP, truncated=True, prefix=b"aaaa"),
+    # -- response heads
+    Case("header-16k", "/long-header?n=16000", 200, b"long header"),
+    # Twisted (the crawl) drops a head with a line over 16 KiB; the httpx fetchers do the same
+    Case("header-over-16k", "/long-header?n=17000", None, b"", error="reset", content_type=None),
     # -- content codings and bombs
     Case("gzip", "/enc/gzip", 200, SMALL_TEXT),
     Case("x-gzip", "/enc/x-gzip", 200, SMALL_TEXT),
     Case("deflate", "/enc/deflate", 200, SMALL_TEXT),
     Case("deflate-raw", "/enc/deflate-raw", 200, SMALL_TEXT),
+    Case("gzip-two-members", "/enc/gzip-multi", 200, SMALL_TEXT + b"second member\n"),
     Case("gzip-over-cap", "/enc/gzip-varied", 200, CAP, truncated=True, prefix=VARIED_TEXT[:CAP]),
     Case("gzip-bomb", "/enc/gzip-bomb", 200, CAP, error="decompression-bomb", truncated=True),
     Case("corrupt-gzip", "/enc/corrupt-gzip", 200, b"", error="protocol"),
@@ -221,7 +219,9 @@ def check(case: Case, port: int, got: dict[str, Any], body: bytes | None) -> Non
     assert len(got["redirects"]) == want["hops"], case.name
     if isinstance(case.body, bytes) and not case.prefix:
         assert got["body_len"] == len(case.body), case.name
-        assert got["sha256"] == hashlib.sha256(case.body).hexdigest(), case.name
+        no_response = case.status is None  # nothing was read: no digest of a body
+        want_digest = None if no_response else hashlib.sha256(case.body).hexdigest()
+        assert got["sha256"] == want_digest, case.name
     elif isinstance(case.body, int):
         assert got["body_len"] == case.body, case.name
     if body is not None:

@@ -37,7 +37,6 @@ __all__ = [
     "RAW_BACKSTOP_FACTOR",
     "READ_BODY",
     "REDIRECT_STATUSES",
-    "TOO_LARGE_FACTOR",
     "BodyReader",
     "FetchLimits",
     "FetchResult",
@@ -87,9 +86,11 @@ ACCEPT_ENCODING: Final = "gzip, deflate, br" if brotli is not None else "gzip, d
 # about 1,000:1 with gzip (far more with brotli); the most repetitive of the real robots.txt files
 # we measured compresses 69:1, so 200 leaves a margin both ways.
 BOMB_RATIO: Final = 200
-# An over-cap body whose Content-Length announces more than this many times the cap is reported
-# as "too-large" (a plain over-cap body is only truncated: RFC 9309 §2.5 parses the first 500 KiB).
-TOO_LARGE_FACTOR: Final = 10
+# An over-cap body is truncated and read up to the cap whatever its framing (RFC 9309 §2.5: parse
+# the first 500 KiB): a Content-Length announcing a huge body no longer makes it "too-large".
+# A response head with a field line longer than this is dropped unread, in every fetcher: the
+# limit of Twisted's HTTP parser, which the crawl uses (so `check` and the crawl agree).
+MAX_HEADER_LINE: Final = 16_384
 # A stream the reader never calls "done" (bytes after the end of a gzip member, say) must still
 # stop: raw bytes beyond this multiple of the cap (plus one read's worth) end it as too-large.
 RAW_BACKSTOP_FACTOR: Final = 4
@@ -320,6 +321,19 @@ def next_hop(
     return Follow(target)
 
 
+def _long_header_line(head: Head) -> tuple[str, str] | None:
+    """("reset", why) when a field line is over MAX_HEADER_LINE: Twisted, which the crawl uses,
+    drops such a connection before its head is read, so every fetcher reports it that way."""
+    for name, value in head.headers:
+        if len(name) + 2 + len(value) > MAX_HEADER_LINE:
+            return (
+                "reset",
+                f"the response's {name} header line is longer than {MAX_HEADER_LINE} bytes; "
+                "the response is dropped unread",
+            )
+    return None
+
+
 # What a driver sends into fetch_flow after being asked for a URL: the response head, or why
 # there is none ((code, detail) with a FETCH_ERRORS code). After a final head the flow yields
 # READ_BODY and receives the BodyReader the driver fed (see BodyReader.for_head).
@@ -344,6 +358,11 @@ def fetch_flow(
             assert isinstance(seen, tuple), seen
             return fetch_result(
                 url, current, error=seen, redirects=redirects, elapsed_ms=elapsed_ms()
+            )
+        long_line = _long_header_line(seen)
+        if long_line is not None:  # as the crawl's parser does: the response is dropped unread
+            return fetch_result(
+                url, current, error=long_line, redirects=redirects, elapsed_ms=elapsed_ms()
             )
         step = next_hop(seen, current, redirects, limits, urls)
         if isinstance(step, Follow):
@@ -387,9 +406,12 @@ class _ZlibDecoder:
         self._wbits = zlib.MAX_WBITS | 16 if coding == "gzip" else zlib.MAX_WBITS
         self._obj = zlib.decompressobj(self._wbits)
         self._started = False
+        self._ended = False
 
     def decode(self, data: bytes, limit: int) -> tuple[bytes, int]:
         """At most ``limit`` bytes of output, and how many input bytes were consumed."""
+        if self._ended:  # bytes after the last member: ignored, as browsers do
+            return b"", len(data)
         try:
             out = self._obj.decompress(data, limit)
         except zlib.error as exc:
@@ -399,7 +421,17 @@ class _ZlibDecoder:
                 return self.decode(data, limit)
             raise _DecodeError(f"corrupt {self._coding} body: {exc}") from exc
         self._started = True
-        return out, len(data) - len(self._obj.unconsumed_tail)
+        consumed = len(data) - len(self._obj.unconsumed_tail)
+        if self._obj.eof:
+            rest = self._obj.unused_data
+            if self._coding == "gzip" and rest[:2] == b"\x1f\x8b" and len(out) < limit:
+                # RFC 1952 §2.2: a gzip file is a series of members; read them all.
+                self._obj = zlib.decompressobj(self._wbits)
+                more, used = self.decode(rest, limit - len(out))
+                return out + more, consumed - len(rest) + used
+            if len(rest) >= 2 or self._coding != "gzip":
+                self._ended = True
+        return out, consumed
 
 
 class _BrotliDecoder:
@@ -518,12 +550,6 @@ class BodyReader:
                 "decompression-bomb",
                 f"more than {self.cap} bytes decompressed from {self._raw_consumed} "
                 f"(ratio {inflated // max(self._raw_consumed, 1)}:1); stopped at the cap",
-            )
-        elif self._announced is not None and self._announced > TOO_LARGE_FACTOR * self.cap:
-            self.fail(
-                "too-large",
-                f"Content-Length {self._announced} exceeds {TOO_LARGE_FACTOR} x the cap of "
-                f"{self.cap} bytes; read the first {self.cap}",
             )
 
 
