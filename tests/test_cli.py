@@ -124,3 +124,28 @@ def test_console_script_help_lists_every_command():
     ).stdout
     for command in ("robots", "check", "crawl", "demo", "validate", "stats", "serve"):
         assert command in out, command
+
+
+@pytest.fixture(scope="module")
+def unread_robots_web():
+    with FixtureWeb.from_recipes(
+        [recipe("no-robots"), recipe("robots-5xx", "503")], corpus=False
+    ) as w:
+        yield w
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_robots_gives_an_unread_robots_txt_the_reason_check_gives(unread_robots_web, index, capsys):
+    """One wording: the robots command prints the core's reason (RFC 9309 §2.3.1.3 / .4),
+    the one check's evidence carries, and the same allowed / disallowed answer."""
+    web = unread_robots_web
+    robots_url = web.base_url(index) + "/robots.txt"
+    main(["robots", robots_url, "--allow-private", "--json", "/"])
+    (row,) = json.loads(capsys.readouterr().out)["results"]
+    assert main(["check", "--json", "--allow-private", web.url(index)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    (evidence,) = [e for e in record["evidence"] if e["agent"] == "*" and e["signal"] == "robots"]
+    assert row["reason"] == evidence["raw"]
+    assert row["allowed"] == (record["decisions"]["*"]["crawl"] != "reserved")
+    main(["robots", robots_url, "--allow-private", "/"])
+    assert capsys.readouterr().out.splitlines()[0] == f"robots.txt: {evidence['raw']}"

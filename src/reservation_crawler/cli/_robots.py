@@ -128,15 +128,12 @@ def run(args: argparse.Namespace, out: Output) -> int:
 def _report_unfetched_robots(
     args: argparse.Namespace, out: Output, agents: list[str], outcome: Any, findings: Sequence[Any]
 ) -> int:
-    from reservation_crawler.model.record import Outcome
+    from reservation_crawler.core.policy import robots_fallback
 
-    everything_allowed = outcome.outcome is Outcome.ABSENT
-    why = outcome.error or f"HTTP {outcome.status}"
-    reason = (
-        f"{why}: no robots.txt, everything allowed (RFC 9309 §2.3.1.3)"
-        if everything_allowed
-        else f"{why}: robots.txt unreachable, complete disallow (RFC 9309 §2.3.1.4)"
-    )
+    # The answer and its reason are the core's (the same words as check's evidence).
+    fallback = robots_fallback(outcome)
+    assert fallback is not None, "called only for a robots.txt fetched but not read"
+    everything_allowed, reason = fallback
     results = [
         {"url": url, "agent": agent, "allowed": everything_allowed, "reason": reason}
         for url in args.urls

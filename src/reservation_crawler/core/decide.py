@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
-from reservation_crawler.core.policy import PAGE, PAGE_NOT_FETCHED, OriginPolicy
+from reservation_crawler.core.policy import PAGE, PAGE_NOT_FETCHED, OriginPolicy, robots_fallback
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity
 from reservation_crawler.model.record import (
     PURPOSES,
@@ -306,7 +306,6 @@ def _robots_rows(
 ) -> tuple[bool, str]:
     """Add the robots.txt evidence; return whether the agent may crawl the URL, and the group."""
     source = origin.robots_file.source
-    outcome = source.outcome
     location = source.url
     if explanation is not None:
         rule = explanation.rule
@@ -333,37 +332,26 @@ def _robots_rows(
             )
         )
         return False, scope
-    if outcome is Outcome.ABSENT:
-        rows.append(
-            _Row(
-                (Purpose.CRAWL,),
-                Decision.ALLOWED,
-                "robots",
-                "robots.txt",
-                DEFAULT_AGENT,
-                f"HTTP {source.status}: no robots.txt, everything may "
-                "be crawled (RFC 9309 §2.3.1.3)",
-                None,
-                location,
-            )
+    fallback = robots_fallback(source)
+    if fallback is None:
+        return True, DEFAULT_AGENT  # not fetched: robots.txt says nothing either way
+    if fallback.allowed:
+        purposes, effect = (Purpose.CRAWL,), Decision.ALLOWED
+    else:
+        purposes, effect = ALL_PURPOSES, Decision.RESERVED
+    rows.append(
+        _Row(
+            purposes,
+            effect,
+            "robots",
+            "robots.txt",
+            DEFAULT_AGENT,
+            fallback.reason,
+            None,
+            location,
         )
-        return True, DEFAULT_AGENT
-    if outcome in (Outcome.UNREACHABLE, Outcome.ERROR):
-        why = source.error or f"HTTP {source.status}"
-        rows.append(
-            _Row(
-                ALL_PURPOSES,
-                Decision.RESERVED,
-                "robots",
-                "robots.txt",
-                DEFAULT_AGENT,
-                f"{why}: robots.txt unreachable, complete disallow (RFC 9309 §2.3.1.4)",
-                None,
-                location,
-            )
-        )
-        return False, DEFAULT_AGENT
-    return True, DEFAULT_AGENT  # not fetched: robots.txt says nothing either way
+    )
+    return fallback.allowed, DEFAULT_AGENT
 
 
 def _content_signal_rows(cs: ContentSignal, source: str, scope: str, location: str) -> list[_Row]:

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity
 from reservation_crawler.model.record import Outcome, SourceOutcome
@@ -164,6 +164,30 @@ class FetchResultLike(Protocol):
     error_detail: str | None
     truncated: bool
     redirects: tuple[str, ...]
+
+
+class RobotsFallback(NamedTuple):
+    """RFC 9309's answer for a robots.txt that could not be read: may the agent crawl, and why."""
+
+    allowed: bool
+    reason: str
+
+
+def robots_fallback(source: SourceOutcome) -> RobotsFallback | None:
+    """The answer when robots.txt was not read: 4xx, no file, crawl anything (RFC 9309
+    §2.3.1.3); unreachable, complete disallow (§2.3.1.4). None when read or not fetched."""
+    outcome = source.outcome
+    if outcome is Outcome.ABSENT:
+        return RobotsFallback(
+            True,
+            f"HTTP {source.status}: no robots.txt, everything may be crawled (RFC 9309 §2.3.1.3)",
+        )
+    if outcome in (Outcome.UNREACHABLE, Outcome.ERROR):
+        why = source.error or f"HTTP {source.status}"
+        return RobotsFallback(
+            False, f"{why}: robots.txt unreachable, complete disallow (RFC 9309 §2.3.1.4)"
+        )
+    return None
 
 
 def classify(kind: str, result: FetchResultLike) -> tuple[SourceOutcome, tuple[Finding, ...]]:
