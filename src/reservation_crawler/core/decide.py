@@ -438,25 +438,21 @@ def _aitxt_rows(match: AiTxtMatch | None, origin: OriginPolicy) -> list[_Row]:
 
 
 def _noai_rows(agent: str, page: PageSignals) -> list[_Row]:
-    rows = []
-    folded = agent.casefold()
-    for directive in page.robots_directives:
-        if directive.agent != DEFAULT_AGENT and directive.agent.casefold() != folded:
-            continue
-        if directive.token == "noai" or (directive.token == "noimageai" and page.is_image):
-            rows.append(
-                _Row(
-                    AI_USE,
-                    Decision.RESERVED,
-                    directive.token,
-                    directive.source,
-                    directive.agent,
-                    directive.raw,
-                    None,
-                    directive.location,
-                )
-            )
-    return rows
+    # Which directives reserve (noai; noimageai on an image; global or for the agent) is the
+    # noai reading, kept with its parser: PageSignals.ai_reservations.
+    return [
+        _Row(
+            AI_USE,
+            Decision.RESERVED,
+            directive.token,
+            directive.source,
+            directive.agent,
+            directive.raw,
+            None,
+            directive.location,
+        )
+        for directive in page.ai_reservations(agent)
+    ]
 
 
 _BIT = {p: 1 << i for i, p in enumerate(PURPOSES)}
