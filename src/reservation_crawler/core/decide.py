@@ -12,6 +12,9 @@ This is the only place that decides. The spider, the Checker, the middleware, th
 - ai.txt: the agent (or ``*``) disallowed -> train-ai reserved; explicitly allowed -> allowed.
 - noai (global or for the agent) -> train-ai and ai-input reserved; noimageai the same for images.
 - Per purpose: any reserved wins, else any allowed, else unspecified (aipref vocab §"Combining").
+
+Also decided here, and only here: whether an origin-level answer is final (:func:`is_final`,
+the Checker's ``Verdict.final``).
 """
 
 from __future__ import annotations
@@ -119,6 +122,19 @@ def decide(
     )
 
 
+# The one layer a page can override: a tdmrep.json rule yields to a TDMRep header or meta
+# (TDMRep §4); every other signal combines with "any reserved wins", so a page only adds.
+_PAGE_OVERRIDABLE = ("tdmrep", "tdmrep.json")  # (signal, source)
+
+
+def is_final(decision: Decision, evidence: Iterable[Evidence]) -> bool:
+    """Whether no page signal can change an origin-level ``decision`` (``evidence``: the
+    agent's rows for that purpose): it is reserved by a signal other than a tdmrep.json rule."""
+    return decision is Decision.RESERVED and any(
+        (e.signal, e.source) != _PAGE_OVERRIDABLE for e in evidence if e.effect is Decision.RESERVED
+    )
+
+
 class AgentDecision:
     """One agent's row of a record: its cells and the evidence behind them.
 
@@ -145,6 +161,11 @@ class AgentDecision:
         if not self._contested:
             return []
         return _conflicts(self.agent, self.evidence, self._contested)
+
+    def final(self, purpose: Purpose) -> bool:
+        """Whether no page signal can change this purpose's origin-level decision
+        (:func:`is_final`; docs/checker.md, "Origin level, page level")."""
+        return is_final(self.cells[purpose], (e for e in self.evidence if purpose in e.purposes))
 
 
 # Origin-level decisions kept per policy (see decide_agent; ~1 KB each); cleared when full;

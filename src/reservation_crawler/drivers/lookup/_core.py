@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, TypeVar
 
-from reservation_crawler.core.decide import AgentDecision, decide, decide_agent
+from reservation_crawler.core.decide import AgentDecision, decide, decide_agent, is_final
 from reservation_crawler.core.fetching import fetch_result
 from reservation_crawler.core.lookup import (
     MEMORY,
@@ -74,7 +74,6 @@ ORIGIN_PREFIXES = 65536  # "scheme://authority" -> origin spellings remembered
 
 _T = TypeVar("_T")
 _PURPOSE_OF: dict[str, Purpose] = {str(p): p for p in PURPOSES}
-_FINAL_REVERSIBLE = ("tdmrep", "tdmrep.json")  # (signal, source) a page layer may override
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -179,11 +178,7 @@ class _Cells:
             agent = self.agent
             rows = [e for e in self._evidence if purpose in e.purposes and e.agent == agent]
             decision = self.decisions[purpose]
-            final = decision is Decision.RESERVED and any(
-                (e.signal, e.source) != _FINAL_REVERSIBLE
-                for e in rows
-                if e.effect is Decision.RESERVED
-            )
+            final = is_final(decision, rows)
             if self._extra:
                 rows += [e for e in self._extra if purpose in e.purposes]
             built = self._built[purpose] = (decision, tuple(rows), final)
