@@ -40,9 +40,9 @@ from reservation_crawler.signals.robots import HTML_BODY, MAX_BYTES
 # fetch (httpx), collect, decide and page (lxml) are imported where used, so that reading a saved
 # report (ValidationReport.from_json, the renderers) does not pay for them.
 if TYPE_CHECKING:
+    from reservation_crawler.core.decide import Decided
     from reservation_crawler.drivers.fetch import Fetcher, FetchLimits, FetchResult
     from reservation_crawler.signals.page import PageSignals
-    from reservation_crawler.signals.tdmrep import TdmRepRule
 
 __all__ = [
     "REPORT_SCHEMA",
@@ -596,7 +596,7 @@ def validate(
     ``site``: a host name or URL (its page is checked); ``urls``: more pages of the same origin
     (paths allowed). Raises :class:`InvalidOrigin` for a bad site or a URL of another origin.
     """
-    from reservation_crawler.drivers.collect import policy_from_fetches, record_from_page
+    from reservation_crawler.drivers.collect import decide_read, policy_from_fetches, read_page
     from reservation_crawler.drivers.fetch import Fetcher, FetchLimits
 
     start = site_url(site)
@@ -607,9 +607,12 @@ def validate(
         fetcher = Fetcher(limits=limits or FetchLimits(), allow_private=allow_private)
     try:
         policy = policy_from_fetches(fetcher.fetch_policy_files(start))
-        pages = [(url, fetcher.fetch(url)) for url in page_urls]
-        records = [record_from_page(url, tokens, policy, result) for url, result in pages]
-        signals = [_page_signals_of(result) for _url, result in pages]
+        reads = [read_page(fetcher.fetch(url)) for url in page_urls]  # each page parsed once
+        decided = [
+            decide_read(url, tokens, policy, read)
+            for url, read in zip(page_urls, reads, strict=True)
+        ]
+        signals = [read.signals for read in reads]
         wanted = referenced_documents(policy, [s for s in signals if s is not None])
         fetched = {
             url: fetcher.fetch(url, max_bytes=REFERENCE_MAX_BYTES) for url, _kind, _cited in wanted
@@ -617,7 +620,7 @@ def validate(
     finally:
         if own:
             fetcher.close()
-    return build_report(start, policy, records, signals, fetched, agents=tokens)
+    return build_report(start, policy, decided, signals, fetched, agents=tokens)
 
 
 def _agent_tokens(extra: Iterable[str]) -> list[str]:
@@ -630,15 +633,6 @@ def _agent_tokens(extra: Iterable[str]) -> list[str]:
             seen.add(token.casefold())
             tokens.append(token)
     return tokens
-
-
-def _page_signals_of(result: FetchResult | None) -> PageSignals | None:
-    """The page's signals, parsed the way ``record_from_page`` parses them (2xx only)."""
-    from reservation_crawler.signals.page import parse_page
-
-    if result is None or not result.ok:
-        return None
-    return parse_page(result.final_url, result.status, result.headers, result.body)
 
 
 def referenced_documents(
@@ -834,25 +828,22 @@ def _looks_like_html(body: bytes) -> bool:
 def build_report(
     target: str,
     policy: OriginPolicy,
-    records: Sequence[ReservationRecord],
+    decided: Sequence[Decided],
     page_signals: Sequence[PageSignals | None],
     referenced: Mapping[str, FetchResult] | None = None,
     *,
     agents: Sequence[str] = (),
 ) -> ValidationReport:
-    """The report of one site from its origin policy, one record per checked page, each page's
-    signals (None when not fetched) and the fetched documents the signals point to."""
+    """The report of one site from its origin policy, decide()'s answer per checked page (the
+    record and the conflicts behind it), each page's signals (None when not fetched, the ones
+    decide() read) and the fetched documents the signals point to."""
     referenced = referenced or {}
+    records = [d.record for d in decided]
     pages_present = [p for p in page_signals if p is not None]
     extra: list[tuple[Finding, tuple[str, ...]]] = []
     extra.extend((f, ()) for f in _media_type_findings(policy))
     extra.extend((f, ()) for f in _control_only_findings(policy))
-    conflicts = _evidence_conflicts(records)
-    for record, page in zip(records, page_signals, strict=True):
-        if page is None:
-            continue
-        rule = policy.tdmrep.rule_for(record.url) if policy.tdmrep is not None else None
-        conflicts.extend(_layer_conflicts(record.url, policy, rule, page))
+    conflicts = _signal_conflicts(decided) + _layer_conflicts(decided)
     references: list[Reference] = []
     for url, kind, cited in referenced_documents(policy, pages_present):
         result = referenced.get(url)
@@ -971,29 +962,20 @@ def _ref(evidence: Evidence) -> SignalRef:
     )
 
 
-def _evidence_conflicts(records: Sequence[ReservationRecord]) -> list[Conflict]:
-    """Cells where one signal reserves what another allows (decide() reports them as findings)."""
+def _signal_conflicts(decided: Sequence[Decided]) -> list[Conflict]:
+    """decide()'s conflicts: a purpose one signal reserves and another allows, per agent."""
     out = []
-    for record in records:
-        for agent in record.decisions:
-            for purpose in PURPOSES:
-                cell = record.evidence_for(agent, purpose)
-                reserved = tuple(
-                    dict.fromkeys(_ref(e) for e in cell if e.effect is Decision.RESERVED)
-                )
-                allowed = tuple(
-                    dict.fromkeys(_ref(e) for e in cell if e.effect is Decision.ALLOWED)
-                )
-                if not reserved or not allowed:
-                    continue
+    for answer in decided:
+        for agent in answer.agents:
+            for conflict in agent.signal_conflicts():
                 out.append(
                     Conflict(
                         kind="signals",
-                        purposes=(str(purpose),),
-                        agents=(agent,),
-                        urls=(record.url,),
-                        reserved_by=reserved,
-                        allowed_by=allowed,
+                        purposes=(str(conflict.purpose),),
+                        agents=(conflict.agent,),
+                        urls=(answer.record.url,),
+                        reserved_by=tuple(dict.fromkeys(map(_ref, conflict.reserved_by))),
+                        allowed_by=tuple(dict.fromkeys(map(_ref, conflict.allowed_by))),
                         resolution="reserved: any reservation wins over an allowance "
                         "(the aipref combination rule)",
                     )
@@ -1001,40 +983,31 @@ def _evidence_conflicts(records: Sequence[ReservationRecord]) -> list[Conflict]:
     return out
 
 
-def _layer_conflicts(
-    url: str, policy: OriginPolicy, rule: TdmRepRule | None, page: PageSignals
-) -> list[Conflict]:
-    """TDMRep layers that give different tdm-reservation values for one URL."""
-    layers: list[tuple[int, SignalRef]] = []
-    if rule is not None and rule.reservation is not None:
-        location = f"{policy.tdmrep_file.source.url}#/{rule.index}"
-        layers.append(
-            (
-                rule.reservation,
-                SignalRef("tdmrep", "tdmrep.json", "*", rule.raw, rule.line, location),
+def _layer_conflicts(decided: Sequence[Decided]) -> list[Conflict]:
+    """decide()'s TDMRep layer conflicts: layers giving different tdm-reservation values."""
+    out = []
+    for answer in decided:
+        conflict = answer.layer_conflict
+        if conflict is None:
+            continue
+        winner = conflict.winner
+        verdict = "reserved" if winner.effect is Decision.RESERVED else "not reserved"
+        out.append(
+            Conflict(
+                kind="tdmrep-layers",
+                purposes=tuple(str(p) for p in winner.purposes),
+                agents=(winner.agent,),
+                urls=(answer.record.url,),
+                reserved_by=tuple(
+                    _ref(e) for e in conflict.layers if e.effect is Decision.RESERVED
+                ),
+                allowed_by=tuple(_ref(e) for e in conflict.layers if e.effect is Decision.ALLOWED),
+                resolution=f"{verdict}: the {winner.source} layer wins, because each later "
+                "TDMRep layer (tdmrep.json, then headers, then meta) overrides the earlier ones "
+                "(TDMRep §4)",
             )
         )
-    for values, source in ((page.tdm_header, "header"), (page.tdm_meta, "meta")):
-        if values.reservation is not None:
-            raw = f"tdm-reservation: {values.reservation}"
-            ref = SignalRef("tdmrep", source, "*", raw, None, values.reservation_location)
-            layers.append((values.reservation, ref))
-    if len({value for value, _ in layers}) < 2:
-        return []
-    winner_value, winner = layers[-1]
-    verdict = "reserved" if winner_value == 1 else "not reserved"
-    return [
-        Conflict(
-            kind="tdmrep-layers",
-            purposes=("train-ai", "ai-input"),
-            agents=("*",),
-            urls=(url,),
-            reserved_by=tuple(ref for value, ref in layers if value == 1),
-            allowed_by=tuple(ref for value, ref in layers if value == 0),
-            resolution=f"{verdict}: the {winner.source} layer wins, because each later TDMRep "
-            "layer (tdmrep.json, then headers, then meta) overrides the earlier ones (TDMRep §4)",
-        )
-    ]
+    return out
 
 
 def _merge_conflicts(conflicts: Iterable[Conflict]) -> list[Conflict]:

@@ -13,13 +13,15 @@ This is the only place that decides. The spider, the Checker, the middleware, th
 - noai (global or for the agent) -> train-ai and ai-input reserved; noimageai the same for images.
 - Per purpose: any reserved wins, else any allowed, else unspecified (aipref vocab §"Combining").
 
-Also decided here, and only here: whether an origin-level answer is final (:func:`is_final`,
-the Checker's ``Verdict.final``).
+Also decided here, and only here: the conflicts (a purpose both reserved and allowed for an
+agent: :class:`SignalConflict`; TDMRep layers that disagree: :class:`LayerConflict`) and
+whether an origin-level answer is final (:func:`is_final`, the Checker's ``Verdict.final``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
@@ -43,7 +45,7 @@ if TYPE_CHECKING:
     from reservation_crawler.signals.contentsignal import ContentSignal
     from reservation_crawler.signals.page import PageSignals
     from reservation_crawler.signals.robots import RobotsExplanation
-    from reservation_crawler.signals.tdmrep import TdmRepRule
+    from reservation_crawler.signals.tdmrep import TdmLayerValue, TdmRepRule
 
 DEFAULT_AGENT = "*"
 
@@ -89,12 +91,47 @@ def decide(
     include_default: bool = True,
 ) -> ReservationRecord:
     """Build the record of ``url`` for ``*`` (unless ``include_default``) and each agent."""
+    return decide_in_full(
+        url,
+        agents,
+        origin,
+        page,
+        page_source=page_source,
+        page_findings=page_findings,
+        fetched_at=fetched_at,
+        include_default=include_default,
+    ).record
+
+
+class Decided(NamedTuple):
+    """:func:`decide_in_full`'s answer: the record, and the decisions and conflicts behind it."""
+
+    record: ReservationRecord
+    agents: tuple[AgentDecision, ...]  # one per agent of the record, in its order
+    layer_conflict: LayerConflict | None  # TDMRep layers that disagree for the URL, if any
+
+
+def decide_in_full(
+    url: str,
+    agents: Iterable[str],
+    origin: OriginPolicy,
+    page: PageSignals | None = None,
+    *,
+    page_source: SourceOutcome | None = None,
+    page_findings: Sequence[Finding] = (),
+    fetched_at: str | None = None,
+    include_default: bool = True,
+) -> Decided:
+    """:func:`decide`, also returning each agent's :class:`AgentDecision` (its conflicts) and
+    the TDMRep layer conflict, for reports that show them (``validate``)."""
     shared = _agent_independent_evidence(origin, page, _tdm_rule(url, origin))
     decisions: dict[str, Mapping[Purpose, Decision]] = {}
     evidence: list[Evidence] = []
     conflicts: list[Finding] = []
+    verdicts: list[AgentDecision] = []
     for agent in _agent_list(agents, include_default):
         verdict = _decide_agent(agent, origin, page, _match(url, agent, origin), shared)
+        verdicts.append(verdict)
         decisions[agent] = verdict.cells
         evidence.extend(verdict.evidence)
         conflicts.extend(verdict.conflicts())
@@ -111,7 +148,7 @@ def decide(
         findings.extend(page.findings)
     findings.extend(shared.findings)
     findings.extend(conflicts)
-    return ReservationRecord(
+    record = ReservationRecord(
         url=url,
         origin=origin.origin,
         fetched_at=fetched_at or origin.fetched_at or _now(),
@@ -120,6 +157,40 @@ def decide(
         evidence=tuple(evidence),
         findings=tuple(findings),
     )
+    return Decided(record, tuple(verdicts), shared.layer_conflict)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalConflict:
+    """For one agent and purpose, signals that reserve it and signals that allow it: the
+    reservation wins (any reserved beats any allowed), reported as a ``decision.conflict``."""
+
+    agent: str
+    purpose: Purpose
+    reserved_by: tuple[Evidence, ...]
+    allowed_by: tuple[Evidence, ...]
+
+    def finding(self) -> Finding:
+        reserving = ", ".join(sorted({e.signal for e in self.reserved_by}))
+        allowing = ", ".join(sorted({e.signal for e in self.allowed_by}))
+        return DECISION_CONFLICT(
+            f"{self.agent}: {self.purpose} is reserved by {reserving} but allowed by "
+            f"{allowing}; the reservation wins",
+            location=self.agent,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LayerConflict:
+    """TDMRep layers that set different tdm-reservation values for one URL (for every agent):
+    ``layers`` in precedence order, tdmrep.json, then headers, then meta; the last one wins
+    (TDMRep §4) and is the evidence the decision carries."""
+
+    layers: tuple[Evidence, ...]
+
+    @property
+    def winner(self) -> Evidence:
+        return self.layers[-1]
 
 
 # The one layer a page can override: a tdmrep.json rule yields to a TDMRep header or meta
@@ -160,7 +231,22 @@ class AgentDecision:
         """decision.conflict findings for the purposes some signal reserves and another allows."""
         if not self._contested:
             return []
-        return _conflicts(self.agent, self.evidence, self._contested)
+        return [conflict.finding() for conflict in self.signal_conflicts()]
+
+    def signal_conflicts(self) -> tuple[SignalConflict, ...]:
+        """The purposes some signal reserves and another allows, with the rows on each side."""
+        out = []
+        for purpose in self._contested:
+            rows = [e for e in self.evidence if purpose in e.purposes]
+            out.append(
+                SignalConflict(
+                    self.agent,
+                    purpose,
+                    tuple(e for e in rows if e.effect is Decision.RESERVED),
+                    tuple(e for e in rows if e.effect is Decision.ALLOWED),
+                )
+            )
+        return tuple(out)
 
     def final(self, purpose: Purpose) -> bool:
         """Whether no page signal can change this purpose's origin-level decision
@@ -275,26 +361,34 @@ def _tdm_rule(url: str, origin: OriginPolicy) -> TdmRepRule | None:
 class _Shared:
     """Evidence that does not depend on the agent: TDMRep and page headers/meta (unscoped)."""
 
-    __slots__ = ("findings", "gated", "ungated")
+    __slots__ = ("findings", "gated", "layer_conflict", "ungated")
 
-    def __init__(self, gated: list[_Row], ungated: list[_Row], findings: list[Finding]) -> None:
+    def __init__(
+        self,
+        gated: list[_Row],
+        ungated: list[_Row],
+        findings: list[Finding],
+        layer_conflict: LayerConflict | None = None,
+    ) -> None:
         self.gated = gated  # only for crawlable URLs (Content-Signal / Content-Usage headers)
         self.ungated = ungated
         self.findings = findings
+        self.layer_conflict = layer_conflict
 
 
 def _agent_independent_evidence(
     origin: OriginPolicy, page: PageSignals | None, tdm_rule: TdmRepRule | None
 ) -> _Shared:
     findings: list[Finding] = []
+    tdm_rows, layer_conflict = _tdmrep_rows(origin, tdm_rule, page, findings)
     if page is None:
-        return _Shared([], _tdmrep_rows(origin, tdm_rule, None, findings), findings)
+        return _Shared([], tdm_rows, findings, layer_conflict)
     gated: list[_Row] = []
     for cs in page.content_signal:
         gated.extend(_content_signal_rows(cs, "header", "*", cs.location or "Content-Signal"))
     for cu in page.content_usage:
         gated.extend(_content_usage_rows(cu, "header", "*", cu.location or "Content-Usage"))
-    return _Shared(gated, _tdmrep_rows(origin, tdm_rule, page, findings), findings)
+    return _Shared(gated, tdm_rows, findings, layer_conflict)
 
 
 def _agent_evidence(
@@ -407,30 +501,37 @@ def _preference_rows(
 
 def _tdmrep_rows(
     origin: OriginPolicy, rule: TdmRepRule | None, page: PageSignals | None, findings: list[Finding]
-) -> list[_Row]:
+) -> tuple[list[_Row], LayerConflict | None]:
+    """The TDMRep row (the layer that won, if any) and the conflict of layers that disagree."""
     header = page.tdm_header if page is not None else None
     meta = page.tdm_meta if page is not None else None
     if header is None and meta is None:
         # Origin-level checks (no page): the file rule alone, without merging layers. A policy
         # without a reservation is merged below, for its finding (TDMRep §4).
         if rule is None:
-            return []
+            return [], None
         if rule.reservation is not None:
             effect = Decision.RESERVED if rule.reservation == 1 else Decision.ALLOWED
-            return [_file_rule_row(origin, rule, effect)]
+            return [_file_rule_row(origin, rule, effect)], None
         if rule.policy is None:
-            return []
+            return [], None
     effective = tdmrep.effective_tdm(rule, header, meta)
     findings.extend(effective.findings)
-    if effective.reservation is None:
-        return []
-    effect = Decision.RESERVED if effective.reservation == 1 else Decision.ALLOWED
-    if effective.reservation_layer == "file" and rule is not None:
-        return [_file_rule_row(origin, rule, effect)]
-    source = "header" if effective.reservation_layer == "header" else "meta"
-    raw = effective.reservation_raw or f"tdm-reservation: {effective.reservation}"
-    location = effective.reservation_location or "tdm-reservation"
-    return [_Row(AI_USE, effect, "tdmrep", source, DEFAULT_AGENT, raw, None, location)]
+    if not effective.reservations:
+        return [], None
+    layers = [_tdm_layer_row(origin, rule, layer) for layer in effective.reservations]
+    conflict = None
+    if len({layer.value for layer in effective.reservations}) > 1:
+        conflict = LayerConflict(tuple(Evidence(DEFAULT_AGENT, *row) for row in layers))
+    return [layers[-1]], conflict
+
+
+def _tdm_layer_row(origin: OriginPolicy, rule: TdmRepRule | None, layer: TdmLayerValue) -> _Row:
+    effect = Decision.RESERVED if layer.value == 1 else Decision.ALLOWED
+    if layer.layer == "file" and rule is not None:
+        return _file_rule_row(origin, rule, effect)
+    source = "header" if layer.layer == "header" else "meta"
+    return _Row(AI_USE, effect, "tdmrep", source, DEFAULT_AGENT, layer.raw, None, layer.location)
 
 
 def _file_rule_row(origin: OriginPolicy, rule: TdmRepRule, effect: Decision) -> _Row:
@@ -521,25 +622,6 @@ def _combine_rows(
 def combine_evidence(evidence: Sequence[Evidence]) -> Mapping[Purpose, Decision]:
     """One agent's cells from its evidence: the combination rule every decision uses."""
     return _combine_rows(evidence)[0]
-
-
-def _conflicts(agent: str, rows: Sequence[Evidence], purposes: Sequence[Purpose]) -> list[Finding]:
-    out = []
-    for purpose in purposes:
-        reserving = sorted(
-            {e.signal for e in rows if purpose in e.purposes and e.effect is Decision.RESERVED}
-        )
-        allowing = sorted(
-            {e.signal for e in rows if purpose in e.purposes and e.effect is Decision.ALLOWED}
-        )
-        out.append(
-            DECISION_CONFLICT(
-                f"{agent}: {purpose} is reserved by {', '.join(reserving)} but allowed by "
-                f"{', '.join(allowing)}; the reservation wins",
-                location=agent,
-            )
-        )
-    return out
 
 
 def _now() -> str:

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
-from reservation_crawler.core.decide import decide
+from reservation_crawler.core.decide import Decided, decide_in_full
 from reservation_crawler.core.lookup import now_iso, policy_from_fetches
 from reservation_crawler.core.policy import PAGE, OriginPolicy, classify
 from reservation_crawler.drivers.fetch import (
@@ -13,24 +14,56 @@ from reservation_crawler.drivers.fetch import (
     FetchResult,
     origin_of,
 )
-from reservation_crawler.model.record import Outcome, ReservationRecord
-from reservation_crawler.signals.page import parse_page
+from reservation_crawler.model.findings import Finding
+from reservation_crawler.model.record import Outcome, ReservationRecord, SourceOutcome
+from reservation_crawler.signals.page import PageSignals, parse_page
 
 # now_iso and policy_from_fetches live in the core (the lookup flow uses them); named here too.
-__all__ = ["collect", "now_iso", "policy_from_fetches", "record_from_page"]
+__all__ = [
+    "PageRead",
+    "collect",
+    "decide_read",
+    "now_iso",
+    "policy_from_fetches",
+    "read_page",
+    "record_from_page",
+]
+
+
+class PageRead(NamedTuple):
+    """A fetched page as decide() takes it: how the fetch ended, its findings, its signals."""
+
+    source: SourceOutcome
+    findings: tuple[Finding, ...]
+    signals: PageSignals | None  # parsed for a 2xx only
+
+
+def read_page(result: FetchResult) -> PageRead:
+    """Classify a page fetch and parse the page (once) when it answered 2xx."""
+    page_source, page_findings = classify(PAGE, result)
+    page = None
+    if page_source.outcome is Outcome.OK:
+        page = parse_page(result.final_url, result.status, result.headers, result.body)
+    return PageRead(page_source, page_findings, page)
+
+
+def decide_read(
+    url: str, agents: Iterable[str], policy: OriginPolicy, page: PageRead | None
+) -> Decided:
+    """Decide ``url`` from its origin policy and (optionally) the page read, in full."""
+    if page is None:
+        return decide_in_full(url, agents, policy)
+    return decide_in_full(
+        url, agents, policy, page.signals, page_source=page.source, page_findings=page.findings
+    )
 
 
 def record_from_page(
     url: str, agents: Iterable[str], policy: OriginPolicy, result: FetchResult | None
 ) -> ReservationRecord:
     """Decide ``url`` from its origin policy and (optionally) the fetched page."""
-    if result is None:
-        return decide(url, agents, policy)
-    page_source, page_findings = classify(PAGE, result)
-    page = None
-    if page_source.outcome is Outcome.OK:
-        page = parse_page(result.final_url, result.status, result.headers, result.body)
-    return decide(url, agents, policy, page, page_source=page_source, page_findings=page_findings)
+    page = None if result is None else read_page(result)
+    return decide_read(url, agents, policy, page).record
 
 
 def collect(

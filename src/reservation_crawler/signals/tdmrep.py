@@ -21,6 +21,7 @@ from reservation_crawler.signals.patterns import PathPattern, compile_pattern, n
 
 __all__ = [
     "TdmLayer",
+    "TdmLayerValue",
     "TdmRepEffective",
     "TdmRepFile",
     "TdmRepRule",
@@ -342,8 +343,21 @@ class TdmRepValues:
 
 
 @dataclass(frozen=True, slots=True)
+class TdmLayerValue:
+    """The tdm-reservation one layer set, as :func:`effective_tdm` merged it."""
+
+    value: int
+    layer: TdmLayer
+    raw: str
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
 class TdmRepEffective:
-    """The TDMRep values for one URL after the layer order, and which layer set each."""
+    """The TDMRep values for one URL after the layer order, and which layer set each.
+
+    ``reservations``: every layer that set tdm-reservation, in precedence order (the last wins).
+    """
 
     reservation: int | None = None
     reservation_layer: TdmLayer | None = None
@@ -354,6 +368,7 @@ class TdmRepEffective:
     policy_raw: str | None = None
     policy_location: str | None = None
     findings: tuple[Finding, ...] = ()
+    reservations: tuple[TdmLayerValue, ...] = ()
 
     @property
     def reserved(self) -> bool | None:
@@ -936,11 +951,13 @@ def effective_tdm(
     reservation: tuple[int, TdmLayer, str, str] | None = None
     policy: tuple[str, TdmLayer, str, str] | None = None
     findings: list[Finding] = []
+    reservations: list[TdmLayerValue] = []
 
     if file_rule is not None:
         where = f"tdmrep.json rule {file_rule.index}"
         if file_rule.reservation is not None:
             reservation = (file_rule.reservation, "file", file_rule.raw, where)
+            reservations.append(TdmLayerValue(*reservation))
         if file_rule.policy is not None:
             policy = (file_rule.policy, "file", file_rule.raw, where)
 
@@ -959,6 +976,7 @@ def effective_tdm(
                     )
                 )
             reservation = (values.reservation, values.layer, raw, where)
+            reservations.append(TdmLayerValue(*reservation))
         if values.policy is not None:
             raw = f"tdm-policy: {values.policy}"
             where = values.policy_location or _layer_location(values.layer, POLICY)
@@ -995,6 +1013,7 @@ def effective_tdm(
         policy_raw=policy[2] if policy else None,
         policy_location=policy[3] if policy else None,
         findings=tuple(findings),
+        reservations=tuple(reservations),
     )
 
 
