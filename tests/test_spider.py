@@ -434,6 +434,32 @@ def test_pages_disallowed_for_our_token_get_records_without_a_fetch() -> None:
     assert request.meta["dont_redirect"] and request.meta["handle_httpstatus_all"]
 
 
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"User-agent: reservation-crawler\nDisallow: /private/\n", 200),
+        (b"User-agent: *\nDisallow: /\nUser-agent: reservation-crawler\nAllow: /public\n", 200),
+        (b"User-agent: *\nDisallow: /public\n", 200),
+        (b"", 404),
+        (b"", 503),
+    ],
+)
+def test_the_spider_fetches_a_page_exactly_when_decide_lets_our_token_crawl_it(
+    body: bytes, status: int
+) -> None:
+    """The spider's own politeness is decide()'s crawl cell for its product token."""
+    policy = origin_policy(body, robots_status=status)
+    for url in (f"{ORIGIN}/private/a", f"{ORIGIN}/public"):
+        mine = spider(agents="reservation-crawler")
+        out = list(mine._next_page(site_state(policy, [url]), policy))
+        fetched = isinstance(out[0], Request)
+        record = record_from_page(url, ["reservation-crawler"], policy, None)
+        crawl = record.decision("reservation-crawler", "crawl")
+        assert fetched == (str(crawl) != "reserved"), (body, status, url)
+        if not fetched:  # the record it wrote instead is decide's origin-level one
+            assert out[0]["decisions"] == record.to_json()["decisions"]
+
+
 def test_unreachable_robots_means_no_page_is_fetched_and_the_site_failed() -> None:
     policy = origin_policy(b"", robots_status=503)
     reason = "robots.txt:http-503"

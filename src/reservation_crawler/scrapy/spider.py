@@ -29,6 +29,7 @@ from scrapy.http import HtmlResponse
 from scrapy.settings import SETTINGS_PRIORITIES
 from twisted.python.failure import Failure
 
+from reservation_crawler.core.decide import decide_agent
 from reservation_crawler.core.fetching import DEFAULT_TIMEOUT, FetchLimits, FetchResult
 from reservation_crawler.core.policy import (
     AITXT,
@@ -40,7 +41,7 @@ from reservation_crawler.core.policy import (
 )
 from reservation_crawler.drivers.collect import now_iso, record_from_page
 from reservation_crawler.drivers.fetch import PRODUCT_TOKEN
-from reservation_crawler.model.record import Outcome
+from reservation_crawler.model.record import Decision, Outcome, Purpose
 from reservation_crawler.scrapy import fetching
 from reservation_crawler.scrapy.fetching import RC, BodyReaders, host_of
 from reservation_crawler.scrapy.items import (
@@ -375,13 +376,10 @@ class ReservationsSpider(scrapy.Spider):
 
     @staticmethod
     def _may_fetch(policy: OriginPolicy, url: str) -> bool:
-        """RFC 9309 for our own product token: unreachable robots.txt means complete disallow."""
-        if policy.unreachable:
-            return False
-        robots_txt = policy.robots
-        if robots_txt is None:
-            return True
-        return robots_txt.allowed(url, PRODUCT_TOKEN)
+        """Whether decide() lets our own product token crawl the URL (RFC 9309: a disallow, or
+        an unreachable robots.txt, reserves it)."""
+        crawl = decide_agent(url, PRODUCT_TOKEN, policy).cells[Purpose.CRAWL]
+        return crawl is not Decision.RESERVED
 
     def _remember(self, policy: OriginPolicy) -> None:
         key = (policy.origin, policy.fetched_at)
