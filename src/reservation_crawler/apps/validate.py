@@ -1311,12 +1311,13 @@ def _page_signals(page: PageSignals) -> list[Signal]:
         if directive.token not in AI_TOKENS:
             continue
         whom = "every agent" if directive.agent == "*" else directive.agent
-        if directive.token == "noai":
-            summary = f"noai for {whom}: reserves AI training and AI input"
-        elif page.is_image:
-            summary = f"noimageai for {whom} on an image: reserves AI training and AI input"
-        else:
+        # Whether it reserves is the one noai rule's answer (the one decide() reads).
+        if directive not in page.ai_reservations(directive.agent):
             summary = f"noimageai for {whom}: applies to images only, this response is not one"
+        elif directive.token == "noai":
+            summary = f"noai for {whom}: reserves AI training and AI input"
+        else:
+            summary = f"noimageai for {whom} on an image: reserves AI training and AI input"
         out.append(
             Signal(
                 directive.token,
