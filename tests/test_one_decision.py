@@ -218,3 +218,33 @@ def test_validate_parses_each_page_once_and_decides_from_that_parse(
     assert pages == [robots_web.url(0), robots_web.url(0, PAGES[1])]
     assert all(page.source.outcome == "ok" for page in report.pages)
     assert sorted(parsed) == sorted(pages)
+
+
+def _signal_of(family: str) -> str:
+    """stats' evidence family -> decide's signal name (robots-agent / robots-star, tdmrep-*)."""
+    return family.split("-")[0] if family.startswith(("robots-", "tdmrep-")) else family
+
+
+def test_stats_train_ai_disagreements_are_checks_conflicts(
+    records: list[dict[str, Any]], tmp_path: Any
+) -> None:
+    """stats counts a site as disagreeing on train-ai exactly when check reported a train-ai
+    decision.conflict there, and each pair of families it names is one of those conflicts'."""
+    path = tmp_path / "records.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    code, text = _run(["stats", "--json", str(path)])
+    assert code == 0
+    conflicts = json.loads(text)["conflicts"]
+    expected = [
+        {(r, a) for _agent, purpose, r, a in _check_conflicts(record) if purpose == "train-ai"}
+        for record in records
+    ]
+    assert conflicts["sites_with_train_ai_disagreement"]["count"] == sum(map(bool, expected))
+    assert sum(map(bool, expected)) >= 3
+    for pair in conflicts["train_ai_disagreements"]:
+        reserving, allowing = _signal_of(pair["reserved_by"]), _signal_of(pair["allowed_by"])
+        assert any(
+            reserving in r.split(", ") and allowing in a.split(", ")
+            for site in expected
+            for r, a in site
+        ), pair
