@@ -21,7 +21,6 @@ whether an origin-level answer is final (:func:`is_final`, the Checker's ``Verdi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
@@ -91,16 +90,9 @@ def decide(
     include_default: bool = True,
 ) -> ReservationRecord:
     """Build the record of ``url`` for ``*`` (unless ``include_default``) and each agent."""
-    return decide_in_full(
-        url,
-        agents,
-        origin,
-        page,
-        page_source=page_source,
-        page_findings=page_findings,
-        fetched_at=fetched_at,
-        include_default=include_default,
-    ).record
+    return _decide(
+        url, agents, origin, page, page_source, page_findings, fetched_at, include_default
+    )[0]
 
 
 class Decided(NamedTuple):
@@ -124,6 +116,22 @@ def decide_in_full(
 ) -> Decided:
     """:func:`decide`, also returning each agent's :class:`AgentDecision` (its conflicts) and
     the TDMRep layer conflict, for reports that show them (``validate``)."""
+    record, verdicts, shared = _decide(
+        url, agents, origin, page, page_source, page_findings, fetched_at, include_default
+    )
+    return Decided(record, verdicts, _layer_conflict(origin, shared))
+
+
+def _decide(
+    url: str,
+    agents: Iterable[str],
+    origin: OriginPolicy,
+    page: PageSignals | None,
+    page_source: SourceOutcome | None,
+    page_findings: Sequence[Finding],
+    fetched_at: str | None,
+    include_default: bool,
+) -> tuple[ReservationRecord, tuple[AgentDecision, ...], _Shared]:
     shared = _agent_independent_evidence(origin, page, _tdm_rule(url, origin))
     decisions: dict[str, Mapping[Purpose, Decision]] = {}
     evidence: list[Evidence] = []
@@ -157,13 +165,13 @@ def decide_in_full(
         evidence=tuple(evidence),
         findings=tuple(findings),
     )
-    return Decided(record, tuple(verdicts), shared.layer_conflict)
+    return record, tuple(verdicts), shared
 
 
-@dataclass(frozen=True, slots=True)
-class SignalConflict:
+class SignalConflict(NamedTuple):
     """For one agent and purpose, signals that reserve it and signals that allow it: the
-    reservation wins (any reserved beats any allowed), reported as a ``decision.conflict``."""
+    reservation wins (any reserved beats any allowed), reported as a ``decision.conflict``.
+    (Named tuples, as the record's rows: built for every contested cell decided.)"""
 
     agent: str
     purpose: Purpose
@@ -180,8 +188,7 @@ class SignalConflict:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class LayerConflict:
+class LayerConflict(NamedTuple):
     """TDMRep layers that set different tdm-reservation values for one URL (for every agent):
     ``layers`` in precedence order, tdmrep.json, then headers, then meta; the last one wins
     (TDMRep §4) and is the evidence the decision carries."""
@@ -237,15 +244,15 @@ class AgentDecision:
         """The purposes some signal reserves and another allows, with the rows on each side."""
         out = []
         for purpose in self._contested:
-            rows = [e for e in self.evidence if purpose in e.purposes]
-            out.append(
-                SignalConflict(
-                    self.agent,
-                    purpose,
-                    tuple(e for e in rows if e.effect is Decision.RESERVED),
-                    tuple(e for e in rows if e.effect is Decision.ALLOWED),
-                )
-            )
+            reserved: list[Evidence] = []
+            allowed: list[Evidence] = []
+            for row in self.evidence:
+                if purpose in row.purposes:
+                    if row.effect is Decision.RESERVED:
+                        reserved.append(row)
+                    elif row.effect is Decision.ALLOWED:
+                        allowed.append(row)
+            out.append(SignalConflict(self.agent, purpose, tuple(reserved), tuple(allowed)))
         return tuple(out)
 
     def final(self, purpose: Purpose) -> bool:
@@ -361,34 +368,37 @@ def _tdm_rule(url: str, origin: OriginPolicy) -> TdmRepRule | None:
 class _Shared:
     """Evidence that does not depend on the agent: TDMRep and page headers/meta (unscoped)."""
 
-    __slots__ = ("findings", "gated", "layer_conflict", "ungated")
+    __slots__ = ("findings", "gated", "tdm_layers", "tdm_rule", "ungated")
 
     def __init__(
         self,
         gated: list[_Row],
         ungated: list[_Row],
         findings: list[Finding],
-        layer_conflict: LayerConflict | None = None,
+        tdm_rule: TdmRepRule | None = None,
+        tdm_layers: tuple[TdmLayerValue, ...] = (),
     ) -> None:
         self.gated = gated  # only for crawlable URLs (Content-Signal / Content-Usage headers)
         self.ungated = ungated
         self.findings = findings
-        self.layer_conflict = layer_conflict
+        # The TDMRep layers, kept only when they disagree (see _layer_conflict).
+        self.tdm_rule = tdm_rule
+        self.tdm_layers = tdm_layers
 
 
 def _agent_independent_evidence(
     origin: OriginPolicy, page: PageSignals | None, tdm_rule: TdmRepRule | None
 ) -> _Shared:
     findings: list[Finding] = []
-    tdm_rows, layer_conflict = _tdmrep_rows(origin, tdm_rule, page, findings)
+    tdm_rows, tdm_layers = _tdmrep_rows(origin, tdm_rule, page, findings)
     if page is None:
-        return _Shared([], tdm_rows, findings, layer_conflict)
+        return _Shared([], tdm_rows, findings, tdm_rule, tdm_layers)
     gated: list[_Row] = []
     for cs in page.content_signal:
         gated.extend(_content_signal_rows(cs, "header", "*", cs.location or "Content-Signal"))
     for cu in page.content_usage:
         gated.extend(_content_usage_rows(cu, "header", "*", cu.location or "Content-Usage"))
-    return _Shared(gated, tdm_rows, findings, layer_conflict)
+    return _Shared(gated, tdm_rows, findings, tdm_rule, tdm_layers)
 
 
 def _agent_evidence(
@@ -501,29 +511,36 @@ def _preference_rows(
 
 def _tdmrep_rows(
     origin: OriginPolicy, rule: TdmRepRule | None, page: PageSignals | None, findings: list[Finding]
-) -> tuple[list[_Row], LayerConflict | None]:
-    """The TDMRep row (the layer that won, if any) and the conflict of layers that disagree."""
+) -> tuple[list[_Row], tuple[TdmLayerValue, ...]]:
+    """The TDMRep row (the layer that won, if any), and the layers when they disagree."""
     header = page.tdm_header if page is not None else None
     meta = page.tdm_meta if page is not None else None
     if header is None and meta is None:
         # Origin-level checks (no page): the file rule alone, without merging layers. A policy
         # without a reservation is merged below, for its finding (TDMRep §4).
         if rule is None:
-            return [], None
+            return [], ()
         if rule.reservation is not None:
             effect = Decision.RESERVED if rule.reservation == 1 else Decision.ALLOWED
-            return [_file_rule_row(origin, rule, effect)], None
+            return [_file_rule_row(origin, rule, effect)], ()
         if rule.policy is None:
-            return [], None
+            return [], ()
     effective = tdmrep.effective_tdm(rule, header, meta)
     findings.extend(effective.findings)
-    if not effective.reservations:
-        return [], None
-    layers = [_tdm_layer_row(origin, rule, layer) for layer in effective.reservations]
-    conflict = None
-    if len({layer.value for layer in effective.reservations}) > 1:
-        conflict = LayerConflict(tuple(Evidence(DEFAULT_AGENT, *row) for row in layers))
-    return [layers[-1]], conflict
+    layers = effective.reservations
+    if not layers:
+        return [], ()
+    winner = layers[-1]
+    disagree = any(layer.value != winner.value for layer in layers)
+    return [_tdm_layer_row(origin, rule, winner)], layers if disagree else ()
+
+
+def _layer_conflict(origin: OriginPolicy, shared: _Shared) -> LayerConflict | None:
+    """The TDMRep layers that set different values, as evidence (built only when asked)."""
+    if not shared.tdm_layers:
+        return None
+    rows = [_tdm_layer_row(origin, shared.tdm_rule, layer) for layer in shared.tdm_layers]
+    return LayerConflict(tuple([Evidence(DEFAULT_AGENT, *row) for row in rows]))
 
 
 def _tdm_layer_row(origin: OriginPolicy, rule: TdmRepRule | None, layer: TdmLayerValue) -> _Row:
@@ -562,6 +579,8 @@ def _aitxt_rows(match: AiTxtMatch | None, origin: OriginPolicy) -> list[_Row]:
 def _noai_rows(agent: str, page: PageSignals) -> list[_Row]:
     # Which directives reserve (noai; noimageai on an image; global or for the agent) is the
     # noai reading, kept with its parser: PageSignals.ai_reservations.
+    if not page.robots_directives:
+        return []  # most pages: skip building the (empty) answer, once per agent
     return [
         _Row(
             AI_USE,

@@ -13,7 +13,7 @@ import json
 from bisect import insort
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity, listing
@@ -342,9 +342,9 @@ class TdmRepValues:
         return bool(self.raw_reservation or self.raw_policy)
 
 
-@dataclass(frozen=True, slots=True)
-class TdmLayerValue:
-    """The tdm-reservation one layer set, as :func:`effective_tdm` merged it."""
+class TdmLayerValue(NamedTuple):
+    """The tdm-reservation one layer set, as :func:`effective_tdm` merged it (a named tuple:
+    built for every page decided)."""
 
     value: int
     layer: TdmLayer
@@ -948,7 +948,7 @@ def effective_tdm(
     Each later layer overrides an earlier value per property; a layer that leaves a property
     unset (absent or invalid) never resets it.
     """
-    reservation: tuple[int, TdmLayer, str, str] | None = None
+    reservation: TdmLayerValue | None = None
     policy: tuple[str, TdmLayer, str, str] | None = None
     findings: list[Finding] = []
     reservations: list[TdmLayerValue] = []
@@ -956,8 +956,8 @@ def effective_tdm(
     if file_rule is not None:
         where = f"tdmrep.json rule {file_rule.index}"
         if file_rule.reservation is not None:
-            reservation = (file_rule.reservation, "file", file_rule.raw, where)
-            reservations.append(TdmLayerValue(*reservation))
+            reservation = TdmLayerValue(file_rule.reservation, "file", file_rule.raw, where)
+            reservations.append(reservation)
         if file_rule.policy is not None:
             policy = (file_rule.policy, "file", file_rule.raw, where)
 
@@ -975,8 +975,8 @@ def effective_tdm(
                         location=where,
                     )
                 )
-            reservation = (values.reservation, values.layer, raw, where)
-            reservations.append(TdmLayerValue(*reservation))
+            reservation = TdmLayerValue(values.reservation, values.layer, raw, where)
+            reservations.append(reservation)
         if values.policy is not None:
             raw = f"tdm-policy: {values.policy}"
             where = values.policy_location or _layer_location(values.layer, POLICY)
