@@ -460,10 +460,8 @@ def _robots_rows(
     fallback = robots_fallback(source)
     if fallback is None:
         return True, DEFAULT_AGENT  # not fetched: robots.txt says nothing either way
-    if fallback.allowed:
-        purposes, effect = (Purpose.CRAWL,), Decision.ALLOWED
-    else:
-        purposes, effect = ALL_PURPOSES, Decision.RESERVED
+    purposes: tuple[Purpose, ...] = (Purpose.CRAWL,) if fallback.allowed else ALL_PURPOSES
+    effect = Decision.ALLOWED if fallback.allowed else Decision.RESERVED
     rows.append(
         _Row(
             purposes,
