@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity, listing
-from reservation_crawler.signals.patterns import PathPattern, compile_pattern, normalize_url_path
+from reservation_crawler.signals.patterns import (
+    MATCH_WORK_LIMIT,
+    WORK_LIMIT_EXCEEDED,
+    PathPattern,
+    PatternSet,
+    compile_pattern,
+    normalize_url_path,
+)
 from reservation_crawler.signals.sniff import looks_like_html
 
 __all__ = [
@@ -37,6 +44,15 @@ _CODE = "aitxt"
 _UNSEEN = object()
 _SELECTED_AGENTS = 256  # distinct queried agents remembered per file
 _RUN_MIN = 4  # "*.ext" rules in a row answered by one lookup per "." of the path
+# Above this many rules of one agent, or wildcard pieces in all, they are matched through a
+# PatternSet (cost per URL independent of the rule count, bounded work) instead of one by one.
+_PATTERN_SET_RULES = 256
+_PATTERN_SET_PIECES = 512
+# The answer (line 0: no file line) when matching would exceed MATCH_WORK_LIMIT: fail closed.
+_LIMIT_TEXT = (
+    f"more than {MATCH_WORK_LIMIT:,} wildcard pattern pieces would have to be examined to "
+    "decide this URL; disallowed (fail closed)"
+)
 
 
 def _spec(
@@ -545,6 +561,9 @@ def _finders(
     rules: list[AiTxtRule], agent_group: str
 ) -> tuple[Callable[[str], AiTxtMatch | None], ...]:
     """The match tests of rules sorted best first; runs of "*.ext" rules become one test."""
+    pieces = sum(len(rule.pattern.pieces or ()) for rule in rules)
+    if len(rules) > _PATTERN_SET_RULES or pieces > _PATTERN_SET_PIECES:
+        return (_indexed_finder(rules, agent_group),)
     finders: list[Callable[[str], AiTxtMatch | None]] = []
     run: list[tuple[str, AiTxtMatch]] = []
     for rule in rules:
@@ -558,6 +577,23 @@ def _finders(
         finders.append(_finder(rule.pattern, answer))
     finders.extend(_run_finders(run))
     return tuple(finders)
+
+
+def _indexed_finder(rules: list[AiTxtRule], agent_group: str) -> Callable[[str], AiTxtMatch | None]:
+    """One test for all the rules (sorted best first) through a PatternSet."""
+    answers = [_answer(rule, agent_group) for rule in rules]
+    first = PatternSet([rule.pattern for rule in rules]).first
+    over_limit = AiTxtMatch(False, 0, _LIMIT_TEXT, agent_group)
+
+    def find(path: str) -> AiTxtMatch | None:
+        index = first(path)
+        if index is None:
+            return None
+        if index is WORK_LIMIT_EXCEEDED:
+            return over_limit
+        return answers[index]  # type: ignore[index]
+
+    return find
 
 
 def _dot_piece(pattern: PathPattern) -> str | None:

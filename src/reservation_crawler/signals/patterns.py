@@ -17,12 +17,21 @@ Two profiles:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from heapq import heapify, heappop, heapreplace
+from operator import itemgetter
+from typing import Final
+
+from ahocorasick_rs import AhoCorasick
 
 __all__ = [
+    "MATCH_WORK_LIMIT",
     "PROFILES",
+    "WORK_LIMIT_EXCEEDED",
     "PathPattern",
+    "PatternSet",
     "compile_pattern",
     "normalize_url_path",
     "path_params_query",
@@ -257,3 +266,113 @@ def _compile_cached(raw: str, profile: str) -> PathPattern:
     if anchored and body.endswith("*"):
         anchored = False  # "/a*$": a "$" right after a "*" constrains nothing
     return PathPattern(raw, normalized, priority, body[:star], pieces, anchored)
+
+
+# The most work one question to a PatternSet may take, in pattern pieces examined (a wildcard
+# pattern costs 1 + its pieces). A real file needs a few dozen even for its worst URL; a file
+# built so that thousands of wildcard patterns almost match one URL would need millions. Past
+# the limit the question is answered WORK_LIMIT_EXCEEDED and the caller fails closed.
+MATCH_WORK_LIMIT: Final = 512
+_FIRST = itemgetter(0)
+
+
+class _WorkLimitExceeded:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "WORK_LIMIT_EXCEEDED"
+
+
+WORK_LIMIT_EXCEEDED: Final = _WorkLimitExceeded()
+
+
+class PatternSet:
+    """Patterns in order of preference; ``first(path)`` is the index of the first that matches.
+
+    The cost of a question grows with the path, not with the number of patterns:
+
+    - plain prefixes ("/a/", "/a/*") are looked up in a dict, once per distinct prefix length;
+    - "$"-anchored paths without "*" in a dict of exact paths;
+    - wildcard patterns are found through one Aho-Corasick automaton over their longest literal
+      piece (a linear scan of the path, no backtracking), so only the patterns whose piece
+      occurs in the path are tried, best first, until one matches;
+    - trying patterns is bounded by ``work_limit`` pieces: past it ``first`` returns
+      ``WORK_LIMIT_EXCEEDED`` (never a partial answer).
+    """
+
+    __slots__ = (
+        "_automaton",
+        "_exact",
+        "_lengths",
+        "_members",
+        "_patterns",
+        "_plain",
+        "_work_limit",
+    )
+
+    def __init__(
+        self, patterns: Sequence[PathPattern], *, work_limit: int = MATCH_WORK_LIMIT
+    ) -> None:
+        self._patterns = tuple(patterns)
+        self._work_limit = work_limit
+        plain: dict[str, int] = {}
+        exact: dict[str, int] = {}
+        by_needle: dict[str, list[int]] = {}
+        for index, pattern in enumerate(self._patterns):
+            pieces = pattern.pieces
+            if not pieces:  # no "*" (plain or anchored), or only trailing "*": a prefix
+                table = exact if pattern.anchored and pieces is None else plain
+                table.setdefault(pattern.prefix, index)
+            else:  # every piece must occur in a matching path, the longest is the rarest
+                by_needle.setdefault(max(pieces, key=len), []).append(index)
+        self._plain = plain
+        self._exact = exact
+        self._lengths = tuple(sorted({len(prefix) for prefix in plain}))
+        self._members = tuple(by_needle.values())
+        self._automaton = AhoCorasick(list(by_needle)) if by_needle else None
+
+    def __len__(self) -> int:
+        return len(self._patterns)
+
+    def first(self, path: str) -> int | _WorkLimitExceeded | None:
+        """The smallest index whose pattern matches ``path`` (normalized), else None."""
+        none = best = len(self._patterns)
+        found = self._exact.get(path)
+        if found is not None and found < best:
+            best = found
+        plain = self._plain
+        size = len(path)
+        for length in self._lengths:
+            if length > size:
+                break
+            found = plain.get(path[:length])
+            if found is not None and found < best:
+                best = found
+        automaton = self._automaton
+        if automaton is not None and best:
+            members = self._members
+            hits = set(map(_FIRST, automaton.find_matches_as_indexes(path, overlapping=True)))
+            patterns = self._patterns
+            work = 0
+            limit = self._work_limit
+            # the patterns of every needle found, in index order, read only as far as needed:
+            # a heap of (index, needle, position in the needle's sorted members)
+            heap = [(members[hit][0], hit, 0) for hit in hits]
+            heapify(heap)
+            while heap:
+                index, hit, at = heap[0]
+                if index >= best:
+                    break
+                pattern = patterns[index]
+                work += 1 + len(pattern.pieces)  # type: ignore[arg-type]
+                if work > limit:
+                    return WORK_LIMIT_EXCEEDED
+                if pattern.matches(path):
+                    best = index
+                    break
+                at += 1
+                if at < len(members[hit]):
+                    heapreplace(heap, (members[hit][at], hit, at))
+                else:
+                    heappop(heap)
+        return None if best == none else best

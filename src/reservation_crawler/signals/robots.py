@@ -10,7 +10,7 @@ Our readings of the places where RFC 9309 and Google differ are in ``docs/robots
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Final
@@ -23,8 +23,11 @@ from reservation_crawler.signals.aipref import (
 )
 from reservation_crawler.signals.contentsignal import ContentSignal, parse_content_signal
 from reservation_crawler.signals.patterns import (
+    MATCH_WORK_LIMIT,
     PROFILES,
+    WORK_LIMIT_EXCEEDED,
     PathPattern,
+    PatternSet,
     _compile_cached,
     _normalize_plain,
     _plain_http_url,
@@ -307,6 +310,18 @@ _Entry = tuple[int, str, bool, str, PathPattern | None, bool, str, int]
 _RANK = itemgetter(0)
 # Above this many rules, rules are indexed by the character after the leading "/".
 _INDEX_THRESHOLD = 16
+# Above this many rules, or this many wildcard pieces in all, a group's rules go into a
+# PatternSet (an index whose cost per URL does not grow with the rules, and a bounded one);
+# below, the scan in _Rules.best is cheaper and its worst case already small.
+_PATTERN_SET_RULES = 256
+_PATTERN_SET_PIECES = 512
+# The answer when matching would exceed MATCH_WORK_LIMIT: disallowed (fail closed). Line 0
+# marks it (no file line); its text is the evidence.
+_LIMIT_TEXT = (
+    f"more than {MATCH_WORK_LIMIT:,} wildcard pattern pieces would have to be examined to "
+    "decide this URL; disallowed (fail closed)"
+)
+_OVER_LIMIT: _Entry = (-1, "", False, "", None, False, "", 0)
 
 
 # The line-independent part of an entry, shared by every file with the same rule: one cache
@@ -399,10 +414,22 @@ class _Rules:
     - The scan stops as soon as nothing left can outrank the match in hand.
     """
 
-    __slots__ = ("entries", "plain", "plain_index", "plain_prefixes", "plain_short", "special")
+    __slots__ = (
+        "best",
+        "entries",
+        "plain",
+        "plain_index",
+        "plain_prefixes",
+        "plain_short",
+        "special",
+    )
 
     def __init__(self, entries: list[_Entry]) -> None:
         self.entries = entries
+        self.best = self._scan
+        pieces = sum(len(entry[4].pieces or ()) for entry in entries if not entry[2])
+        if len(entries) > _PATTERN_SET_RULES or pieces > _PATTERN_SET_PIECES:
+            self.best = _indexed(entries)
         plain: list[_Entry] = []
         grouped: dict[str, list[_Entry]] = {}
         for entry in entries:
@@ -438,7 +465,7 @@ class _Rules:
         special.sort(key=_RANK, reverse=True)
         self.special = special
 
-    def best(self, path: str) -> _Entry | None:
+    def _scan(self, path: str) -> _Entry | None:
         """The matching rule of highest rank (RFC 9309 §2.2.2), or None."""
         best: _Entry | None = None
         best_rank = -1
@@ -471,6 +498,28 @@ class _Rules:
                         best, best_rank = entry, entry[0]
                         break
         return best
+
+
+def _indexed(entries: list[_Entry]) -> Callable[[str], _Entry | None]:
+    """``_Rules.best`` through a PatternSet of the entries (best first); _OVER_LIMIT past its
+    work limit."""
+    patterns = [entry[4] if entry[4] is not None else _plain_pattern(entry) for entry in entries]
+    first = PatternSet(patterns).first
+
+    def best(path: str) -> _Entry | None:
+        index = first(path)
+        if index is None:
+            return None
+        if index is WORK_LIMIT_EXCEEDED:
+            return _OVER_LIMIT
+        return entries[index]  # type: ignore[index]
+
+    return best
+
+
+def _plain_pattern(entry: _Entry) -> PathPattern:
+    """The PathPattern of a plain entry (a literal prefix), without the profile's compile."""
+    return PathPattern(entry[6], entry[1], entry[0] // 2, entry[1], None, False)
 
 
 class _Selection:
@@ -853,6 +902,9 @@ class RobotsTxt:
             return RobotsExplanation(True, label, lines, None, reason)
         if best is None:
             return RobotsExplanation(True, label, lines, None, f"no rule in {where} matches")
+        if best is _OVER_LIMIT:
+            rule = RobotsRule(False, _compile_cached("/", self._profile), 0, _LIMIT_TEXT)
+            return RobotsExplanation(False, label, lines, rule, f"{_LIMIT_TEXT} in {where}")
         _rank, _prefix, _plain, _needle, pattern, allow, value, line = best
         if pattern is None:
             pattern = _compile_cached(value, self._profile)

@@ -12,12 +12,19 @@ from __future__ import annotations
 import json
 from bisect import insort
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity, listing
-from reservation_crawler.signals.patterns import PathPattern, compile_pattern, normalize_url_path
+from reservation_crawler.signals.patterns import (
+    MATCH_WORK_LIMIT,
+    WORK_LIMIT_EXCEEDED,
+    PathPattern,
+    PatternSet,
+    compile_pattern,
+    normalize_url_path,
+)
 
 __all__ = [
     "TdmLayer",
@@ -311,16 +318,52 @@ class TdmRepFile:
     rules: tuple[TdmRepRule, ...] = ()
     findings: tuple[Finding, ...] = ()
     readable: bool = True  # False when the body is not a JSON array (no rule is read)
+    # rule_for's index of many rules, built on first use (see _pattern_set)
+    _pattern_set: dict[int, PatternSet] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def rule_for(self, url: str) -> TdmRepRule | None:
         """The FIRST rule in array order whose location matches the URL (TDMRep §3.2)."""
-        if not self.rules:
+        rules = self.rules
+        if not rules:
             return None
         path = normalize_url_path(url)
-        for rule in self.rules:
-            if rule.location.matches(path):
-                return rule
-        return None
+        if len(rules) <= _PATTERN_SET_RULES:
+            for rule in rules:
+                if rule.location.matches(path):
+                    return rule
+            return None
+        index = _pattern_set(self).first(path)
+        if index is None:
+            return None
+        if index is WORK_LIMIT_EXCEEDED:
+            return _OVER_LIMIT
+        return rules[index]  # type: ignore[index]
+
+
+# Above this many rules, rule_for looks them up in a PatternSet (cost per URL independent of
+# the rule count, bounded work), built on first use and kept per file.
+_PATTERN_SET_RULES = 64
+# The rule rule_for answers when matching would exceed MATCH_WORK_LIMIT: reserved (fail closed).
+_OVER_LIMIT = TdmRepRule(
+    index=-1,
+    location=compile_pattern("/*"),
+    reservation=1,
+    policy=None,
+    raw=(
+        f"more than {MATCH_WORK_LIMIT:,} wildcard pattern pieces would have to be examined to "
+        "find this URL's rule; reserved (fail closed)"
+    ),
+)
+
+
+def _pattern_set(file: TdmRepFile) -> PatternSet:
+    """The file's PatternSet, built on first use (two threads may both build it: same result)."""
+    found = file._pattern_set.get(0)
+    if found is None:
+        found = file._pattern_set[0] = PatternSet([rule.location for rule in file.rules])
+    return found
 
 
 @dataclass(frozen=True, slots=True)
