@@ -21,11 +21,12 @@ import json
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -42,6 +43,12 @@ __all__ = ["ServiceLimits", "address_of", "create_app", "listen", "openapi_schem
 
 logger = logging.getLogger(__name__)
 
+# Worker threads that run the checks' decision step (matching, evidence), off the event loop.
+# Matching is pure Python and holds the GIL, so more threads add no throughput; they only let
+# cheap checks pass a costly one. Few threads keep the loop's share of the GIL (and so
+# /healthz and request parsing) large: with 4 busy workers the loop still gets the GIL back
+# at each switch interval (5 ms).
+DECISION_THREADS = 4
 JSON_TYPES = ("application/json", "application/problem+json")
 
 
@@ -234,6 +241,7 @@ class _Service:
         self.fail_closed = fail_closed
         self.limits = limits
         self.guard = AddressGuard(allow_private=allow_private)
+        self.decision_threads = anyio.CapacityLimiter(DECISION_THREADS)
 
     def get_checker(self) -> AsyncChecker:
         if self.checker is None:  # first request (lifespan not run, e.g. a bare ASGI transport)
@@ -242,7 +250,13 @@ class _Service:
                 allow_private=self.allow_private,
                 fail_closed=self.fail_closed,
             )
+        if self.checker.offload is None:
+            self.checker.offload = self.decide_in_thread
         return self.checker
+
+    async def decide_in_thread(self, step: Callable[..., Any], *args: Any) -> Any:
+        """A checker's decision step on one of DECISION_THREADS worker threads."""
+        return await anyio.to_thread.run_sync(step, *args, limiter=self.decision_threads)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -350,7 +364,8 @@ def create_app(
 ) -> Starlette:
     """The ASGI app. Without ``checker`` one is made (on ``redis_url``, with ``allow_private``
     and ``fail_closed``) and closed on shutdown; a given checker is the caller's to close, and
-    its fetcher's guard decides ``allow_private``."""
+    its fetcher's guard decides ``allow_private``. The app runs the checker's decision step on
+    its worker threads (sets ``checker.offload`` when it is None)."""
     if checker is not None:
         own = _checker_allows_private(checker)
         if allow_private is not None and allow_private != own:

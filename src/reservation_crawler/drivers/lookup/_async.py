@@ -55,9 +55,9 @@ class AsyncChecker(_AsyncShell):
         now = time.time()
         entry = self._answer_from_memory(item.origin, now)
         if entry is not None:
-            return self._verdict(entry, item, MEMORY, now)
+            return await self._decided(self._verdict, entry, item, MEMORY, now)
         entry, source = await self._policy(item.origin, now)
-        return self._verdict(entry, item, source, now)
+        return await self._decided(self._verdict, entry, item, source, now)
 
     async def check_response(
         self,
@@ -90,7 +90,9 @@ class AsyncChecker(_AsyncShell):
             return []
         now = time.time()
         entry, source = await self._policy(items[0].origin, now)
-        return self._page_verdicts(entry, items, source, now, status, headers, body)
+        return await self._decided(
+            self._page_verdicts, entry, items, source, now, status, headers, body
+        )
 
     async def check_many(self, items: Iterable[Any]) -> list[Verdict]:
         """Verdicts for many ``(url, agent, purpose)`` tuples (or mappings), in order.
@@ -100,7 +102,8 @@ class AsyncChecker(_AsyncShell):
         parsed = self._items(items)
         now = time.time()
         origins = list(dict.fromkeys(i.origin for i in parsed))
-        return self._verdicts(parsed, await self._run(lookup_many(self, origins, now)), now)
+        entries = await self._run(lookup_many(self, origins, now))
+        return await self._decided(self._verdicts, parsed, entries, now)
 
     async def record(self, url: str, agents: Sequence[str] = ()) -> CheckedRecord:
         """The full origin-level record of ``url`` for ``*`` and ``agents``."""
@@ -111,7 +114,7 @@ class AsyncChecker(_AsyncShell):
         source: Source = MEMORY
         if entry is None:
             entry, source = await self._policy(origin, now)
-        return self._checked_record(entry, url, chosen, source, now)
+        return await self._decided(self._checked_record, entry, url, chosen, source, now)
 
     async def ping(self) -> None:
         """Raise :class:`CacheUnavailable` unless Redis answers."""

@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -663,6 +663,10 @@ class _SyncShell(_CheckerBase):
     def _connected(self) -> ReservationCache:
         return self.cache
 
+    def _decided(self, step: Callable[..., _T], *args: Any) -> _T:
+        """``step(*args)``: a decision step (AsyncChecker may run it elsewhere)."""
+        return step(*args)
+
     def close(self) -> None:
         if self._owns_fetcher:
             self.fetcher.close()
@@ -727,6 +731,11 @@ class _AsyncShell(_CheckerBase):
             )
         )
         self.max_concurrent_fetches = max_concurrent_fetches
+        # Runs the decision step (matching and evidence: CPU only) of every answer; None runs
+        # it inline on the event loop. ``serve`` sets a bounded thread pool (apps/server.py),
+        # so that a costly origin does not stall the loop. The step is thread-safe, as in
+        # Checker.
+        self.offload: Callable[..., Awaitable[Any]] | None = None
         self._loading: dict[str, asyncio.Future[tuple[_PolicyEntry, Source]]] = {}
         self._connecting: asyncio.Lock | None = None
 
@@ -743,6 +752,12 @@ class _AsyncShell(_CheckerBase):
 
     async def _connected(self) -> AsyncReservationCache:
         return await self.cache()
+
+    async def _decided(self, step: Callable[..., _T], *args: Any) -> _T:
+        """``step(*args)``, a decision step, through ``offload`` when one is set."""
+        if self.offload is None:
+            return step(*args)
+        return await self.offload(step, *args)
 
     async def aclose(self) -> None:
         if self._owns_fetcher:

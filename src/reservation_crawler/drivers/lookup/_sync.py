@@ -55,9 +55,9 @@ class Checker(_SyncShell):
         now = time.time()
         entry = self._answer_from_memory(item.origin, now)
         if entry is not None:
-            return self._verdict(entry, item, MEMORY, now)
+            return self._decided(self._verdict, entry, item, MEMORY, now)
         entry, source = self._policy(item.origin, now)
-        return self._verdict(entry, item, source, now)
+        return self._decided(self._verdict, entry, item, source, now)
 
     def check_response(
         self,
@@ -90,7 +90,7 @@ class Checker(_SyncShell):
             return []
         now = time.time()
         entry, source = self._policy(items[0].origin, now)
-        return self._page_verdicts(entry, items, source, now, status, headers, body)
+        return self._decided(self._page_verdicts, entry, items, source, now, status, headers, body)
 
     def check_many(self, items: Iterable[Any]) -> list[Verdict]:
         """Verdicts for many ``(url, agent, purpose)`` tuples (or mappings), in order.
@@ -100,7 +100,8 @@ class Checker(_SyncShell):
         parsed = self._items(items)
         now = time.time()
         origins = list(dict.fromkeys(i.origin for i in parsed))
-        return self._verdicts(parsed, self._run(lookup_many(self, origins, now)), now)
+        entries = self._run(lookup_many(self, origins, now))
+        return self._decided(self._verdicts, parsed, entries, now)
 
     def record(self, url: str, agents: Sequence[str] = ()) -> CheckedRecord:
         """The full origin-level record of ``url`` for ``*`` and ``agents``."""
@@ -111,7 +112,7 @@ class Checker(_SyncShell):
         source: Source = MEMORY
         if entry is None:
             entry, source = self._policy(origin, now)
-        return self._checked_record(entry, url, chosen, source, now)
+        return self._decided(self._checked_record, entry, url, chosen, source, now)
 
     def ping(self) -> None:
         """Raise :class:`CacheUnavailable` unless Redis answers."""
