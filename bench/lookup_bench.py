@@ -31,6 +31,16 @@ paused while timing, as ``timeit`` does):
 - Redis-backed single check: ``memory_ttl=0``, so every check GETs the policy from Redis
   (the compiled policy is reused while its stored JSON is unchanged); p50 / p99 latency;
 - Redis-backed batch: ``check_many`` of 1,000 URLs (one MGET of their distinct origins).
+
+The adversarial origin (``reservation_crawler.testing.adversarial``, issue #12 item 3: 4,000
+distinct wildcard rules in robots.txt and in ai.txt, a tdmrep.json of 4,000 rules, 4,000-character
+URLs) is stored beside them and measured twice:
+
+- in process: a warm ``Checker.check`` of new URLs on it, as a ratio to the same on the normal
+  origins (the "warm check, new URL" mode);
+- through a real ``serve`` process on loopback (same Redis): the per-request latency of
+  ``GET /v1/check`` on it against a normal origin (one client), then the ``/healthz`` p99 while
+  8 clients hammer the adversarial origin.
 """
 
 from __future__ import annotations
@@ -42,12 +52,16 @@ import json
 import os
 import platform
 import random
+import re
+import select
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -62,6 +76,7 @@ from reservation_crawler.drivers.cache import ReservationCache, connect
 from reservation_crawler.drivers.fetch import FetchResult
 from reservation_crawler.drivers.lookup import Checker
 from reservation_crawler.signals import robots as robots_module
+from reservation_crawler.testing import adversarial
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 AGENT = "GPTBot"
@@ -153,6 +168,22 @@ def build_policies(
         urls += _urls_for(origin, body, rng, per_origin)
     rng.shuffle(urls)  # a crawler interleaves origins
     return policies, bodies, urls
+
+
+ADVERSARIAL_ORIGIN = "https://adversarial.example"
+SERVE_CLIENTS = 8
+SERVE_CHECKS_PER_CLIENT = 25
+
+
+def adversarial_policy() -> OriginPolicy:
+    origin = ADVERSARIAL_ORIGIN
+    return OriginPolicy.from_fetches(
+        origin,
+        FETCHED_AT,
+        _result(origin + "/robots.txt", adversarial.robots_txt(), "text/plain"),
+        _result(origin + "/ai.txt", adversarial.ai_txt(), "text/plain"),
+        _result(origin + "/.well-known/tdmrep.json", adversarial.tdmrep_json(), "application/json"),
+    )
 
 
 # --- Redis ----------------------------------------------------------------------------------------
@@ -314,8 +345,12 @@ def main(argv: list[str] | None = None) -> int:
         with cache.pipeline() as pipe:
             for policy in policies:
                 cache.put_policy(policy.origin, policy.to_json(), pipe=pipe)
+            cache.put_policy(ADVERSARIAL_ORIGIN, adversarial_policy().to_json(), pipe=pipe)
         cache.client.close()
         figures = run_modes(redis_url, policies, bodies, urls, args.rounds)
+        figures["adversarial"] = run_adversarial(
+            redis_url, policies, urls, figures["microseconds_per_check"]["warm_new_url"]
+        )
 
     figures["setup"] = {
         "origins": len(policies),
@@ -416,6 +451,112 @@ def run_modes(
     }
 
 
+def run_adversarial(
+    redis_url: str, policies: list[OriginPolicy], urls: list[str], normal_us: float
+) -> dict[str, object]:
+    """The adversarial origin in process and through ``serve`` (see the module docstring)."""
+    paths = adversarial.url_paths(100 + 41 + SERVE_CLIENTS * SERVE_CHECKS_PER_CLIENT, seed=11)
+    checker = Checker(redis_url=redis_url, memory_size=len(policies) + 10)
+    start = _clock()
+    checker.check(ADVERSARIAL_ORIGIN + "/", AGENT, PURPOSE)  # load, parse and index: once
+    first_ms = (_clock() - start) * 1e3
+    rate = timed(loop(checks_of(checker), [ADVERSARIAL_ORIGIN + p for p in paths[:100]]))
+    checker.close()
+    warm_us = 1e6 / rate
+    served = serve_figures(redis_url, [ADVERSARIAL_ORIGIN + p for p in paths[100:]], urls)
+    ratio = warm_us / normal_us
+    return {
+        "first_check_ms": first_ms,
+        "warm_new_url_us": warm_us,
+        "normal_warm_new_url_us": normal_us,
+        "ratio_in_process": ratio,
+        **served,
+        "requirements": {
+            "adversarial check <= 20x a normal origin's, in process": ratio <= 20,
+            "adversarial check <= 20x a normal origin's, through serve": served[
+                "ratio_through_serve"
+            ]
+            <= 20,
+        },
+    }
+
+
+def serve_figures(redis_url: str, bad_urls: list[str], normal_urls: list[str]) -> dict[str, float]:
+    """GET /v1/check latencies (adversarial vs normal) and /healthz under 8 hammering clients."""
+    import httpx
+
+    command = [sys.executable, "-m", "reservation_crawler.cli", "serve", "--host", "127.0.0.1"]
+    command += ["--port", "0", "--redis", redis_url]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(
+        command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env
+    ) as process:
+        try:
+            assert process.stderr is not None
+            ready, _, _ = select.select([process.stderr], [], [], 60)
+            line = process.stderr.readline() if ready else ""
+            found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+            if found is None:
+                raise RuntimeError(f"serve did not start: {line!r}")
+            base = found.group(1)
+
+            def ask(http: httpx.Client, url: str) -> float:
+                start = _clock()
+                response = http.get("/v1/check", params={"url": url, "agent": AGENT})
+                response.raise_for_status()
+                return _clock() - start
+
+            with httpx.Client(base_url=base, timeout=120, trust_env=False) as http:
+                ask(http, bad_urls[0])  # load and index the adversarial policy
+                for url in normal_urls[:50]:
+                    ask(http, url)  # load the normal policies
+                normal = [ask(http, url) for url in normal_urls[50:250]]
+                idle = []
+                for _ in range(50):
+                    start = _clock()
+                    http.get("/healthz").raise_for_status()
+                    idle.append(_clock() - start)
+                bad = [ask(http, url) for url in bad_urls[1:41]]
+                stop = threading.Event()
+
+                def hammer(index: int) -> None:
+                    with httpx.Client(base_url=base, timeout=120, trust_env=False) as own:
+                        for url in bad_urls[41 + index :: SERVE_CLIENTS]:
+                            if stop.is_set():
+                                return
+                            ask(own, url)
+
+                clients = [threading.Thread(target=hammer, args=(i,)) for i in range(SERVE_CLIENTS)]
+                for thread in clients:
+                    thread.start()
+                health = []
+                deadline = time.monotonic() + 60
+                while any(t.is_alive() for t in clients) and time.monotonic() < deadline:
+                    start = _clock()
+                    http.get("/healthz").raise_for_status()
+                    health.append(_clock() - start)
+                    time.sleep(0.01)
+                stop.set()
+                for thread in clients:
+                    thread.join()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+    normal_ms = statistics.median(normal) * 1e3
+    bad_ms = statistics.median(bad) * 1e3
+    return {
+        "serve_normal_check_ms_p50": normal_ms,
+        "serve_adversarial_check_ms_p50": bad_ms,
+        "ratio_through_serve": bad_ms / normal_ms,
+        "serve_healthz_idle_ms_p50": percentile(idle, 0.50) * 1e3,
+        "serve_healthz_idle_ms_p99": percentile(idle, 0.99) * 1e3,
+        "serve_healthz_samples": len(health),
+        "serve_healthz_ms_p50": percentile(health, 0.50) * 1e3,
+        "serve_healthz_ms_p99": percentile(health, 0.99) * 1e3,
+        "serve_healthz_ms_max": max(health) * 1e3,
+    }
+
+
 def report(figures: dict[str, object]) -> None:
     setup = figures["setup"]
     rates = figures["checks_per_second"]
@@ -453,6 +594,29 @@ def report(figures: dict[str, object]) -> None:
         f"{ratios['warm_new_unshared']:.2f}x"
     )
     for requirement, met in figures["requirements"].items():
+        print(f"  [{'ok' if met else 'MISSED'}] {requirement}")
+    bad = figures["adversarial"]
+    print(
+        "adversarial origin (4,000 wildcard rules in robots.txt and ai.txt, 4,000 tdmrep.json "
+        "rules, 4,000-character URLs):"
+    )
+    print(
+        f"  first check (load, parse, index) {bad['first_check_ms']:.0f} ms; warm new URL "
+        f"{bad['warm_new_url_us']:,.0f} us = {bad['ratio_in_process']:.0f}x a normal origin's "
+        f"{bad['normal_warm_new_url_us']:.2f} us (in process)"
+    )
+    print(
+        f"  through serve, GET /v1/check p50: {bad['serve_adversarial_check_ms_p50']:.2f} ms vs "
+        f"{bad['serve_normal_check_ms_p50']:.2f} ms normal = {bad['ratio_through_serve']:.1f}x"
+    )
+    print(
+        f"  /healthz while {SERVE_CLIENTS} clients hammer it: p50 "
+        f"{bad['serve_healthz_ms_p50']:.1f} ms, p99 {bad['serve_healthz_ms_p99']:.1f} ms, max "
+        f"{bad['serve_healthz_ms_max']:.1f} ms ({bad['serve_healthz_samples']} samples); idle: "
+        f"p50 {bad['serve_healthz_idle_ms_p50']:.1f} ms, "
+        f"p99 {bad['serve_healthz_idle_ms_p99']:.1f} ms"
+    )
+    for requirement, met in bad["requirements"].items():
         print(f"  [{'ok' if met else 'MISSED'}] {requirement}")
 
 
