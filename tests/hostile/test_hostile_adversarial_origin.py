@@ -30,7 +30,8 @@ from reservation_crawler.testing import adversarial
 pytestmark = pytest.mark.hostile
 
 CLIENTS = 8
-CHECKS_PER_CLIENT = 6
+CHECKS_PER_CLIENT = 40  # at most; clients stop once /healthz has HEALTHZ_SAMPLES samples
+HEALTHZ_SAMPLES = 40
 # Generous bounds for a loaded 2-core machine: measured ~15 ms per warm check and ~10 ms
 # /healthz p99 there; the unindexed matcher took ~480 ms per check and seconds per /healthz.
 WARM_CHECK_MEDIAN_S = 0.25
@@ -105,15 +106,18 @@ def test_healthz_stays_fast_while_8_clients_hammer_the_adversarial_origin(
     paths = adversarial.url_paths(CLIENTS * CHECKS_PER_CLIENT, seed=7)
     answers: list[str] = []
     errors: list[BaseException] = []
+    enough = threading.Event()  # the poller has its samples: clients stop
 
     def client(index: int) -> None:
         try:
             with httpx.Client(base_url=serve, timeout=120, trust_env=False) as http:
                 for path in paths[index::CLIENTS]:
+                    if enough.is_set():
+                        return
                     params = {"url": origin.url(path), "agent": "GPTBot", "purpose": "train-ai"}
                     response = http.get("/v1/check", params=params)
                     answers.append(response.json()["decision"])
-        except BaseException as exc:
+        except BaseException as exc:  # reported by the test below
             errors.append(exc)
 
     clients = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
@@ -123,15 +127,18 @@ def test_healthz_stays_fast_while_8_clients_hammer_the_adversarial_origin(
         for thread in clients:
             thread.start()
         deadline = time.monotonic() + 300
-        while any(t.is_alive() for t in clients) and time.monotonic() < deadline:
+        while len(latencies) < HEALTHZ_SAMPLES and time.monotonic() < deadline:
+            if not any(t.is_alive() for t in clients):
+                break
             start = time.perf_counter()
             assert http.get("/healthz").status_code == 200
             latencies.append(time.perf_counter() - start)
-            time.sleep(0.02)
+            time.sleep(0.01)
+        enough.set()
     for thread in clients:
-        thread.join(timeout=60)
+        thread.join(timeout=120)
     assert not errors, errors
-    assert answers == ["reserved"] * (CLIENTS * CHECKS_PER_CLIENT)
-    assert len(latencies) >= 20, latencies
+    assert answers and set(answers) == {"reserved"}
+    assert len(latencies) >= 10, (len(answers), latencies)  # polled while clients hammered
     p99 = sorted(latencies)[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
     assert p99 < HEALTHZ_P99_S, (p99, max(latencies))
