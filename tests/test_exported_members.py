@@ -13,13 +13,14 @@ PUBLIC = {
     "Checker",
     "ConfigError",
     "Decision",
+    "DecodeError",
     "Evidence",
-    "FetchError",
     "Finding",
     "InvalidOrigin",
     "OriginPolicy",
     "Outcome",
     "Purpose",
+    "ReservationCrawlerError",
     "ReservationError",
     "ReservationRecord",
     "Severity",
@@ -33,10 +34,20 @@ def test_all_is_pinned():
     assert set(reservation_crawler.__all__) == PUBLIC
 
 
+# Names kept for 0.1 callers, and what they name now.
+ALIASES = {"ReservationError": "ReservationCrawlerError"}
+
+
 def test_every_exported_name_resolves_from_its_home():
     for name in PUBLIC - {"__version__"}:
         value = getattr(reservation_crawler, name)
-        assert getattr(value, "__name__", name) == name
+        assert getattr(value, "__name__", name) == ALIASES.get(name, name)
+
+
+def test_the_0_1_exception_root_is_the_root():
+    from reservation_crawler import ReservationCrawlerError, ReservationError
+
+    assert ReservationError is ReservationCrawlerError
 
 
 def test_importing_the_package_does_not_import_heavy_dependencies():

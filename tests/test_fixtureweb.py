@@ -6,6 +6,7 @@ server as an HTTP proxy); never through the project's fetcher.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import socket
@@ -132,7 +133,7 @@ def test_recipe_helper_and_json_round_trip():
     assert recipe("tdmrep-file").variant == next(iter(KINDS["tdmrep-file"].variants))
     overridden = recipe("plain", robots=None)
     assert overridden.params == {"robots": None}
-    assert Recipe.from_json(json.loads(json.dumps(made.to_json()))) == made
+    assert Recipe(**json.loads(json.dumps(dataclasses.asdict(made)))) == made
 
 
 def test_the_generator_puts_no_page_signal_where_our_crawler_may_not_fetch(corpus):
@@ -888,7 +889,7 @@ def test_separate_process_starts_serves_and_stops(tmp_path):
 def test_separate_process_serves_a_recipe_file_or_a_mix(tmp_path):
     recipes = tmp_path / "recipes.jsonl"
     chosen = [recipe("robots-5xx", "503"), recipe("noai", "header")]
-    recipes.write_text("".join(json.dumps(r.to_json()) + "\n" for r in chosen))
+    recipes.write_text("".join(json.dumps(dataclasses.asdict(r)) + "\n" for r in chosen))
     with FixtureWebProcess(corpus=False, extra_args=["--recipes", str(recipes)]) as process:
         assert process.ready["sites"] == 2
         with httpx.Client(base_url=f"http://127.0.0.1:{process.port}", timeout=5) as http:

@@ -1,37 +1,69 @@
-"""The project's exceptions: one root, :class:`ReservationError`, for everything raised on purpose.
+"""The project's exceptions: one root, :class:`ReservationCrawlerError`, for everything raised.
 
-Errors from httpx, redis or Scrapy are translated at the boundary (``raise ... from exc``) so a
-caller can catch ``ReservationError`` alone. Parsers never raise on content; they return findings.
-Network and content problems met while fetching are not raised either: the fetcher reports them
-in ``FetchResult.error``.
+The tree::
+
+    ReservationCrawlerError
+     ├── ConfigError (+ ValueError)       a setting, option, limit or argument is invalid
+     │    └── UsageError                  a command line that cannot run (crawl)
+     ├── InvalidOrigin (+ ValueError)     not an http(s) URL / origin
+     ├── DecodeError (+ ValueError)       JSON that is not the stored shape (schema, keys)
+     │    └── MalformedRecord             a line or row stats skips (``apps.stats``)
+     ├── InputError                       a records file / Redis source stats cannot read
+     └── CacheUnavailable                 Redis cannot be reached or answered with an error
+
+The root itself is raised only when the package finds itself inconsistent (a finding code
+declared twice, an httpx release without the internals the fetcher relies on). The fixture web
+(``reservation_crawler.testing``) imports nothing of the package and raises builtin exceptions.
+Scrapy components raise Scrapy's own control exceptions (``NotConfigured``, ``IgnoreRequest``,
+``DropItem``) where Scrapy expects them.
+
+Errors from httpx, redis, Scrapy, pyarrow or starlette are translated at the boundary
+(``raise ... from exc``) so a caller can catch ``ReservationCrawlerError`` alone. Parsers never
+raise on content; they return findings. Network and content problems met while fetching are not
+raised either: the fetcher reports them in ``FetchResult.error``.
 """
 
 from __future__ import annotations
 
+__all__ = [
+    "CacheUnavailable",
+    "ConfigError",
+    "DecodeError",
+    "InputError",
+    "InvalidOrigin",
+    "ReservationCrawlerError",
+    "ReservationError",
+    "UsageError",
+]
 
-class ReservationError(Exception):
-    """Root of every exception reservation-crawler raises on purpose."""
+
+class ReservationCrawlerError(Exception):
+    """Root of every exception reservation-crawler raises."""
 
 
-class ConfigError(ReservationError, ValueError):
+# The 0.1 name of the root, kept so ``except ReservationError`` goes on working.
+ReservationError = ReservationCrawlerError
+
+
+class ConfigError(ReservationCrawlerError, ValueError):
     """Invalid configuration or arguments (a setting, a command-line option, a limit)."""
 
 
-class InvalidOrigin(ReservationError, ValueError):
+class UsageError(ConfigError):
+    """A command line that cannot run (conflicting or missing options, an unreadable input)."""
+
+
+class InvalidOrigin(ReservationCrawlerError, ValueError):
     """Not an http(s) URL or origin (no scheme, another scheme, no host, unparsable)."""
 
 
-class FetchError(ReservationError):
-    """A fetch failed and the caller asked for an exception instead of a ``FetchResult``.
-
-    ``code`` is one of ``fetch.FETCH_ERRORS``; ``url`` the URL that was requested.
-    """
-
-    def __init__(self, message: str, *, code: str, url: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.url = url
+class DecodeError(ReservationCrawlerError, ValueError):
+    """A JSON value is not the stored form asked for (another schema, a missing key, a bad type)."""
 
 
-class CacheUnavailable(ReservationError):
+class InputError(ReservationCrawlerError):
+    """An input cannot be read (a file, a line, a Parquet row, a Redis source)."""
+
+
+class CacheUnavailable(ReservationCrawlerError):
     """The cache (Redis) cannot be reached or answered with an error."""

@@ -24,6 +24,8 @@ from reservation_crawler.apps._exit import ExitCode
 from reservation_crawler.apps.catalogue import catalogue
 from reservation_crawler.core.policy import AITXT, PAGE, ROBOTS, TDMREP, OriginPolicy, classify
 from reservation_crawler.errors import InvalidOrigin
+from reservation_crawler.model import codec
+from reservation_crawler.model.codec import shape
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity
 from reservation_crawler.model.record import (
     PURPOSES,
@@ -184,14 +186,9 @@ class SourceLine:
     line: int | None
     text: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {"line": self.line, "text": self.text}
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SourceLine:
-        return cls(line=data.get("line"), text=data["text"])
-
-
+# "scope" before "lines": the key order of 0.1's report.
+@shape(order="family source location summary scope lines urls omitted")
 @dataclass(frozen=True, slots=True)
 class Signal:
     """One signal the site publishes, with the lines that carry it.
@@ -210,31 +207,6 @@ class Signal:
     urls: tuple[str, ...] = ()
     omitted: int = 0  # lines of the signal not shown
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "family": self.family,
-            "source": self.source,
-            "location": self.location,
-            "summary": self.summary,
-            "scope": self.scope,
-            "lines": [line.to_json() for line in self.lines],
-            "urls": list(self.urls),
-            "omitted": self.omitted,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Signal:
-        return cls(
-            family=data["family"],
-            source=data["source"],
-            location=data["location"],
-            summary=data["summary"],
-            lines=tuple(SourceLine.from_json(x) for x in data.get("lines", ())),
-            scope=data.get("scope", "*"),
-            urls=tuple(data.get("urls", ())),
-            omitted=data.get("omitted", 0),
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class MatrixRow:
@@ -248,29 +220,6 @@ class MatrixRow:
     decisions: Mapping[str, str]  # purpose -> reserved / allowed / unspecified
     reasons: Mapping[str, tuple[str, ...]]  # purpose -> one line per piece of evidence
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "agent": self.agent,
-            "operator": self.operator,
-            "classes": list(self.classes),
-            "control_only": self.control_only,
-            "registry": self.registry,
-            "decisions": dict(self.decisions),
-            "reasons": {p: list(r) for p, r in self.reasons.items()},
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> MatrixRow:
-        return cls(
-            agent=data["agent"],
-            operator=data.get("operator"),
-            classes=tuple(data.get("classes", ())),
-            control_only=bool(data.get("control_only")),
-            registry=bool(data.get("registry")),
-            decisions=dict(data["decisions"]),
-            reasons={p: tuple(r) for p, r in data.get("reasons", {}).items()},
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class PageReport:
@@ -279,21 +228,6 @@ class PageReport:
     url: str
     source: SourceOutcome
     matrix: tuple[MatrixRow, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "source": self.source.to_json(),
-            "matrix": [row.to_json() for row in self.matrix],
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PageReport:
-        return cls(
-            url=data["url"],
-            source=SourceOutcome.from_json(data["source"]),
-            matrix=tuple(MatrixRow.from_json(x) for x in data["matrix"]),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,25 +239,6 @@ class Reference:
     source: SourceOutcome
     summary: str
     cited_by: tuple[str, ...] = ()  # where the site names it
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "url": self.url,
-            "source": self.source.to_json(),
-            "summary": self.summary,
-            "cited_by": list(self.cited_by),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Reference:
-        return cls(
-            kind=data["kind"],
-            url=data["url"],
-            source=SourceOutcome.from_json(data["source"]),
-            summary=data["summary"],
-            cited_by=tuple(data.get("cited_by", ())),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,27 +255,6 @@ class SignalRef:
     def describe(self) -> str:
         where = self.source + (f" line {self.line}" if self.line is not None else "")
         return f"{self.signal} ({where}: {self.raw})"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "signal": self.signal,
-            "source": self.source,
-            "scope": self.scope,
-            "raw": self.raw,
-            "line": self.line,
-            "location": self.location,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SignalRef:
-        return cls(
-            signal=data["signal"],
-            source=data["source"],
-            scope=data["scope"],
-            raw=data["raw"],
-            line=data.get("line"),
-            location=data.get("location"),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,29 +273,6 @@ class Conflict:
     allowed_by: tuple[SignalRef, ...]
     resolution: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "purposes": list(self.purposes),
-            "agents": list(self.agents),
-            "urls": list(self.urls),
-            "reserved_by": [r.to_json() for r in self.reserved_by],
-            "allowed_by": [r.to_json() for r in self.allowed_by],
-            "resolution": self.resolution,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Conflict:
-        return cls(
-            kind=data["kind"],
-            purposes=tuple(data["purposes"]),
-            agents=tuple(data["agents"]),
-            urls=tuple(data["urls"]),
-            reserved_by=tuple(SignalRef.from_json(x) for x in data["reserved_by"]),
-            allowed_by=tuple(SignalRef.from_json(x) for x in data["allowed_by"]),
-            resolution=data["resolution"],
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class Occurrence:
@@ -411,23 +282,6 @@ class Occurrence:
     location: str | None = None
     line: int | None = None
     urls: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "message": self.message,
-            "location": self.location,
-            "line": self.line,
-            "urls": list(self.urls),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Occurrence:
-        return cls(
-            message=data["message"],
-            location=data.get("location"),
-            line=data.get("line"),
-            urls=tuple(data.get("urls", ())),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,32 +297,21 @@ class ReportFinding:
     example: str
     occurrences: tuple[Occurrence, ...]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "severity": str(self.severity),
-            "source": self.source,
-            "title": self.title,
-            "explanation": self.explanation,
-            "fix": self.fix,
-            "example": self.example,
-            "occurrences": [o.to_json() for o in self.occurrences],
-        }
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ReportFinding:
-        return cls(
-            code=data["code"],
-            severity=Severity(data["severity"]),
-            source=data["source"],
-            title=data["title"],
-            explanation=data["explanation"],
-            fix=data["fix"],
-            example=data.get("example", ""),
-            occurrences=tuple(Occurrence.from_json(x) for x in data["occurrences"]),
-        )
+def _summary(report: ValidationReport) -> dict[str, int]:
+    return {
+        **report.counts,
+        "exit_status": exit_status(report),
+        "exit_status_strict": exit_status(report, strict=True),
+    }
 
 
+@shape(
+    tag=REPORT_SCHEMA,
+    computed={"summary": _summary},  # written for readers; from_json recomputes it
+    order="schema target origin checked_at agents reachable summary sources pages signals "
+    "references conflicts findings",
+)
 @dataclass(frozen=True, slots=True)
 class ValidationReport:
     """Everything ``validate`` found about one site. Renderers read only this."""
@@ -498,43 +341,13 @@ class ValidationReport:
         return exit_status(self, strict=strict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "schema": self.schema,
-            "target": self.target,
-            "origin": self.origin,
-            "checked_at": self.checked_at,
-            "agents": list(self.agents),
-            "reachable": self.reachable,
-            "summary": {
-                **self.counts,
-                "exit_status": exit_status(self),
-                "exit_status_strict": exit_status(self, strict=True),
-            },
-            "sources": {name: s.to_json() for name, s in self.sources.items()},
-            "pages": [p.to_json() for p in self.pages],
-            "signals": [s.to_json() for s in self.signals],
-            "references": [r.to_json() for r in self.references],
-            "conflicts": [c.to_json() for c in self.conflicts],
-            "findings": [f.to_json() for f in self.findings],
-        }
+        """The ``validate --json`` form (``docs/validate.md``)."""
+        return codec.to_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ValidationReport:
-        if data.get("schema") != REPORT_SCHEMA:
-            raise ValueError(f"unsupported report schema {data.get('schema')!r}")
-        return cls(
-            target=data["target"],
-            origin=data["origin"],
-            checked_at=data["checked_at"],
-            agents=tuple(data["agents"]),
-            reachable=bool(data["reachable"]),
-            sources={k: SourceOutcome.from_json(v) for k, v in data["sources"].items()},
-            pages=tuple(PageReport.from_json(x) for x in data["pages"]),
-            signals=tuple(Signal.from_json(x) for x in data.get("signals", ())),
-            references=tuple(Reference.from_json(x) for x in data.get("references", ())),
-            conflicts=tuple(Conflict.from_json(x) for x in data.get("conflicts", ())),
-            findings=tuple(ReportFinding.from_json(x) for x in data.get("findings", ())),
-        )
+        """A report from its JSON form; ``errors.DecodeError`` when it is not one."""
+        return codec.from_json(cls, data)
 
 
 def exit_status(report: ValidationReport, *, strict: bool = False) -> int:

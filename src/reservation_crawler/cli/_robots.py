@@ -11,6 +11,7 @@ from typing import Any
 from reservation_crawler.apps._exit import ExitCode
 from reservation_crawler.cli._command import add_command
 from reservation_crawler.cli._output import Output, add_json_flag
+from reservation_crawler.model import codec
 
 EXITS = {
     ExitCode.OK: "done",
@@ -70,8 +71,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
             result = fetcher.fetch(source, max_bytes=fetcher.limits.robots_max_bytes)
         outcome, fetch_findings = classify(ROBOTS, result)
         fetch_note = {
-            "source": outcome.to_json(),
-            "findings": [f.to_json() for f in fetch_findings],
+            "source": codec.to_json(outcome),
+            "findings": [codec.to_json(f) for f in fetch_findings],
         }
         if outcome.outcome is not Outcome.OK:
             return _report_unfetched_robots(args, out, agents, outcome, fetch_findings)
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             "file": source,
             "profile": args.profile,
             "results": results,
-            "findings": [f.to_json() for f in parsed.findings],
+            "findings": [codec.to_json(f) for f in parsed.findings],
         }
         if fetch_note is not None:
             data["fetch"] = fetch_note
@@ -143,9 +144,9 @@ def _report_unfetched_robots(
         out.json_line(
             {
                 "file": args.file,
-                "fetch": {"source": outcome.to_json()},
+                "fetch": {"source": codec.to_json(outcome)},
                 "results": results,
-                "findings": [f.to_json() for f in findings],
+                "findings": [codec.to_json(f) for f in findings],
             }
         )
     else:

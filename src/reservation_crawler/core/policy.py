@@ -7,13 +7,14 @@ worker re-parses once into its in-process cache.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from reservation_crawler.model import codec
+from reservation_crawler.model.codec import shape
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity
 from reservation_crawler.model.record import Outcome, SourceOutcome
 from reservation_crawler.signals import aitxt, robots, tdmrep
@@ -273,6 +274,8 @@ def _why(result: FetchResultLike) -> str:
     return f"HTTP {result.status}"
 
 
+# The body as text when it is UTF-8, else base64 under "body_b64"; kept raw (parsed on demand).
+@shape(omit_default=("body",), order=("source", "findings", "body"))
 @dataclass(frozen=True, slots=True)
 class PolicyFile:
     """One origin-level file: how it was fetched, and its body when there is one to read."""
@@ -290,31 +293,6 @@ class PolicyFile:
     @classmethod
     def not_fetched(cls, url: str) -> PolicyFile:
         return cls(source=SourceOutcome(url=url, outcome=Outcome.NOT_FETCHED))
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "source": self.source.to_json(),
-            "findings": [f.to_json() for f in self.findings],
-        }
-        if self.body is not None:
-            try:
-                data["body"] = self.body.decode("utf-8")
-            except UnicodeDecodeError:
-                data["body_b64"] = base64.b64encode(self.body).decode("ascii")
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PolicyFile:
-        body: bytes | None = None
-        if "body" in data:
-            body = data["body"].encode("utf-8")
-        elif "body_b64" in data:
-            body = base64.b64decode(data["body_b64"])
-        return cls(
-            source=SourceOutcome.from_json(data["source"]),
-            body=body,
-            findings=tuple(Finding.from_json(f) for f in data.get("findings", ())),
-        )
 
 
 def failed_fetch(kind: str, outcome: Outcome | str) -> bool:
@@ -335,6 +313,11 @@ def sources_failed(outcomes: Mapping[str, Outcome | str]) -> bool:
     return any(failed_fetch(kind, outcome) for kind, outcome in outcomes.items())
 
 
+@shape(
+    tag=POLICY_SCHEMA,
+    rename={"robots_file": ROBOTS, "aitxt_file": AITXT, "tdmrep_file": TDMREP},
+    nest={"files": ("robots_file", "aitxt_file", "tdmrep_file")},
+)
 @dataclass(frozen=True)
 class OriginPolicy:
     """What a crawler needs before fetching anything from an origin. Parsed lazily, once."""
@@ -439,29 +422,13 @@ class OriginPolicy:
         return found
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "schema": POLICY_SCHEMA,
-            "origin": self.origin,
-            "fetched_at": self.fetched_at,
-            "files": {
-                ROBOTS: self.robots_file.to_json(),
-                AITXT: self.aitxt_file.to_json(),
-                TDMREP: self.tdmrep_file.to_json(),
-            },
-        }
+        """The stored form (schema ``origin-policy/1``, ``docs/redis.md``)."""
+        return codec.to_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> OriginPolicy:
-        if data.get("schema") != POLICY_SCHEMA:
-            raise ValueError(f"unsupported policy schema {data.get('schema')!r}")
-        files = data["files"]
-        return cls(
-            origin=data["origin"],
-            fetched_at=data["fetched_at"],
-            robots_file=PolicyFile.from_json(files[ROBOTS]),
-            aitxt_file=PolicyFile.from_json(files[AITXT]),
-            tdmrep_file=PolicyFile.from_json(files[TDMREP]),
-        )
+        """A policy from its stored form; ``errors.DecodeError`` when it is not one."""
+        return codec.from_json(cls, data)
 
 
 def _with_location(finding: Finding, location: str) -> Finding:

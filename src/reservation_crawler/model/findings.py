@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+
+from reservation_crawler.model.codec import shape
 
 # A finding message is read by a person: whatever a hostile file repeats, it stays this short.
 MAX_MESSAGE_CHARS = 1_000
@@ -44,6 +45,7 @@ class Severity(StrEnum):
     INFO = "info"
 
 
+@shape(omit_default=("line", "location"))
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One observation about one signal source, with where it was seen."""
@@ -54,30 +56,6 @@ class Finding:
     message: str
     line: int | None = None
     location: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "code": self.code,
-            "severity": str(self.severity),
-            "source": self.source,
-            "message": self.message,
-        }
-        if self.line is not None:
-            data["line"] = self.line
-        if self.location is not None:
-            data["location"] = self.location
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Finding:
-        return cls(
-            code=data["code"],
-            severity=Severity(data["severity"]),
-            source=data["source"],
-            message=data["message"],
-            line=data.get("line"),
-            location=data.get("location"),
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from reservation_crawler.model import codec
+from reservation_crawler.model.codec import shape
 from reservation_crawler.model.findings import Finding
 
 SCHEMA = "reservation-record/1"
@@ -54,32 +56,8 @@ class SourceOutcome:
     error: str | None = None
     redirects: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "outcome": str(self.outcome),
-            "status": self.status,
-            "content_type": self.content_type,
-            "size": self.size,
-            "sha256": self.sha256,
-            "error": self.error,
-            "redirects": list(self.redirects),
-        }
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SourceOutcome:
-        return cls(
-            url=data["url"],
-            outcome=Outcome(data["outcome"]),
-            status=data.get("status"),
-            content_type=data.get("content_type"),
-            size=data.get("size"),
-            sha256=data.get("sha256"),
-            error=data.get("error"),
-            redirects=tuple(data.get("redirects") or ()),
-        )
-
-
+@shape(omit_default=("line", "location"))
 class Evidence(NamedTuple):
     """One signal's effect on some purposes for one queried agent.
 
@@ -99,40 +77,11 @@ class Evidence(NamedTuple):
     line: int | None = None
     location: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "agent": self.agent,
-            "purposes": [str(p) for p in self.purposes],
-            "effect": str(self.effect),
-            "signal": self.signal,
-            "source": self.source,
-            "scope": self.scope,
-            "raw": self.raw,
-        }
-        if self.line is not None:
-            data["line"] = self.line
-        if self.location is not None:
-            data["location"] = self.location
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Evidence:
-        return cls(
-            agent=data["agent"],
-            purposes=tuple(Purpose(p) for p in data["purposes"]),
-            effect=Decision(data["effect"]),
-            signal=data["signal"],
-            source=data["source"],
-            scope=data["scope"],
-            raw=data["raw"],
-            line=data.get("line"),
-            location=data.get("location"),
-        )
-
 
 Decisions = Mapping[str, Mapping[Purpose, Decision]]
 
 
+@shape(tag=SCHEMA)
 @dataclass(frozen=True, slots=True)
 class ReservationRecord:
     """Everything known about one URL: sources, decisions per agent and purpose, evidence."""
@@ -162,36 +111,13 @@ class ReservationRecord:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "schema": self.schema,
-            "url": self.url,
-            "origin": self.origin,
-            "fetched_at": self.fetched_at,
-            "sources": {name: s.to_json() for name, s in self.sources.items()},
-            "decisions": {
-                agent: {str(p): str(d) for p, d in cells.items()}
-                for agent, cells in self.decisions.items()
-            },
-            "evidence": [e.to_json() for e in self.evidence],
-            "findings": [f.to_json() for f in self.findings],
-        }
+        """The record's JSON form (``docs/record.md``)."""
+        return codec.to_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ReservationRecord:
-        if data.get("schema") != SCHEMA:
-            raise ValueError(f"unsupported record schema {data.get('schema')!r}, want {SCHEMA!r}")
-        return cls(
-            url=data["url"],
-            origin=data["origin"],
-            fetched_at=data["fetched_at"],
-            sources={k: SourceOutcome.from_json(v) for k, v in data["sources"].items()},
-            decisions={
-                agent: {Purpose(p): Decision(d) for p, d in cells.items()}
-                for agent, cells in data["decisions"].items()
-            },
-            evidence=tuple(Evidence.from_json(e) for e in data.get("evidence", ())),
-            findings=tuple(Finding.from_json(f) for f in data.get("findings", ())),
-        )
+        """A record from its JSON form; ``errors.DecodeError`` when it is not one."""
+        return codec.from_json(cls, data)
 
 
 def _lookup_casefold(decisions: Decisions, agent: str) -> Mapping[Purpose, Decision] | None:

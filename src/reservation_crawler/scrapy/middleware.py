@@ -27,6 +27,7 @@ from reservation_crawler.core.fetching import DEFAULT_TIMEOUT
 from reservation_crawler.drivers.fetch import FetchLimits
 from reservation_crawler.drivers.lookup import AsyncChecker, Verdict
 from reservation_crawler.errors import CacheUnavailable, ConfigError
+from reservation_crawler.model import codec
 from reservation_crawler.model.record import PURPOSES, Decision, Purpose
 
 if TYPE_CHECKING:
@@ -254,7 +255,7 @@ def _summary(agent: str, verdicts: Sequence[Verdict]) -> dict[str, Any]:
             key = (row.signal, row.source, row.raw, row.line, row.location, row.effect)
             if key not in seen:
                 seen.add(key)
-                evidence.append(row.to_json())
+                evidence.append(codec.to_json(row))
     return {
         "agent": agent,
         "level": first.level,

@@ -41,6 +41,8 @@ from reservation_crawler.core.policy import (
 )
 from reservation_crawler.drivers.collect import now_iso, record_from_page
 from reservation_crawler.drivers.fetch import PRODUCT_TOKEN
+from reservation_crawler.errors import ConfigError
+from reservation_crawler.model import codec
 from reservation_crawler.model.record import Decision, Outcome, Purpose
 from reservation_crawler.scrapy import fetching
 from reservation_crawler.scrapy.fetching import RC, BodyReaders, host_of
@@ -95,7 +97,7 @@ class ReservationsSpider(scrapy.Spider):
         self.agents = _split_arg(agents)
         self.max_pages = max(1, int(max_pages))
         if scheme not in ("http", "https"):
-            raise ValueError(f"scheme must be http or https, not {scheme!r}")
+            raise ConfigError(f"scheme must be http or https, not {scheme!r}")
         self.scheme = scheme
         self.limits = FetchLimits()
         self.distributed = False
@@ -273,7 +275,7 @@ class ReservationsSpider(scrapy.Spider):
     def _policy_file_done(self, state: dict[str, Any], result: FetchResult) -> Iterator[Any]:
         kind = state["stage"]
         # The same classification OriginPolicy.from_fetches applies (policy.PolicyFile).
-        files = {**state["files"], kind: PolicyFile.from_fetch(kind, result).to_json()}
+        files = {**state["files"], kind: codec.to_json(PolicyFile.from_fetch(kind, result))}
         site = {
             "origin": state["origin"],
             "targets": state["targets"],
@@ -287,9 +289,9 @@ class ReservationsSpider(scrapy.Spider):
         policy = OriginPolicy(
             origin=state["origin"],
             fetched_at=state["fetched_at"],
-            robots_file=PolicyFile.from_json(files[ROBOTS]),
-            aitxt_file=PolicyFile.from_json(files[AITXT]),
-            tdmrep_file=PolicyFile.from_json(files[TDMREP]),
+            robots_file=codec.from_json(PolicyFile, files[ROBOTS]),
+            aitxt_file=codec.from_json(PolicyFile, files[AITXT]),
+            tdmrep_file=codec.from_json(PolicyFile, files[TDMREP]),
         )
         policy_json = policy.to_json()
         self._remember(policy)

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+
+from reservation_crawler.model import codec
 
 __all__ = [
     "AGENT_CLASSES",
@@ -55,25 +56,6 @@ class AiAgent:
     well_known: bool = False
     sources: tuple[str, ...] = ()
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> AiAgent:
-        return cls(
-            token=data["token"],
-            operator=data.get("operator"),
-            purposes=frozenset(data.get("purposes") or ()),
-            control_only=bool(data.get("control_only")),
-            description=data.get("description") or "",
-            valid_token=bool(data.get("valid_token")),
-            aliases=tuple(data.get("aliases") or ()),
-            operator_url=data.get("operator_url"),
-            respects_robots=data.get("respects_robots") or "unclear",
-            respects_robots_note=data.get("respects_robots_note"),
-            function=data.get("function") or "",
-            note=data.get("note"),
-            well_known=bool(data.get("well_known")),
-            sources=tuple(data.get("sources") or ()),
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class _Registry:
@@ -86,7 +68,7 @@ class _Registry:
 def _registry() -> _Registry:
     text = (resources.files(__package__) / "data" / "agents.json").read_text(encoding="utf-8")
     document = json.loads(text)
-    agents = tuple(AiAgent.from_json(item) for item in document["agents"])
+    agents = tuple(codec.from_json(AiAgent, item) for item in document["agents"])
     by_name: dict[str, AiAgent] = {}
     for agent in agents:
         for name in (agent.token, *agent.aliases):

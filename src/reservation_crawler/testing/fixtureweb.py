@@ -370,7 +370,7 @@ async def _serve(args: argparse.Namespace) -> int:
     corpus = load_corpus(False if args.no_corpus else (args.corpus or None))
     if args.recipes:
         with open(args.recipes, encoding="utf-8") as handle:
-            recipes = [Recipe.from_json(json.loads(line)) for line in handle if line.strip()]
+            recipes = [Recipe(**json.loads(line)) for line in handle if line.strip()]
     else:
         mix = json.loads(args.mix) if args.mix else None
         recipes = generate_recipes(

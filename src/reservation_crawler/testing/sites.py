@@ -64,19 +64,14 @@ HUGE_ROBOTS_SIZE = 600 * 1024  # above RFC 9309's 500 KiB parsing minimum
 class Recipe:
     """One fixture site: a kind, a variant of it, and the JSON parameters that define it.
 
+    Its JSON form is ``dataclasses.asdict(recipe)``; ``Recipe(**data)`` reads it back.
+
     Treat ``params`` as read-only; it is shared with the rendered site and the ground truth.
     """
 
     kind: str
     variant: str = ""
     params: Params = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "variant": self.variant, "params": self.params}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Recipe:
-        return cls(data["kind"], data.get("variant", ""), dict(data.get("params") or {}))
 
 
 # --------------------------------------------------------------------------------------------

@@ -38,6 +38,8 @@ import redis.asyncio.lock
 import redis.lock
 
 from reservation_crawler.errors import CacheUnavailable, ConfigError
+from reservation_crawler.model import codec
+from reservation_crawler.model.codec import shape
 
 logger = logging.getLogger("reservation_crawler.drivers.cache")  # the public module's name
 
@@ -126,6 +128,14 @@ def scrapy_redis_settings(redis_url: str) -> dict[str, str]:
 # --- Values: JSON object + "_cache" metadata spliced in front ---------------------------------
 
 
+# Times are ISO 8601 in JSON (lambdas: _iso and _epoch are defined below).
+@shape(
+    convert={
+        "fetched_at": (lambda t: _iso(t), lambda v: _epoch(v)),
+        "expires_at": (lambda t: _iso(t), lambda v: _epoch(v)),
+    },
+    omit_default=("stale",),
+)
 @dataclass(frozen=True, slots=True)
 class CacheMeta:
     """When a value was fetched, until when it is fresh, and whether it records a failure.
@@ -148,25 +158,6 @@ class CacheMeta:
         if self.expires_at is None:
             return True  # only the Redis TTL bounds it
         return (time.time() if now is None else now) < self.expires_at
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "fetched_at": _iso(self.fetched_at),
-            "expires_at": _iso(self.expires_at),
-            "failed": self.failed,
-        }
-        if self.stale:
-            data["stale"] = True
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> CacheMeta:
-        return cls(
-            fetched_at=_epoch(data.get("fetched_at")),
-            expires_at=_epoch(data.get("expires_at")),
-            failed=bool(data.get("failed", False)),
-            stale=bool(data.get("stale", False)),
-        )
 
 
 UNKNOWN_META = CacheMeta(fetched_at=None, expires_at=None)
@@ -223,7 +214,7 @@ def encode_value(data: Mapping[str, Any], meta: CacheMeta) -> bytes:
     if META_FIELD in data:
         data = {k: v for k, v in data.items() if k != META_FIELD}
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    head = '{"' + META_FIELD + '":' + json.dumps(meta.to_json(), separators=(",", ":"))
+    head = '{"' + META_FIELD + '":' + json.dumps(codec.to_json(meta), separators=(",", ":"))
     return (head + "}" if body == "{}" else head + "," + body[1:]).encode("utf-8")
 
 
@@ -232,7 +223,7 @@ def splice_meta(raw: bytes, meta: CacheMeta) -> bytes:
     body = strip_meta(raw.strip())
     if not body.startswith(b"{") or not body.endswith(b"}"):
         raise ValueError("a cached value must be a JSON object")
-    head = _META_HEAD + json.dumps(meta.to_json(), separators=(",", ":")).encode()
+    head = _META_HEAD + json.dumps(codec.to_json(meta), separators=(",", ":")).encode()
     rest = body[1:].lstrip()
     if rest == b"}":
         return head + b"}"
@@ -254,7 +245,7 @@ def read_meta(raw: bytes) -> CacheMeta:
     if not raw.startswith(_META_HEAD):
         return UNKNOWN_META
     end = raw.index(b"}", len(_META_HEAD)) + 1
-    return CacheMeta.from_json(json.loads(raw[len(_META_HEAD) : end]))
+    return codec.from_json(CacheMeta, json.loads(raw[len(_META_HEAD) : end]))
 
 
 def decode_value(raw: bytes | str) -> CacheEntry:
@@ -263,7 +254,9 @@ def decode_value(raw: bytes | str) -> CacheEntry:
     if not isinstance(data, dict):
         raise ValueError("a cached value must be a JSON object")
     meta = data.pop(META_FIELD, None)
-    return CacheEntry(data, CacheMeta.from_json(meta) if isinstance(meta, dict) else UNKNOWN_META)
+    return CacheEntry(
+        data, codec.from_json(CacheMeta, meta) if isinstance(meta, dict) else UNKNOWN_META
+    )
 
 
 def _decode_or_none(key: str, raw: bytes | None, *, stale: bool) -> CacheEntry | None:

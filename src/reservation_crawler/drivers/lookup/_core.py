@@ -51,6 +51,8 @@ from reservation_crawler.drivers.fetch import (
     origin_of,
 )
 from reservation_crawler.errors import ConfigError
+from reservation_crawler.model import codec
+from reservation_crawler.model.codec import shape
 from reservation_crawler.model.record import (
     PURPOSES,
     Decision,
@@ -79,6 +81,15 @@ _PURPOSE_OF: dict[str, Purpose] = {str(p): p for p in PURPOSES}
 # --- results ------------------------------------------------------------------------------------
 
 
+def _round_age(age: float | None) -> float | None:
+    return None if age is None else round(age, 3)
+
+
+# The key order of 0.1's JSON (docs/checker.md), which is not the field order.
+@shape(
+    convert={"age": (_round_age, None)},
+    order="url agent purpose decision level final decisions evidence source age fetched_at stale",
+)
 class Verdict(NamedTuple):
     """The answer for one (url, agent, purpose). Immutable (a named tuple: cheap to build on
     the hot path).
@@ -109,22 +120,10 @@ class Verdict(NamedTuple):
         return self.decision is Decision.RESERVED
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "agent": self.agent,
-            "purpose": str(self.purpose),
-            "decision": str(self.decision),
-            "level": self.level,
-            "final": self.final,
-            "decisions": {str(p): str(d) for p, d in self.decisions.items()},
-            "evidence": [e.to_json() for e in self.evidence],
-            "source": self.source,
-            "age": None if self.age is None else round(self.age, 3),
-            "fetched_at": self.fetched_at,
-            "stale": self.stale,
-        }
+        return codec.to_json(self)
 
 
+@shape(convert={"age": (_round_age, None)})
 @dataclass(frozen=True, slots=True)
 class CheckedRecord:
     """A full :class:`ReservationRecord` (origin level) and where its policy came from."""
@@ -135,12 +134,7 @@ class CheckedRecord:
     stale: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "record": self.record.to_json(),
-            "source": self.source,
-            "age": None if self.age is None else round(self.age, 3),
-            "stale": self.stale,
-        }
+        return codec.to_json(self)
 
 
 # --- the in-process cache --------------------------------------------------------------------
