@@ -4,7 +4,7 @@ The tree::
 
     ReservationCrawlerError
      ├── ConfigError (+ ValueError)       a setting, option, limit or argument is invalid
-     │    └── UsageError                  a command line that cannot run (crawl)
+     ├── UsageError                       a crawl that cannot run (arguments, Redis, the output)
      ├── InvalidOrigin (+ ValueError)     not an http(s) URL / origin
      ├── DecodeError (+ ValueError)       JSON that is not the stored shape (schema, keys)
      │    └── MalformedRecord             a line or row stats skips (``apps.stats``)
@@ -49,8 +49,8 @@ class ConfigError(ReservationCrawlerError, ValueError):
     """Invalid configuration or arguments (a setting, a command-line option, a limit)."""
 
 
-class UsageError(ConfigError):
-    """A command line that cannot run (conflicting or missing options, an unreadable input)."""
+class UsageError(ReservationCrawlerError):
+    """A crawl that cannot run: bad arguments, or Redis / the output cannot be used (exit 2)."""
 
 
 class InvalidOrigin(ReservationCrawlerError, ValueError):

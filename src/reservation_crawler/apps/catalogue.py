@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from reservation_crawler.errors import ReservationCrawlerError
 from reservation_crawler.model.findings import FindingSpec
 
 # Modules that declare FindingSpec constants at module level.
@@ -36,6 +37,6 @@ def catalogue() -> dict[str, FindingSpec]:
             if isinstance(value, FindingSpec):
                 existing = specs.get(value.code)
                 if existing is not None and existing is not value:
-                    raise ValueError(f"finding code {value.code!r} declared twice")
+                    raise ReservationCrawlerError(f"finding code {value.code!r} declared twice")
                 specs[value.code] = value
     return dict(sorted(specs.items()))

@@ -25,6 +25,7 @@ from typing import Any
 
 from reservation_crawler.apps._exit import ExitCode
 from reservation_crawler.core.fetching import DEFAULT_TIMEOUT
+from reservation_crawler.errors import UsageError
 
 OUTPUT_FORMATS = {
     ".jsonl": "jsonlines",
@@ -35,10 +36,6 @@ OUTPUT_FORMATS = {
 DEFAULT_OUTPUT = "reservations.jsonl"
 DEMO_SITES = 200
 CRAWL_KEY_TTL = 24 * 3600  # the distributed frontier and duplicate filter outlive a crawl this long
-
-
-class UsageError(Exception):
-    """Bad arguments, or Redis / the output cannot be used (the command exits 2)."""
 
 
 @dataclass

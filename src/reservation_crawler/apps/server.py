@@ -36,7 +36,12 @@ from starlette.routing import Route
 from reservation_crawler._version import __version__
 from reservation_crawler.drivers.fetch import AddressGuard, is_localhost_name, origin_of
 from reservation_crawler.drivers.lookup import AsyncChecker
-from reservation_crawler.errors import CacheUnavailable, ConfigError, InvalidOrigin
+from reservation_crawler.errors import (
+    CacheUnavailable,
+    ConfigError,
+    InvalidOrigin,
+    ReservationCrawlerError,
+)
 from reservation_crawler.model.record import PURPOSES, Purpose
 
 __all__ = ["ServiceLimits", "address_of", "create_app", "listen", "openapi_schema", "serve"]
@@ -84,7 +89,7 @@ class ServerTimeouts:
             raise ConfigError("server timeouts must be > 0")
 
 
-class _BadInput(Exception):
+class _BadInput(ReservationCrawlerError):
     """A request the service refuses: becomes a JSON error with ``status``."""
 
     def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from reservation_crawler.errors import ReservationError
+from reservation_crawler.errors import ConfigError, DecodeError, InputError
 from reservation_crawler.model.record import PURPOSES, SCHEMA
 
 _loads: Callable[[bytes | str], Any]
@@ -115,7 +115,7 @@ class Features:
         return self._index.get(key)
 
 
-class MalformedRecord(ValueError):
+class MalformedRecord(DecodeError):
     """A line or row that is not a reservation record; counted, never fatal."""
 
 
@@ -638,7 +638,7 @@ def build_diff(
 ) -> dict[str, Any]:
     """Which sites added or dropped reservations between crawl ``a`` and crawl ``b``."""
     if a.features is not b.features:
-        raise ValueError("build_diff needs two SiteStats sharing one Features")
+        raise ConfigError("build_diff needs two SiteStats sharing one Features")
     features = a.features
     shift = 1 if home_page else 0
     families = _families(features)
@@ -746,10 +746,6 @@ def build_diff(
 
 
 # --- reading records (I/O edge) ------------------------------------------------------------
-
-
-class InputError(ReservationError):
-    """An input that cannot be read at all (missing file, corrupt archive, no Redis)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Generator, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from reservation_crawler.errors import ConfigError, InvalidOrigin
+from reservation_crawler.errors import ConfigError, InvalidOrigin, ReservationCrawlerError
 
 try:  # brotli ships with Scrapy; it is only used when it can bound its output (brotli >= 1.2).
     import brotli
@@ -394,7 +394,7 @@ def fetch_flow(
 # (httpx's and Scrapy's decoders inflate a whole network chunk at once: 64 KiB of gzip is 64 MB).
 
 
-class _DecodeError(Exception):
+class _DecodeError(ReservationCrawlerError):
     pass
 
 

@@ -45,7 +45,7 @@ from reservation_crawler.core.fetching import (
     media_type,
 )
 from reservation_crawler.core.policy import AITXT, POLICY_PATHS, ROBOTS, TDMREP
-from reservation_crawler.errors import ConfigError, InvalidOrigin
+from reservation_crawler.errors import ConfigError, InvalidOrigin, ReservationCrawlerError
 
 __all__ = [
     "ACCEPT_ENCODING",
@@ -296,11 +296,11 @@ class AddressGuard:
         return is_blocked_address(address)
 
 
-class _BlockedAddress(Exception):
+class _BlockedAddress(ReservationCrawlerError):
     """Raised inside the connection layer; becomes ``error="blocked-address"``."""
 
 
-class _ResolveError(Exception):
+class _ResolveError(ReservationCrawlerError):
     """Raised inside the connection layer; becomes ``error="dns"``."""
 
 
@@ -558,7 +558,7 @@ class _GuardedTransport(httpx.HTTPTransport):
         ssl_context = _ssl_context()
         super().__init__(verify=ssl_context, trust_env=False)
         if not hasattr(self, "_pool"):  # pragma: no cover - guards against an httpx redesign
-            raise RuntimeError("httpx.HTTPTransport no longer keeps its pool in _pool")
+            raise ReservationCrawlerError("httpx.HTTPTransport no longer keeps its pool in _pool")
         self._pool = httpcore.ConnectionPool(
             network_backend=_GuardedBackend(guard), **pool.pool_kwargs(ssl_context)
         )
@@ -569,7 +569,9 @@ class _AsyncGuardedTransport(httpx.AsyncHTTPTransport):
         ssl_context = _ssl_context()
         super().__init__(verify=ssl_context, trust_env=False)
         if not hasattr(self, "_pool"):  # pragma: no cover
-            raise RuntimeError("httpx.AsyncHTTPTransport no longer keeps its pool in _pool")
+            raise ReservationCrawlerError(
+                "httpx.AsyncHTTPTransport no longer keeps its pool in _pool"
+            )
         self._pool = httpcore.AsyncConnectionPool(
             network_backend=_AsyncGuardedBackend(guard), **pool.pool_kwargs(ssl_context)
         )

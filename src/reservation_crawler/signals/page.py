@@ -18,6 +18,7 @@ from urllib.parse import urljoin
 import webencodings
 from lxml import etree
 
+from reservation_crawler.errors import ReservationCrawlerError
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity
 from reservation_crawler.signals.aipref import ContentUsage, parse_content_usage
 from reservation_crawler.signals.contentsignal import ContentSignal, parse_content_signal
@@ -707,7 +708,7 @@ class _Head:
         return MappingProxyType(grouped)
 
 
-class _HeadOver(Exception):
+class _HeadOver(ReservationCrawlerError):
     """Raised by the parser target to stop libxml2 as soon as the head is over."""
 
 

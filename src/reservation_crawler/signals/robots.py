@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Final
 
+from reservation_crawler.errors import ConfigError
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity, listing
 from reservation_crawler.signals.aipref import (
     ContentUsage,
@@ -561,7 +562,7 @@ _SELECTIONS_KEPT = 512  # queried agent spellings (and their tokens) remembered 
 def parse(body: bytes | str, *, profile: str = "rfc9309") -> RobotsTxt:
     """Parse a robots.txt body (bytes are decoded as UTF-8). Never raises on content."""
     if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; expected one of {PROFILES}")
+        raise ConfigError(f"unknown profile {profile!r}; expected one of {PROFILES}")
     findings: list[Finding] = []
     text, truncated = _decode(body, profile, findings)
     return RobotsTxt(text, profile, findings, truncated)
