@@ -17,7 +17,7 @@ from reservation_crawler.model import findings as findings_module
 from reservation_crawler.model.findings import Severity
 from reservation_crawler.signals import page as page_module
 from reservation_crawler.signals.page import MAX_HEAD_BYTES, parse_page
-from reservation_crawler.signals.tdmrep import parse_tdmrep_json
+from reservation_crawler.signals.tdmrep import effective_tdm, parse_tdmrep_json
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = json.loads((DATA / "headers" / "header_and_meta_examples.json").read_text("utf-8"))[
@@ -38,7 +38,7 @@ def html_page(head: str, body: str = "<p>text</p>") -> bytes:
 
 
 def tokens(signals, agent: str = "*") -> set[str]:
-    return {d.token for d in signals.directives_for(agent)}
+    return {d.token for d in signals.robots_directives if d.applies_to(agent)}
 
 
 def config_line_to_header(line: str) -> tuple[str, str]:
@@ -454,7 +454,7 @@ def test_tdmrep_spec_html_meta_example():
         "https://provider.com/policies/policy.json",
     )
     assert signals.findings == ()
-    effective = signals.tdm(None)
+    effective = effective_tdm(None, signals.tdm_header, signals.tdm_meta)
     assert (effective.reservation, effective.reservation_layer) == (1, "meta")
 
 
@@ -485,13 +485,14 @@ def test_tdmrep_layer_order_through_a_page():
         [HTML, ("TDM-Reservation", "0")],
         html_page('<meta name="tdm-reservation" content="1">'),
     )
-    effective = signals.tdm(rule)
+    effective = effective_tdm(rule, signals.tdm_header, signals.tdm_meta)
     assert (effective.reservation, effective.reservation_layer) == (1, "meta")
     assert (effective.policy, effective.policy_layer) == ("https://camoufly.me/tdm-policy", "file")
     header_only = parse_page(
         "https://camoufly.me/blog/post", 200, [HTML, ("TDM-Reservation", "0")], html_page("")
     )
-    assert header_only.tdm(rule).reservation_layer == "header"
+    header_tdm = effective_tdm(rule, header_only.tdm_header, header_only.tdm_meta)
+    assert header_tdm.reservation_layer == "header"
 
 
 def test_page_findings_include_the_nested_ones_once():

@@ -3,7 +3,8 @@
 The crafted crawl A has twelve sites (docs/stats.md, "Worked example"); every expected number
 below is counted by hand from the table in ``crawl_a`` and its comments, not by the code.
 Records are built with the real record types (``ReservationRecord.to_json``), decisions with the
-aipref rule (``decide.combine_evidence``) and conflict findings the way ``decide`` makes them.
+combination rule decide() applies (``decide._combine_rows``) and conflict findings the way
+``decide`` makes them.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pytest
 
 from reservation_crawler import cli
 from reservation_crawler.apps import stats
-from reservation_crawler.core.decide import DECISION_CONFLICT, combine_evidence
+from reservation_crawler.core.decide import DECISION_CONFLICT, _combine_rows
 from reservation_crawler.drivers.cache import ReservationCache
 from reservation_crawler.model.findings import Finding, Severity
 from reservation_crawler.model.record import (
@@ -92,7 +93,7 @@ def make_record(
     conflicts = []
     for agent in AGENTS:
         mine = [e for e in rows if e.agent == agent]
-        decisions[agent] = dict(combine_evidence(mine))
+        decisions[agent] = dict(_combine_rows(mine)[0])
         for p in ALL:
             effects = {e.effect for e in mine if p in e.purposes}
             if {R, A} <= effects:

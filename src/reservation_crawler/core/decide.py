@@ -636,9 +636,6 @@ def _combine_rows(
     return known
 
 
-def combine_evidence(evidence: Sequence[Evidence]) -> Mapping[Purpose, Decision]:
-    """One agent's cells from its evidence: the combination rule every decision uses."""
-    return _combine_rows(evidence)[0]
 
 
 def _now() -> str:

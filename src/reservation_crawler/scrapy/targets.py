@@ -34,10 +34,6 @@ class Targets:
     def __len__(self) -> int:
         return len(self.by_origin)
 
-    @property
-    def url_count(self) -> int:
-        return sum(len(urls) for urls in self.by_origin.values())
-
 
 def target_url(raw: str, *, scheme: str = "https") -> str | None:
     """The URL to crawl for one input: a URL as given (fragment dropped); an origin or a bare

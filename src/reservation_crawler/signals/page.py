@@ -25,10 +25,7 @@ from reservation_crawler.signals.contentsignal import ContentSignal, parse_conte
 from reservation_crawler.signals.sniff import looks_like_html
 from reservation_crawler.signals.tdmrep import (
     TdmLayer,
-    TdmRepEffective,
-    TdmRepRule,
     TdmRepValues,
-    effective_tdm,
     tdm_from_headers,
     tdm_from_meta,
 )
@@ -267,10 +264,6 @@ class PageSignals:
     findings: tuple[Finding, ...] = ()
     head_bytes: int = 0  # how many body bytes the head parser examined
 
-    def directives_for(self, agent: str) -> tuple[RobotsDirective, ...]:
-        """The directives addressed to everyone ("*") or to ``agent``."""
-        return tuple(d for d in self.robots_directives if d.applies_to(agent))
-
     def ai_reservations(self, agent: str) -> tuple[RobotsDirective, ...]:
         """The noai directives for ``agent`` ("*": global ones only), plus noimageai when the
         response is an image: each reserves train-ai and ai-input."""
@@ -280,10 +273,6 @@ class PageSignals:
             if (d.token == "noai" or (d.token == "noimageai" and self.is_image))
             and d.applies_to(agent)
         )
-
-    def tdm(self, file_rule: TdmRepRule | None) -> TdmRepEffective:
-        """TDMRep for this URL: the tdmrep.json rule, then these headers, then these meta tags."""
-        return effective_tdm(file_rule, self.tdm_header, self.tdm_meta)
 
 
 # --- entry point --------------------------------------------------------------------------------
