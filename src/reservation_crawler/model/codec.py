@@ -4,8 +4,10 @@
 the field names, values follow the field types (enums as their value, tuples as lists, mappings
 as objects, ``bytes`` as UTF-8 text or ``<key>_b64``). A class states what its JSON form does
 differently with the :func:`shape` decorator (a schema tag, omitted defaults, a key order kept
-from an older format, ...). Plans are built once per class, on first use. Unknown keys are
-ignored, so a reader accepts values written with a newer ``_cache`` or extra field.
+from an older format, ...). Each class gets, on first use, a generated straight-line encoder and
+decoder (as attrs and cattrs generate theirs), as fast as the hand-written methods they replace.
+Unknown keys are ignored, so a reader accepts values written with a newer ``_cache`` or extra
+field.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import enum
+import operator
+import threading
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -26,6 +30,7 @@ T = TypeVar("T")
 Convert = Callable[[Any], Any]
 
 _MISSING: Any = dataclasses.MISSING
+_VALUE = operator.attrgetter("value")  # an enum member's JSON
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -117,55 +122,19 @@ class _Field:
 
 
 class _Plan:
-    __slots__ = ("cls", "decoders", "encoders", "tag", "tag_field")
+    """A class's compiled ``encode(obj) -> dict`` and ``decode(data) -> obj``."""
 
-    def __init__(self, cls: type) -> None:
-        self.cls = cls
-        self.encoders: list[Callable[[Any, dict[str, Any]], None]] = []
-        self.decoders: list[tuple[tuple[str, ...], _Field]] = []
-        self.tag: str | None = None
-        self.tag_field = False
+    __slots__ = ("decode", "encode")
 
-    def encode(self, obj: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for write in self.encoders:
-            write(obj, out)
-        return out
-
-    def decode(self, data: Mapping[str, Any]) -> Any:
-        if self.tag is not None and data.get("schema") != self.tag:
-            raise DecodeError(
-                f"unsupported {self.cls.__name__} schema {data.get('schema')!r}, want {self.tag!r}"
-            )
-        kwargs: dict[str, Any] = {}
-        if self.tag_field:
-            kwargs["schema"] = data["schema"]
-        for path, f in self.decoders:
-            where = data
-            for key in path:
-                where = where[key]
-            if f.raw:
-                if f.key in where:
-                    value = where[f.key].encode("utf-8")
-                elif f.key + "_b64" in where:
-                    value = base64.b64decode(where[f.key + "_b64"], validate=True)
-                elif f.default is not _MISSING:
-                    continue
-                else:
-                    raise DecodeError(f"not a {self.cls.__name__}: missing key {f.key!r}")
-            elif f.key in where:
-                value = where[f.key]
-                if f.decode is not None:
-                    value = f.decode(value)
-            elif f.default is not _MISSING or f.factory is not None:
-                continue  # the constructor fills the default
-            else:
-                raise DecodeError(f"not a {self.cls.__name__}: missing key {f.key!r}")
-            kwargs[f.name] = value
-        return self.cls(**kwargs)
+    def __init__(self, encode: Callable[[Any], dict[str, Any]], decode: Callable[[Any], Any]):
+        self.encode = encode
+        self.decode = decode
 
 
 _PLANS: dict[type, _Plan] = {}
+_PLANNING: set[type] = set()  # classes whose plan is being built (a field of their own type)
+_PLAN_LOCK = threading.RLock()
+_ABSENT: Any = object()
 
 
 def _fields(cls: type) -> list[tuple[str, Any, Any, Callable[[], Any] | None]]:
@@ -188,20 +157,31 @@ def _fields(cls: type) -> list[tuple[str, Any, Any, Callable[[], Any] | None]]:
 
 
 def _plan(cls: type) -> _Plan:
+    with _PLAN_LOCK:  # the first calls may come from several threads (Checker, server)
+        plan = _PLANS.get(cls)
+        if plan is not None:
+            return plan
+        _PLANNING.add(cls)
+        try:
+            return _build_plan(cls)
+        finally:
+            _PLANNING.discard(cls)
+
+
+def _build_plan(cls: type) -> _Plan:
     spec = _SHAPES.get(cls, _Shape())
-    plan = _Plan(cls)
     fields = _fields(cls)
+    tag_field = spec.tag is not None and any(name == "schema" for name, *_ in fields)
+    decoders: list[tuple[str | None, _Field]] = []  # (the group's key or None, field)
     nested_in = {name: key for key, names in spec.nest.items() for name in names}
-    entries: dict[str, Callable[[Any, dict[str, Any]], None]] = {}
-    groups: dict[str, list[Callable[[Any, dict[str, Any]], None]]] = {}
+    # What each top-level key is written from: "schema", a field, a group of fields, a function.
+    entries: dict[str, tuple[str, Any]] = {}
 
     if spec.tag is not None:
-        plan.tag = spec.tag
-        plan.tag_field = any(name == "schema" for name, *_ in fields)
-        entries["schema"] = _writer_schema(spec.tag, plan.tag_field)
+        entries["schema"] = ("schema", tag_field)
 
     for name, tp, default, factory in fields:
-        if name == "schema" and plan.tag is not None:
+        if name == "schema" and spec.tag is not None:
             continue
         encode, decode = spec.convert.get(name, (None, None))
         raw = _strip_optional(tp) is bytes
@@ -215,97 +195,134 @@ def _plan(cls: type) -> _Plan:
             omit=name in spec.omit_default,
             raw=raw,
         )
-        write = _writer(f)
         group = nested_in.get(name)
         if group is None:
-            entries[f.key] = write
-            plan.decoders.append(((), f))
+            entries[f.key] = ("field", f)
         else:
-            if group not in groups:
-                groups[group] = []
-                entries[group] = _writer_group(group, groups[group])
-            groups[group].append(write)
-            plan.decoders.append(((group,), f))
+            entries.setdefault(group, ("group", []))[1].append(f)
+        decoders.append((group, f))
 
     for key, fn in spec.computed.items():
-        entries[key] = _writer_computed(key, fn)
+        entries[key] = ("computed", fn)
 
-    if spec.order is not None:
-        if sorted(spec.order) != sorted(entries):
-            raise TypeError(f"{cls.__name__}: order {spec.order} does not list {list(entries)}")
-        plan.encoders = [entries[key] for key in spec.order]
-    else:
-        plan.encoders = list(entries.values())
+    order = list(entries) if spec.order is None else list(spec.order)
+    if sorted(order) != sorted(entries):
+        raise TypeError(f"{cls.__name__}: order {spec.order} does not list {list(entries)}")
+    plan = _Plan(
+        _compile_encoder(cls, spec.tag, [(key, *entries[key]) for key in order]),
+        _compile_decoder(cls, spec.tag, tag_field, decoders),
+    )
     _PLANS[cls] = plan
     return plan
 
 
-def _writer_schema(tag: str, from_field: bool) -> Callable[[Any, dict[str, Any]], None]:
-    if from_field:
+def _compile_encoder(
+    cls: type, tag: str | None, entries: list[tuple[str, str, Any]]
+) -> Callable[[Any], dict[str, Any]]:
+    """One straight-line function per class, as attrs and cattrs generate theirs: a call per
+    object instead of a call per field (records are written once per crawled page)."""
+    names: dict[str, Any] = {"_write_bytes": _write_bytes, "_tag": tag}
+    lines = ["def encode(o):", "    out = {}"]
 
-        def write(obj: Any, out: dict[str, Any]) -> None:
-            out["schema"] = obj.schema
+    def field(f: _Field, target: str) -> None:
+        n = len(names)
+        names[f"_f{n}"], names[f"_e{n}"], names[f"_d{n}"] = f, f.encode, f.default
+        value = f"o.{f.name}" if f.encode is None else f"_e{n}(o.{f.name})"
+        if f.raw:
+            lines.append(f"    _write_bytes(o.{f.name}, {target}, _f{n})")
+        elif f.omit:
+            lines.append(f"    if o.{f.name} != _d{n}:")
+            lines.append(f"        {target}[{f.key!r}] = {value}")
+        else:
+            lines.append(f"    {target}[{f.key!r}] = {value}")
 
-    else:
-
-        def write(obj: Any, out: dict[str, Any]) -> None:
-            out["schema"] = tag
-
-    return write
-
-
-def _writer_group(
-    key: str, members: list[Callable[[Any, dict[str, Any]], None]]
-) -> Callable[[Any, dict[str, Any]], None]:
-    def write(obj: Any, out: dict[str, Any]) -> None:
-        inner: dict[str, Any] = {}
-        for member in members:
-            member(obj, inner)
-        out[key] = inner
-
-    return write
+    for key, kind, what in entries:
+        if kind == "schema":
+            lines.append(f"    out['schema'] = {'o.schema' if what else '_tag'}")
+        elif kind == "field":
+            field(what, "out")
+        elif kind == "group":
+            lines.append(f"    out[{key!r}] = inner = {{}}")
+            for member in what:
+                field(member, "inner")
+        else:
+            n = len(names)
+            names[f"_c{n}"] = what
+            lines.append(f"    out[{key!r}] = _c{n}(o)")
+    lines.append("    return out")
+    exec(compile("\n".join(lines), f"<codec encoder of {cls.__qualname__}>", "exec"), names)
+    return names["encode"]  # type: ignore[no-any-return]
 
 
-def _writer_computed(key: str, fn: Convert) -> Callable[[Any, dict[str, Any]], None]:
-    def write(obj: Any, out: dict[str, Any]) -> None:
-        out[key] = fn(obj)
+def _compile_decoder(
+    cls: type, tag: str | None, tag_field: bool, decoders: list[tuple[str | None, _Field]]
+) -> Callable[[Any], Any]:
+    """The reverse: keyword arguments from the JSON, defaults left to the constructor."""
+    names: dict[str, Any] = {
+        "_cls": cls,
+        "_tag": tag,
+        "_wrong_schema": _wrong_schema,
+        "_read_bytes": _read_bytes,
+        "_ABSENT": _ABSENT,
+    }
+    lines = ["def decode(d):"]
+    if tag is not None:
+        lines.append("    if d.get('schema') != _tag:")
+        lines.append("        _wrong_schema(_cls, _tag, d.get('schema'))")
+    lines.append("    kw = {}")
+    if tag_field:
+        lines.append("    kw['schema'] = d['schema']")
+    groups: dict[str, str] = {}
+    for group, f in decoders:
+        where = "d"
+        if group is not None:
+            if group not in groups:
+                groups[group] = f"g{len(groups)}"
+                lines.append(f"    {groups[group]} = d[{group!r}]")
+            where = groups[group]
+        n = len(names)
+        names[f"_f{n}"], names[f"_x{n}"] = f, f.decode
+        value = "v" if f.decode is None else f"_x{n}(v)"
+        if f.raw:
+            lines.append(f"    v = _read_bytes({where}, _f{n})")
+            lines.append("    if v is not _ABSENT:")
+            lines.append(f"        kw[{f.name!r}] = v")
+        elif f.default is _MISSING and f.factory is None:
+            lines.append(f"    v = {where}[{f.key!r}]")  # KeyError: from_json says which
+            lines.append(f"    kw[{f.name!r}] = {value}")
+        else:
+            lines.append(f"    if {f.key!r} in {where}:")
+            lines.append(f"        v = {where}[{f.key!r}]")
+            lines.append(f"        kw[{f.name!r}] = {value}")
+    lines.append("    return _cls(**kw)")
+    exec(compile("\n".join(lines), f"<codec decoder of {cls.__qualname__}>", "exec"), names)
+    return names["decode"]  # type: ignore[no-any-return]
 
-    return write
+
+def _wrong_schema(cls: type, tag: str, found: Any) -> None:
+    raise DecodeError(f"unsupported {cls.__name__} schema {found!r}, want {tag!r}")
 
 
-def _writer(f: _Field) -> Callable[[Any, dict[str, Any]], None]:
-    name, key, encode, default = f.name, f.key, f.encode, f.default
-    if f.raw:
+def _read_bytes(where: Mapping[str, Any], f: _Field) -> Any:
+    if f.key in where:
+        return where[f.key].encode("utf-8")
+    if f.key + "_b64" in where:
+        return base64.b64decode(where[f.key + "_b64"], validate=True)
+    if f.default is not _MISSING:
+        return _ABSENT
+    raise KeyError(f.key)
 
-        def write(obj: Any, out: dict[str, Any]) -> None:
-            value = getattr(obj, name)
-            if value is None:
-                if not f.omit:
-                    out[key] = None
-                return
-            try:
-                out[key] = value.decode("utf-8")
-            except UnicodeDecodeError:
-                out[key + "_b64"] = base64.b64encode(value).decode("ascii")
 
-    elif f.omit:
-
-        def write(obj: Any, out: dict[str, Any]) -> None:
-            value = getattr(obj, name)
-            if value != default:
-                out[key] = value if encode is None else encode(value)
-
-    elif encode is None:
-
-        def write(obj: Any, out: dict[str, Any]) -> None:
-            out[key] = getattr(obj, name)
-
-    else:
-
-        def write(obj: Any, out: dict[str, Any]) -> None:
-            out[key] = encode(getattr(obj, name))
-
-    return write
+def _write_bytes(value: bytes | None, out: dict[str, Any], f: _Field) -> None:
+    """Text under the key when it is UTF-8, else base64 under ``<key>_b64``."""
+    if value is None:
+        if not f.omit:
+            out[f.key] = None
+        return
+    try:
+        out[f.key] = value.decode("utf-8")
+    except UnicodeDecodeError:
+        out[f.key + "_b64"] = base64.b64encode(value).decode("ascii")
 
 
 # --- type-directed conversions ------------------------------------------------------------------
@@ -340,9 +357,11 @@ def _encoder(tp: Any) -> Convert | None:
             return None
         return lambda v: None if v is None else inner(v)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return lambda v: v.value
+        return _VALUE
     if _is_record(tp):
-        return lambda v: (_PLANS.get(tp) or _plan(tp)).encode(v)
+        if tp in _PLANNING:  # a field of its own type: find the plan when called
+            return lambda v: _PLANS[tp].encode(v)
+        return (_PLANS.get(tp) or _plan(tp)).encode
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (tuple, list):
@@ -379,19 +398,21 @@ def _decoder(tp: Any) -> Convert | None:
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return tp
     if _is_record(tp):
-        return lambda v: (_PLANS.get(tp) or _plan(tp)).decode(v)
+        if tp in _PLANNING:
+            return lambda v: _PLANS[tp].decode(v)
+        return (_PLANS.get(tp) or _plan(tp)).decode
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (tuple, list):
         item = _decoder(args[0]) if args else None
         if item is None:
             return origin  # type: ignore[no-any-return]
-        return lambda v: origin(item(x) for x in v)
+        return lambda v: origin([item(x) for x in v])
     if origin in (frozenset, set):
         item = _decoder(args[0]) if args else None
         if item is None:
             return origin  # type: ignore[no-any-return]
-        return lambda v: origin(item(x) for x in v)
+        return lambda v: origin([item(x) for x in v])
     if origin in (dict, Mapping):
         k_dec = _decoder(args[0]) if args else None
         v_dec = _decoder(args[1]) if args else None
