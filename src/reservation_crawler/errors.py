@@ -4,6 +4,7 @@ The tree::
 
     ReservationCrawlerError
      ├── ConfigError (+ ValueError)       a setting, option, limit or argument is invalid
+     │    └── JobMismatch                 a --job-dir made with other options (``scrapy.jobdir``)
      ├── UsageError                       a crawl that cannot run (arguments, Redis, the output)
      ├── InvalidOrigin (+ ValueError)     not an http(s) URL / origin
      ├── DecodeError (+ ValueError)       JSON that is not the stored shape (schema, keys)
@@ -11,9 +12,11 @@ The tree::
      ├── InputError                       a records file / Redis source stats cannot read
      └── CacheUnavailable                 Redis cannot be reached or answered with an error
 
-The root itself is raised only when the package finds itself inconsistent (a finding code
-declared twice, an httpx release without the internals the fetcher relies on). The fixture web
-(``reservation_crawler.testing``) imports nothing of the package and raises builtin exceptions.
+The root itself is raised only for programming errors: the package finds itself inconsistent (a
+finding code declared twice, a codec shape that does not fit its class, an httpx release without
+the internals the fetcher relies on) or the codec is given an object it cannot write. The
+fixture web (``reservation_crawler.testing``) imports nothing of the package and raises builtin
+exceptions.
 Scrapy components raise Scrapy's own control exceptions (``NotConfigured``, ``IgnoreRequest``,
 ``DropItem``) where Scrapy expects them.
 

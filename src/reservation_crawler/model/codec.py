@@ -22,7 +22,7 @@ import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from reservation_crawler.errors import DecodeError
+from reservation_crawler.errors import DecodeError, ReservationCrawlerError
 
 __all__ = ["from_json", "shape", "to_json"]
 
@@ -71,7 +71,7 @@ def shape(
 
     def declare(cls: type[T]) -> type[T]:
         if cls in _SHAPES:
-            raise TypeError(f"{cls.__name__}: its JSON shape is declared twice")
+            raise ReservationCrawlerError(f"{cls.__name__}: its JSON shape is declared twice")
         _SHAPES[cls] = _Shape(
             tag=tag,
             omit_default=frozenset(omit_default),
@@ -153,7 +153,7 @@ def _fields(cls: type) -> list[tuple[str, Any, Any, Callable[[], Any] | None]]:
     if issubclass(cls, tuple) and hasattr(cls, "_fields"):
         defaults = getattr(cls, "_field_defaults", {})
         return [(name, hints[name], defaults.get(name, _MISSING), None) for name in cls._fields]
-    raise TypeError(f"{cls.__name__} is neither a dataclass nor a named tuple")
+    raise ReservationCrawlerError(f"{cls.__name__} is neither a dataclass nor a named tuple")
 
 
 def _plan(cls: type) -> _Plan:
@@ -207,7 +207,7 @@ def _build_plan(cls: type) -> _Plan:
 
     order = list(entries) if spec.order is None else list(spec.order)
     if sorted(order) != sorted(entries):
-        raise TypeError(f"{cls.__name__}: order {spec.order} does not list {list(entries)}")
+        raise ReservationCrawlerError(f"{cls.__name__}: order {spec.order} != keys {list(entries)}")
     plan = _Plan(
         _compile_encoder(cls, spec.tag, [(key, *entries[key]) for key in order]),
         _compile_decoder(cls, spec.tag, tag_field, decoders),

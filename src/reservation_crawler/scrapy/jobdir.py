@@ -25,6 +25,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from reservation_crawler.errors import ConfigError
+
 RECORDS_FILE = "records.jsonl"
 SITES_FILE = "sites.jsonl"
 OPTIONS_FILE = "job.json"
@@ -32,7 +34,7 @@ OPTIONS_SCHEMA = "crawl-job/1"
 _ATTR = "_rc_job_ledger"
 
 
-class JobMismatch(Exception):
+class JobMismatch(ConfigError):
     """The job directory was started with options that make a different dataset."""
 
 
