@@ -145,8 +145,8 @@ def _fields(cls: type) -> list[tuple[str, Any, Any, Callable[[], Any] | None]]:
             (
                 f.name,
                 hints[f.name],
-                f.default,
-                None if f.default_factory is _MISSING else f.default_factory,
+                typing.cast(Any, f.default),
+                None if f.default_factory is _MISSING else typing.cast(Any, f.default_factory),
             )
             for f in dataclasses.fields(cls)
         ]
@@ -368,12 +368,14 @@ def _encoder(tp: Any) -> Convert | None:
         item = _encoder(args[0]) if args else None
         if item is None:
             return list
-        return lambda v: [item(x) for x in v]
+        each: Convert = item  # narrowed, for the closure
+        return lambda v: [each(x) for x in v]
     if origin in (frozenset, set):
         item = _encoder(args[0]) if args else None
         if item is None:
             return sorted
-        return lambda v: sorted(item(x) for x in v)
+        each_one: Convert = item
+        return lambda v: sorted(each_one(x) for x in v)
     if origin in (dict, Mapping):
         k_enc = _encoder(args[0]) if args else None
         v_enc = _encoder(args[1]) if args else None
@@ -407,12 +409,14 @@ def _decoder(tp: Any) -> Convert | None:
         item = _decoder(args[0]) if args else None
         if item is None:
             return origin  # type: ignore[no-any-return]
-        return lambda v: origin([item(x) for x in v])
+        each: Convert = item  # narrowed, for the closure
+        return lambda v: origin([each(x) for x in v])
     if origin in (frozenset, set):
         item = _decoder(args[0]) if args else None
         if item is None:
             return origin  # type: ignore[no-any-return]
-        return lambda v: origin([item(x) for x in v])
+        each_one: Convert = item
+        return lambda v: origin([each_one(x) for x in v])
     if origin in (dict, Mapping):
         k_dec = _decoder(args[0]) if args else None
         v_dec = _decoder(args[1]) if args else None
