@@ -60,7 +60,7 @@ def fuzz_page(data: bytes) -> None:
         pairs = list(headers) + ([("Content-Type", content_type)] if content_type else [])
         page = parse_page(URLS[0], 200, pairs, body.encode("latin-1"))
         for agent in AGENTS:
-            page.directives_for(agent)
+            [d for d in page.robots_directives if d.applies_to(agent)]
             page.ai_reservations(agent)
 
 

@@ -71,7 +71,7 @@ def test_labels_http_cannot_carry_are_unknown_in_the_library(label):
     page = parse_page(
         "http://a.example/", 200, [("Content-Type", f"text/html; charset={label}")], NOAI_PAGE
     )
-    assert [d.token for d in page.directives_for("*")] == ["noai"]
+    assert [d.token for d in page.robots_directives if d.applies_to("*")] == ["noai"]
     (finding,) = [f for f in page.findings if f.code == "page.unknown-charset"]
     assert "\x00" not in finding.message and len(finding.message) < 200
     finding.message.encode("utf-8")  # no lone surrogate in the message
