@@ -636,7 +636,5 @@ def _combine_rows(
     return known
 
 
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
