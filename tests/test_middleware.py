@@ -272,16 +272,30 @@ def test_settings_are_read_and_defaults_documented() -> None:
     [
         ({"RESERVATION_PAGE_ACTION": "keep"}, "RESERVATION_PAGE_ACTION"),
         ({"RESERVATION_PURPOSES": ["train-ai", "resell"]}, "unknown purpose"),
-        ({"RESERVATION_AGENT": " ", "USER_AGENT": " "}, None),
+        # 0.1 fell back to "*" here, answering for every other crawler (issue #11 item 1)
+        ({"RESERVATION_AGENT": " ", "USER_AGENT": " "}, "names no crawler"),
+        ({"USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"}, "names no crawler"),
     ],
 )
-def test_bad_settings_are_refused(settings: dict[str, Any], message: str | None) -> None:
+def test_bad_settings_are_refused(settings: dict[str, Any], message: str) -> None:
     crawler = get_crawler(settings_dict=settings)
-    if message is None:  # a blank agent everywhere falls back to "*", which is valid
-        assert ReservationMiddleware.from_crawler(crawler).agent == "*"
-        return
     with pytest.raises(ConfigError, match=message):
         ReservationMiddleware.from_crawler(crawler)
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "GPTBot",
+        "gptbot",
+        "GPTBot/1.1",
+        "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.1; "
+        "+https://openai.com/gptbot)",
+    ],
+)
+def test_reservation_agent_may_be_a_token_a_version_or_a_user_agent(agent: str) -> None:
+    crawler = get_crawler(settings_dict={"RESERVATION_AGENT": agent})
+    assert ReservationMiddleware.from_crawler(crawler).agent == "GPTBot"
 
 
 async def test_request_dropped_with_reason_and_stats(redis_url: str) -> None:

@@ -43,6 +43,7 @@ from reservation_crawler.errors import (
     ReservationCrawlerError,
 )
 from reservation_crawler.model.record import PURPOSES, Purpose
+from reservation_crawler.signals.useragent import agent_token
 
 __all__ = ["ServiceLimits", "address_of", "create_app", "listen", "openapi_schema", "serve"]
 
@@ -169,6 +170,9 @@ def _valid_agent(value: Any, limits: ServiceLimits, where: str) -> str:
         raise _BadInput(
             400, "invalid-agent", f"{where}: 'agent' must be printable ASCII (a product token)"
         )
+    found = agent_token(agent)
+    if found.token is None:  # a browser's User-Agent, say: never answered as "*"
+        raise _BadInput(400, "invalid-agent", f"{where}: 'agent' {found.problem}")
     return agent
 
 

@@ -48,17 +48,27 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
+    import dataclasses
+
     from reservation_crawler.drivers.collect import collect
     from reservation_crawler.drivers.fetch import Fetcher, FetchLimits
+    from reservation_crawler.signals.useragent import tokens_of
 
     for url in args.urls:
         if not url.startswith(("http://", "https://")):
             out.message(f"not an http(s) URL: {url}")
             return ExitCode.USAGE
+    agents, renamed, problems = tokens_of(args.agent)
+    if problems:  # never answered as "*" (docs/agents.md, "Agent strings")
+        for problem in problems:
+            out.message(problem)
+        return ExitCode.USAGE
     policies: dict = {}  # one fetch of the policy files per origin per invocation
     with Fetcher(limits=FetchLimits(timeout=args.timeout), allow_private=args.allow_private) as f:
         for url in args.urls:
-            record = collect(f, url, args.agent, policies=policies)
+            record = collect(f, url, agents, policies=policies)
+            if renamed:
+                record = dataclasses.replace(record, agent_tokens=renamed)
             # Each record as soon as it is built: a reader of the pipe need not wait for all.
             out.emit(record.to_json(), lambda record=record: render_record(record))
     return ExitCode.OK

@@ -58,8 +58,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, out: Output) -> int:
     from reservation_crawler.signals import robots
+    from reservation_crawler.signals.useragent import agent_token
 
-    agents = args.agent or ["*"]
+    given = args.agent or ["*"]
+    read = [agent_token(agent) for agent in given]
+    refused = [found for found in read if found.token is None]
+    if refused:  # never answered as "*" (docs/agents.md, "Agent strings")
+        for found in refused:
+            out.message(f"agent {found.given[:100]!r}: {found.problem}")
+        return ExitCode.USAGE
+    tokens = {found.given: found.token or "*" for found in read}
+    agents = list(given)
     source = args.file
     fetch_note: dict[str, Any] | None = None
     if source.startswith(("http://", "https://")):
@@ -90,12 +99,13 @@ def run(args: argparse.Namespace, out: Output) -> int:
     results = []
     for url in args.urls:
         for agent in agents:
-            explanation = parsed.explain(url, agent)
+            explanation = parsed.explain(url, tokens[agent])
             rule = explanation.rule
             results.append(
                 {
                     "url": url,
                     "agent": agent,
+                    "agent_token": tokens[agent],
                     "allowed": explanation.allowed,
                     "group": explanation.agent_group,
                     "group_lines": list(explanation.group_lines),
@@ -135,8 +145,16 @@ def _report_unfetched_robots(
     fallback = robots_fallback(outcome)
     assert fallback is not None, "called only for a robots.txt fetched but not read"
     everything_allowed, reason = fallback
+    from reservation_crawler.signals.useragent import agent_token
+
     results = [
-        {"url": url, "agent": agent, "allowed": everything_allowed, "reason": reason}
+        {
+            "url": url,
+            "agent": agent,
+            "agent_token": agent_token(agent).token,
+            "allowed": everything_allowed,
+            "reason": reason,
+        }
         for url in args.urls
         for agent in agents
     ]

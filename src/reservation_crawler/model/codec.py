@@ -226,7 +226,8 @@ def _compile_encoder(
 
     def field(f: _Field, target: str) -> None:
         n = len(names)
-        names[f"_f{n}"], names[f"_e{n}"], names[f"_d{n}"] = f, f.encode, f.default
+        default = f.factory() if f.factory is not None else f.default  # {} for a factory dict
+        names[f"_f{n}"], names[f"_e{n}"], names[f"_d{n}"] = f, f.encode, default
         value = f"o.{f.name}" if f.encode is None else f"_e{n}(o.{f.name})"
         if f.raw:
             lines.append(f"    _write_bytes(o.{f.name}, {target}, _f{n})")

@@ -81,10 +81,14 @@ class Evidence(NamedTuple):
 Decisions = Mapping[str, Mapping[Purpose, Decision]]
 
 
-@shape(tag=SCHEMA)
+@shape(tag=SCHEMA, omit_default=("agent_tokens",))
 @dataclass(frozen=True, slots=True)
 class ReservationRecord:
-    """Everything known about one URL: sources, decisions per agent and purpose, evidence."""
+    """Everything known about one URL: sources, decisions per agent and purpose, evidence.
+
+    ``agent_tokens`` maps each agent string the caller gave that is not itself a product token
+    (``GPTBot/1.1``, a whole User-Agent) to the token decided for (docs/agents.md).
+    """
 
     url: str
     origin: str
@@ -94,6 +98,7 @@ class ReservationRecord:
     evidence: tuple[Evidence, ...] = ()
     findings: tuple[Finding, ...] = ()
     schema: str = field(default=SCHEMA)
+    agent_tokens: Mapping[str, str] = field(default_factory=dict)
 
     def decision(self, agent: str, purpose: Purpose | str) -> Decision:
         """The decision for ``agent`` (falls back to ``*``) and ``purpose``."""

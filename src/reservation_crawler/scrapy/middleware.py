@@ -29,6 +29,7 @@ from reservation_crawler.drivers.lookup import AsyncChecker, Verdict
 from reservation_crawler.errors import CacheUnavailable, ConfigError
 from reservation_crawler.model import codec
 from reservation_crawler.model.record import PURPOSES, Decision, Purpose
+from reservation_crawler.signals.useragent import agent_token
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -48,12 +49,6 @@ DEFAULT_FETCH_TIMEOUT = DEFAULT_TIMEOUT  # RESERVATION_FETCH_TIMEOUT's default
 META_KEY = "reservation"
 SKIP_META_KEY = "dont_check_reservation"
 CLOSE_REASON = "reservation_cache_unavailable"
-
-
-def _product_token(user_agent: str | None) -> str:
-    """``Scrapy/2.13 (+https://scrapy.org)`` -> ``Scrapy``; nothing usable -> ``*``."""
-    words = (user_agent or "").split()
-    return (words[0].split("/", 1)[0] if words else "") or "*"
 
 
 class ReservationMiddleware:
@@ -81,8 +76,9 @@ class ReservationMiddleware:
         crawler: Crawler | None = None,
         checker: AsyncChecker | None = None,
     ) -> None:
-        if not agent or not agent.strip():
-            raise ConfigError("RESERVATION_AGENT must be a product token")
+        found = agent_token(agent or "")
+        if found.token is None:  # never read as "*": that answers for every other crawler
+            raise ConfigError(f"RESERVATION_AGENT {agent!r} names no crawler: {found.problem}")
         if page_action not in PAGE_ACTIONS:
             raise ConfigError(
                 f"RESERVATION_PAGE_ACTION must be one of {', '.join(PAGE_ACTIONS)}, "
@@ -99,7 +95,7 @@ class ReservationMiddleware:
                 ) from exc
         if not chosen:
             raise ConfigError("RESERVATION_PURPOSES must name at least one purpose")
-        self.agent = agent.strip()
+        self.agent = found.token
         self.purposes: tuple[Purpose, ...] = tuple(dict.fromkeys(chosen))
         self.page_action = page_action
         self.fail_closed = fail_closed
@@ -125,10 +121,12 @@ class ReservationMiddleware:
         if not settings.getbool("RESERVATION_ENABLED", True):
             raise NotConfigured("RESERVATION_ENABLED is false")
         _require_asyncio()
+        # RESERVATION_AGENT, else the robots.txt token Scrapy uses, else the User-Agent header:
+        # a token, Token/version or a whole User-Agent (signals.useragent reads all three).
         agent = (
             (settings.get("RESERVATION_AGENT") or "").strip()
             or (settings.get("ROBOTSTXT_USER_AGENT") or "").strip()
-            or _product_token(settings.get("USER_AGENT"))
+            or (settings.get("USER_AGENT") or "").strip()
         )
         purposes = settings.getlist("RESERVATION_PURPOSES") or list(DEFAULT_PURPOSES)
         middleware = cls(

@@ -13,12 +13,13 @@ browser's User-Agent, control characters, nothing) is refused: never read as ``*
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from reservation_crawler.signals.agents import all_agents, get_agent
 
-__all__ = ["AgentToken", "agent_token"]
+__all__ = ["AgentToken", "agent_token", "tokens_of"]
 
 # RFC 9110 §5.6.2 tchar, the characters of a product name
 _TCHARS = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -154,3 +155,22 @@ def _registry_name_in(text: str) -> str | None:
                 break
             start = lower.find(name, start + 1)
     return None if best is None else best[1]
+
+
+def tokens_of(agents: Sequence[str]) -> tuple[list[str], dict[str, str], list[str]]:
+    """(the tokens, {given: token} where they differ, the problems) for several agent strings.
+
+    What a record needs (``ReservationRecord.agent_tokens``); a caller refuses on problems.
+    """
+    tokens: list[str] = []
+    renamed: dict[str, str] = {}
+    problems: list[str] = []
+    for given in agents:
+        found = agent_token(given)
+        if found.token is None:
+            problems.append(f"agent {given[:100]!r}: {found.problem}")
+            continue
+        tokens.append(found.token)
+        if found.token != given:
+            renamed[given] = found.token
+    return list(dict.fromkeys(tokens)), renamed, problems

@@ -9,7 +9,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, TypeVar
@@ -62,6 +62,7 @@ from reservation_crawler.model.record import (
     ReservationRecord,
     SourceOutcome,
 )
+from reservation_crawler.signals.useragent import agent_token, tokens_of
 
 DEFAULT_MEMORY_SIZE = 4096  # compiled origin policies kept in process
 DEFAULT_MEMORY_TTL = 300.0  # seconds an in-process policy answers before Redis is asked again
@@ -88,7 +89,8 @@ def _round_age(age: float | None) -> float | None:
 # The key order of 0.1's JSON (docs/checker.md), which is not the field order.
 @shape(
     convert={"age": (_round_age, None)},
-    order="url agent purpose decision level final decisions evidence source age fetched_at stale",
+    order="url agent agent_token purpose decision level final decisions evidence source age "
+    "fetched_at stale",
 )
 class Verdict(NamedTuple):
     """The answer for one (url, agent, purpose). Immutable (a named tuple: cheap to build on
@@ -114,6 +116,7 @@ class Verdict(NamedTuple):
     level: Literal["origin", "page"] = "origin"
     final: bool = True
     stale: bool = False
+    agent_token: str = ""  # the product token ``agent`` names (signals.useragent), decided for
 
     @property
     def reserved(self) -> bool:
@@ -219,8 +222,9 @@ class _Item(NamedTuple):
     url: str
     origin: str
     path: str
-    agent: str
+    agent: str  # the product token
     purpose: Purpose
+    given: str  # the agent as the caller wrote it
 
 
 def _iso(ts: float | None) -> str | None:
@@ -303,10 +307,14 @@ class _CheckerBase:
 
     @staticmethod
     def _agent(agent: str) -> str:
-        stripped = agent.strip() if isinstance(agent, str) else ""
-        if not stripped:
-            raise ConfigError("agent must be a non-empty product token (or '*')")
-        return stripped
+        """The product token ``agent`` names (a token, Token/version or a whole User-Agent);
+        ConfigError when it names no crawler: never read as ``*`` (docs/agents.md)."""
+        if not isinstance(agent, str):
+            raise ConfigError(f"agent must be a string, not {type(agent).__name__}")
+        found = agent_token(agent)
+        if found.token is None:
+            raise ConfigError(f"agent {agent[:100]!r}: {found.problem}")
+        return found.token
 
     @staticmethod
     def _purpose(purpose: Purpose | str) -> Purpose:
@@ -319,7 +327,7 @@ class _CheckerBase:
 
     def _item(self, url: str, agent: str, purpose: Purpose | str) -> _Item:
         origin, path = self._split(url)
-        return _Item(url, origin, path, self._agent(agent), self._purpose(purpose))
+        return _Item(url, origin, path, self._agent(agent), self._purpose(purpose), agent)
 
     def _items(self, items: Iterable[Any]) -> list[_Item]:
         out = []
@@ -508,14 +516,14 @@ class _CheckerBase:
         )
 
     def _verdict(self, entry: _PolicyEntry, item: _Item, source: Source, now: float) -> Verdict:
-        url, _origin, path, agent, purpose = item
+        url, _origin, path, agent, purpose, given = item
         cells = self._cells(entry, url, path, agent)
         decision, evidence, final = cells.cell(purpose)
         meta = entry.meta
         fetched = meta.fetched_at
         return Verdict(  # positional: this runs for every check
             url,
-            agent,
+            given,
             purpose,
             decision,
             evidence,
@@ -526,6 +534,7 @@ class _CheckerBase:
             "origin",
             final,
             meta.stale,
+            agent,
         )
 
     def _verdicts(
@@ -566,7 +575,7 @@ class _CheckerBase:
             verdicts.append(
                 Verdict(
                     url=item.url,
-                    agent=item.agent,
+                    agent=item.given,
                     purpose=item.purpose,
                     decision=decision,
                     evidence=evidence,
@@ -577,6 +586,7 @@ class _CheckerBase:
                     level="page",
                     final=True,
                     stale=entry.stale,
+                    agent_token=item.agent,
                 )
             )
         return verdicts
@@ -584,7 +594,10 @@ class _CheckerBase:
     def _checked_record(
         self, entry: _PolicyEntry, url: str, agents: Sequence[str], source: Source, now: float
     ) -> CheckedRecord:
-        record = decide(url, agents, entry.policy)
+        tokens, renamed, _ = tokens_of(agents)  # the caller refused strings naming no crawler
+        record = decide(url, tokens, entry.policy)
+        if renamed:
+            record = replace(record, agent_tokens=renamed)
         return CheckedRecord(record, source, entry.age(now), entry.stale)
 
     def _fail_closed_entry(self, origin: str, exc: Exception, now: float) -> _PolicyEntry:

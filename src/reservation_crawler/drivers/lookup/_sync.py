@@ -106,13 +106,15 @@ class Checker(_SyncShell):
     def record(self, url: str, agents: Sequence[str] = ()) -> CheckedRecord:
         """The full origin-level record of ``url`` for ``*`` and ``agents``."""
         origin, _ = self._split(url)
-        chosen = [self._agent(a) for a in agents]
+        given = list(agents)
+        for agent in given:
+            self._agent(agent)  # refuse a string naming no crawler before any I/O
         now = time.time()
         entry = self._answer_from_memory(origin, now)
         source: Source = MEMORY
         if entry is None:
             entry, source = self._policy(origin, now)
-        return self._decided(self._checked_record, entry, url, chosen, source, now)
+        return self._decided(self._checked_record, entry, url, given, source, now)
 
     def ping(self) -> None:
         """Raise :class:`CacheUnavailable` unless Redis answers."""
