@@ -1,0 +1,175 @@
+"""Rows of the decision table (docs/record.md) that mutation testing found unprotected (issue
+#18): robots.txt not fetched, agent-scoped noai, TDMRep layer evidence, record bookkeeping."""
+
+from __future__ import annotations
+
+from reservation_crawler.core.decide import decide, decide_agent
+from reservation_crawler.core.policy import OriginPolicy, PolicyFile
+from reservation_crawler.drivers.fetch import FetchResult
+from reservation_crawler.model.record import Decision, Outcome, Purpose, SourceOutcome
+from reservation_crawler.signals.page import parse_page
+
+ORIGIN = "https://example.com"
+R, A, U = Decision.RESERVED, Decision.ALLOWED, Decision.UNSPECIFIED
+CRAWL, TRAIN, INPUT, SEARCH = Purpose.CRAWL, Purpose.TRAIN_AI, Purpose.AI_INPUT, Purpose.SEARCH
+FETCHED_AT = "2026-11-22T00:00:00Z"
+
+
+def fetched(path: str, body: str = "", status: int = 200, ctype: str = "text/plain"):
+    url = ORIGIN + path
+    return FetchResult(
+        url=url,
+        final_url=url,
+        status=status,
+        headers=(),
+        body=body.encode(),
+        content_type=ctype,
+        error=None,
+        error_detail=None,
+        truncated=False,
+        redirects=(),
+        elapsed_ms=1.0,
+    )
+
+
+def policy(robots: str | None = None, tdmrep: str | None = None) -> OriginPolicy:
+    def make(body: str | None, path: str, ctype: str):
+        if body is None:
+            return fetched(path, "not found", status=404, ctype="text/html")
+        return fetched(path, body, ctype=ctype)
+
+    return OriginPolicy.from_fetches(
+        ORIGIN,
+        FETCHED_AT,
+        make(robots, "/robots.txt", "text/plain"),
+        make(None, "/ai.txt", "text/plain"),
+        make(tdmrep, "/.well-known/tdmrep.json", "application/json"),
+    )
+
+
+def not_fetched_policy() -> OriginPolicy:
+    return OriginPolicy(
+        ORIGIN,
+        FETCHED_AT,
+        PolicyFile.not_fetched(ORIGIN + "/robots.txt"),
+        PolicyFile.not_fetched(ORIGIN + "/ai.txt"),
+        PolicyFile.not_fetched(ORIGIN + "/.well-known/tdmrep.json"),
+    )
+
+
+def page(path: str = "/", headers: tuple[tuple[str, str], ...] = (), head: str = ""):
+    body = f"<html><head><title>t</title>{head}</head><body>x</body></html>"
+    all_headers = (("Content-Type", "text/html; charset=utf-8"), *headers)
+    return parse_page(ORIGIN + path, 200, all_headers, body.encode())
+
+
+def cells(record, agent: str) -> tuple[Decision, ...]:
+    return tuple(record.decision(agent, p) for p in (CRAWL, TRAIN, INPUT, SEARCH))
+
+
+def codes(record) -> list[str]:
+    return [f.code for f in record.findings]
+
+
+# -- robots.txt not fetched: it says nothing either way, the page's signals still count ---------
+
+
+def test_rfc9309_robots_not_fetched_leaves_crawl_unspecified_and_page_signals_apply() -> None:
+    signals = page(headers=(("Content-Signal", "ai-train=no, search=yes"),))
+    record = decide(ORIGIN + "/", ["GPTBot"], not_fetched_policy(), signals)
+    assert cells(record, "GPTBot") == (U, R, U, A)
+    assert record.sources["robots.txt"].outcome is Outcome.NOT_FETCHED
+    assert [e.signal for e in record.evidence_for("GPTBot", CRAWL)] == []
+    assert (
+        decide_agent(ORIGIN + "/", "GPTBot", not_fetched_policy(), signals).cells
+        == (record.decisions["GPTBot"])
+    )
+
+
+def test_contentsignal_header_applies_only_where_robots_txt_allows_the_agent() -> None:
+    signals = page("/private/a", headers=(("Content-Signal", "ai-train=yes"),))
+    origin = policy(robots="User-agent: *\nDisallow: /private/\n")
+    record = decide(ORIGIN + "/private/a", ["GPTBot"], origin, signals)
+    assert cells(record, "GPTBot") == (R, R, R, R)
+    assert [e.signal for e in record.evidence_for("GPTBot", TRAIN)] == ["robots"]
+
+
+# -- noai: global, or for the agent; one for another agent hides nothing ------------------------
+
+
+def test_lenient_noai_for_another_agent_does_not_hide_a_later_global_noai() -> None:
+    signals = page(
+        headers=(("X-Robots-Tag", "CCBot: noai"),),
+        head='<meta name="robots" content="noai">',
+    )
+    record = decide(ORIGIN + "/", ["GPTBot", "CCBot"], policy(), signals)
+    assert cells(record, "GPTBot") == (A, R, R, U)
+    (train,) = record.evidence_for("GPTBot", TRAIN)
+    assert (train.signal, train.scope, train.source) == ("noai", "*", "meta")
+    assert cells(record, "CCBot") == (A, R, R, U)
+    assert len(record.evidence_for("CCBot", TRAIN)) == 2
+
+
+def test_lenient_noai_for_another_agent_alone_reserves_nothing_for_this_one() -> None:
+    signals = page(headers=(("X-Robots-Tag", "CCBot: noai"),))
+    record = decide(ORIGIN + "/", ["GPTBot", "CCBot"], policy(), signals)
+    assert cells(record, "GPTBot") == (A, U, U, U)
+    assert cells(record, "CCBot") == (A, R, R, U)
+
+
+# -- TDMRep evidence says which layer decided ----------------------------------------------------
+
+TDM_FILE = '[{"location": "/", "tdm-reservation": 1}]'
+
+
+def test_tdmrep_file_layer_evidence_names_the_file_rule_when_a_header_adds_only_a_policy() -> None:
+    signals = page(headers=(("tdm-policy", "https://example.com/policy.json"),))
+    record = decide(ORIGIN + "/a", [], policy(tdmrep=TDM_FILE), signals)
+    assert cells(record, "*")[1:3] == (R, R)
+    (evidence,) = record.evidence_for("*", TRAIN)
+    assert (evidence.signal, evidence.source, evidence.line) == ("tdmrep", "tdmrep.json", 1)
+    assert evidence.location == ORIGIN + "/.well-known/tdmrep.json#/0"
+    assert evidence.raw == '{"location": "/", "tdm-reservation": 1}'
+
+
+def test_tdmrep_header_layer_overrides_the_file_and_the_evidence_says_header() -> None:
+    signals = page(headers=(("tdm-reservation", "0"),))
+    record = decide(ORIGIN + "/a", [], policy(tdmrep=TDM_FILE), signals)
+    assert cells(record, "*")[1:3] == (A, A)
+    (evidence,) = record.evidence_for("*", TRAIN)
+    assert (evidence.source, evidence.raw, evidence.line) == ("header", "tdm-reservation: 0", None)
+    assert "tdmrep.layer-override" in codes(record)
+
+
+def test_tdmrep_meta_layer_evidence_says_meta() -> None:
+    signals = page(head='<meta name="tdm-reservation" content="1">')
+    record = decide(ORIGIN + "/a", [], policy(), signals)
+    (evidence,) = record.evidence_for("*", TRAIN)
+    assert (evidence.source, evidence.effect) == ("meta", R)
+
+
+def test_tdmrep_file_policy_without_reservation_is_reported_without_a_page() -> None:
+    origin = policy(tdmrep='[{"location": "/", "tdm-policy": "https://example.com/p.json"}]')
+    record = decide(ORIGIN + "/a", [], origin)
+    assert "tdmrep.policy-without-reservation" in codes(record)
+    assert cells(record, "*")[1:3] == (U, U)
+
+
+# -- the record's bookkeeping ---------------------------------------------------------------------
+
+
+def test_record_page_not_fetched_only_when_there_is_no_page() -> None:
+    origin = policy()
+    assert "page.not-fetched" in codes(decide(ORIGIN + "/", [], origin))
+    with_page = decide(ORIGIN + "/", [], origin, page())
+    assert "page.not-fetched" not in codes(with_page)
+    fetched_ok = SourceOutcome(url=ORIGIN + "/", outcome=Outcome.OK, status=200)
+    no_signals = decide(ORIGIN + "/", [], origin, page_source=fetched_ok)
+    assert "page.not-fetched" not in codes(no_signals)
+
+
+def test_record_fetched_at_is_the_callers_time_else_the_policys() -> None:
+    origin = policy()
+    assert decide(ORIGIN + "/", [], origin).fetched_at == FETCHED_AT
+    given = decide(ORIGIN + "/", [], origin, fetched_at="2026-12-01T10:00:00Z")
+    assert given.fetched_at == "2026-12-01T10:00:00Z"

@@ -1,0 +1,148 @@
+"""Content-Signal (Cloudflare Content Signals Policy) and Content-Usage (aipref vocab/attach)
+entries: one bad entry never hides the others (issue #18), and the findings' wording."""
+
+from __future__ import annotations
+
+import pytest
+
+from reservation_crawler.model.findings import Severity
+from reservation_crawler.signals.aipref import parse_content_usage
+from reservation_crawler.signals.contentsignal import (
+    combine_content_signals,
+    parse_content_signal,
+)
+from reservation_crawler.signals.robots import parse
+
+
+def by_code(findings):
+    return {f.code: f for f in findings}
+
+
+def known(signal) -> dict[str, bool]:
+    """The values of the three keys the policy defines (unknown keys are recorded, not read)."""
+    return {k: v for k, v in signal.values.items() if k in ("search", "ai-input", "ai-train")}
+
+
+# -- Content-Signal: "key=yes|no" entries separated by commas ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "search, ai-train=no",  # an entry without "=" first
+        "=yes, ai-train=no",  # no key
+        "search=, ai-train=no",  # no value
+        ",, ai-train=no",  # empty entries
+        "bots=no, ai-train=no",  # an unknown key
+        "search=maybe, ai-train=no",  # a known key with an invalid value
+        "use=reference, ai-train=no",  # Cloudflare's use= (not interpreted)
+    ],
+)
+def test_contentsignal_a_bad_or_unknown_entry_does_not_hide_the_next_one(value: str) -> None:
+    assert known(parse_content_signal(value)) == {"ai-train": False}
+
+
+def test_contentsignal_every_valid_entry_is_read_around_bad_ones() -> None:
+    signal = parse_content_signal("search=yes, oops, ai-input=maybe, ai-train=no, x=y")
+    assert known(signal) == {"search": True, "ai-train": False}
+
+
+def test_contentsignal_upper_case_entry_is_read_and_flagged() -> None:
+    signal = parse_content_signal("AI-Train=no", line=4, location="robots.txt")
+    assert dict(signal.values) == {"ai-train": False}
+    finding = by_code(signal.findings)["content-signal.not-lowercase"]
+    assert (finding.severity, finding.line, finding.location) == (Severity.INFO, 4, "robots.txt")
+    assert finding.message == "Content-Signal entry 'AI-Train=no' is not lower-case"
+    value_only = parse_content_signal("ai-train=NO")
+    assert dict(value_only.values) == {"ai-train": False}
+    assert "content-signal.not-lowercase" in by_code(value_only.findings)
+    assert "content-signal.not-lowercase" not in by_code(
+        parse_content_signal("ai-train=no").findings
+    )
+
+
+def test_contentsignal_findings_name_the_entry_and_the_fix() -> None:
+    signal = parse_content_signal("search=y, oops, train=no, ai-train=yes, ai-train=no", line=7)
+    found = by_code(signal.findings)
+    assert found["content-signal.invalid-value"].message == (
+        "Content-Signal search=y: y/n is the IETF Content-Usage vocabulary; Content-Signal uses "
+        "yes/no; entry ignored"
+    )
+    assert found["content-signal.malformed"].message == "cannot read Content-Signal entry 'oops'"
+    assert found["content-signal.unknown-key"].message == (
+        "unknown Content-Signal key 'train' (known: search, ai-input, ai-train)"
+    )
+    assert found["content-signal.conflicting-values"].message == (
+        "Content-Signal key 'ai-train' is given both yes and no; reading no"
+    )
+    assert {f.line for f in signal.findings} == {7}
+    assert known(signal) == {"ai-train": False}
+
+
+def test_contentsignal_in_robots_txt_several_lines_combine_most_restrictive() -> None:
+    txt = parse(
+        "User-agent: *\nContent-Signal: search=yes\nContent-Signal: bogus, ai-train=no\n"
+        "Content-Signal: search=no\nAllow: /\n"
+    )
+    signals = txt.content_signals("AnyBot")
+    assert [s.line for s in signals] == [2, 3, 4]
+    assert combine_content_signals(signals) == {"search": False, "ai-train": False}
+
+
+# -- Content-Usage: an RFC 9651 dictionary of y/n tokens ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "bots=n, train-ai=n",  # a label of an older draft first
+        "train-genai=y, train-ai=n",
+        "search=yes, train-ai=n",  # a value that is not y/n
+        'search="n", train-ai=n',  # a string, not a token
+        "search, train-ai=n",  # a bare label (boolean true)
+        "search=?1, train-ai=n",
+    ],
+)
+def test_aipref_an_unknown_label_or_value_does_not_hide_the_next_one(value: str) -> None:
+    assert dict(parse_content_usage(value).values) == {"train-ai": False}
+
+
+def test_aipref_unknown_labels_and_values_are_ignored_not_errors() -> None:
+    usage = parse_content_usage("ai=n, train-ai=y, search=n", line=3)
+    assert dict(usage.values) == {"train-ai": True, "search": False}
+    (finding,) = usage.findings
+    assert (finding.code, finding.line) == ("content-usage.unknown-label", 3)
+    assert "draft" in finding.message and "'ai'" in finding.message
+
+
+def test_aipref_duplicate_label_last_one_counts() -> None:
+    usage = parse_content_usage("train-ai=n, train-ai=y")
+    assert dict(usage.values) == {"train-ai": True}
+    (finding,) = usage.findings
+    assert (
+        finding.message
+        == "Content-Usage label 'train-ai' given more than once; the last one counts"
+    )
+
+
+def test_aipref_parse_failure_makes_every_preference_unknown() -> None:
+    usage = parse_content_usage("Train-AI=n, search=n", line=2)
+    assert dict(usage.values) == {}
+    (finding,) = usage.findings
+    assert (finding.code, finding.severity, finding.line) == (
+        "content-usage.malformed",
+        Severity.WARNING,
+        2,
+    )
+    assert "labels must be lower-case" in finding.message
+    assert finding.message.endswith("all preferences unknown")
+
+
+def test_aipref_value_findings_say_what_was_written() -> None:
+    usage = parse_content_usage('train-ai=yes, search="n"')
+    messages = sorted(f.message for f in usage.findings)
+    assert messages == [
+        "Content-Usage search: the string 'n' is not y or n; preference unknown",
+        "Content-Usage train-ai: 'yes' is not y or n (yes/no are Content-Signal words; aipref "
+        "uses y/n); preference unknown",
+    ]
