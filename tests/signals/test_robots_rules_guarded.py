@@ -276,3 +276,46 @@ def test_rfc9309_extension_outside_group_names_the_record_and_line() -> None:
         1,
         "Content-Signal before any User-agent line applies to no crawler",
     )
+
+
+# -- more RFC 9309 edges found by the mutation run ------------------------------------------------
+
+
+@pytest.mark.parametrize("anchor", ["", "$"])
+def test_rfc9309_equal_length_wildcard_rules_allow_wins(anchor: str) -> None:
+    for order in (
+        "Disallow: /*.pdf{a}\nAllow: /*.pdf{a}\n",
+        "Allow: /*.pdf{a}\nDisallow: /*.pdf{a}\n",
+    ):
+        txt = parse("User-agent: *\n" + order.format(a=anchor))
+        assert txt.allowed("/doc/a.pdf", "AnyBot")
+        assert txt.explain("/doc/a.pdf", "AnyBot").rule.allow
+
+
+def test_rfc9309_explain_names_the_first_of_identical_wildcard_rules() -> None:
+    txt = parse("User-agent: *\nDisallow: /*.pdf\nDisallow: /*.pdf\n")
+    assert txt.explain("/a.pdf", "AnyBot").rule.line == 2
+
+
+@pytest.mark.parametrize("separator", [": ", " "], ids=["colon", "missing-colon"])
+def test_rfc9309_only_space_and_tab_are_whitespace_around_a_value(separator: str) -> None:
+    # RFC 9309 ABNF: WS is SP / HTAB. A trailing no-break space belongs to the path.
+    txt = parse(f"User-agent: *\nDisallow{separator}/x\u00a0\t\n")
+    assert txt.allowed("/xyz", "AnyBot")
+    assert not txt.allowed("/x%C2%A0", "AnyBot")
+
+
+def test_rfc9309_invalid_lines_are_counted_from_the_first() -> None:
+    txt = parse("User-agent: *\nhello world\nfoo bar baz\nqux quux\nDisallow: /\n")
+    finding = only(txt.findings, "robots.invalid-line")
+    assert (finding.line, finding.message) == (2, "line is not 'key: value'; ignored (and 2 more)")
+    assert not txt.allowed("/a", "AnyBot")
+
+
+def test_rfc9309_html_body_is_reported_on_line_1() -> None:
+    txt = parse("<!DOCTYPE html><html><body>Not found</body></html>")
+    finding = only(txt.findings, "robots.html-body")
+    assert (finding.line, finding.message) == (
+        1,
+        "the body looks like an HTML page, not a robots.txt; its lines are not rules",
+    )

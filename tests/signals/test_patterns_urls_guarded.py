@@ -1,0 +1,54 @@
+"""The path a rule is matched against (RFC 9309 §2.2.2: path, params and query; the fragment
+never counts) and Google's pattern escaping, at the edges mutation testing found unprotected."""
+
+from __future__ import annotations
+
+import pytest
+
+from reservation_crawler.signals.patterns import (
+    compile_pattern,
+    normalize_url_path,
+    path_params_query,
+)
+from reservation_crawler.signals.robots import parse
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://example.com#frag", "/"),
+        ("https://example.com/#frag", "/"),
+        ("http://example.com/a#b#c", "/a"),
+        ("http://example.com/a?x=1#y#z", "/a?x=1"),
+        ("HTTP://example.com/a#b#c", "/a"),  # not the fast path
+        ("example.com/a#b#c", "/a"),
+        ("example.com#a/b", "/"),  # the "/" is in the fragment
+        ("/a#b", "/a"),
+        ("?a", "/?a"),
+        ("?a;b", "/?a;b"),
+        (";p/x", "/;p/x"),
+        ("://a/b", "/b"),
+        ("ftp:///x", "/x"),
+        ("ftp://host/a?u=ftp://b/c", "/a?u=ftp://b/c"),
+        ("//host/a#b", "/a"),
+    ],
+)
+def test_rfc9309_rules_match_path_params_and_query_never_the_fragment(url, expected) -> None:
+    assert path_params_query(url) == expected
+
+
+def test_rfc9309_a_fragment_never_decides() -> None:
+    txt = parse("User-agent: *\nDisallow: /*frag\nDisallow: /a$\n")
+    assert txt.allowed("https://example.com/x#frag", "AnyBot")
+    assert not txt.allowed("https://example.com/a#b#c", "AnyBot")
+    assert normalize_url_path("HTTP://example.com/a b#c") == "/a%20b"
+
+
+def test_lenient_google_profile_escapes_every_non_ascii_octet_of_a_pattern() -> None:
+    assert compile_pattern("/\x80", profile="google").normalized == "/%C2%80"
+    assert compile_pattern("/é", profile="google").normalized == "/%C3%A9"
+    assert compile_pattern("/\x7f", profile="google").normalized == "/\x7f"
+    # A lone surrogate (from undecodable input) is escaped, never an exception.
+    assert compile_pattern("/\ud800", profile="google").normalized == "/%ED%A0%80"
+    assert compile_pattern("/%c3%a9", profile="google").normalized == "/%C3%A9"
+    assert compile_pattern("/%zz", profile="google").normalized == "/%zz"
