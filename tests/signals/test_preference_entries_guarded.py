@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from reservation_crawler.model.findings import Severity
-from reservation_crawler.signals.aipref import parse_content_usage
+from reservation_crawler.signals.aipref import combine_content_usages, parse_content_usage
 from reservation_crawler.signals.contentsignal import (
     combine_content_signals,
     parse_content_signal,
@@ -145,4 +145,78 @@ def test_aipref_value_findings_say_what_was_written() -> None:
         "Content-Usage search: the string 'n' is not y or n; preference unknown",
         "Content-Usage train-ai: 'yes' is not y or n (yes/no are Content-Signal words; aipref "
         "uses y/n); preference unknown",
+    ]
+
+
+# -- more aipref edges found by the mutation run ---------------------------------------------
+
+
+def test_aipref_combining_statements_any_n_wins_in_either_order() -> None:
+    n, y = parse_content_usage("train-ai=n"), parse_content_usage("train-ai=y, search=y")
+    assert combine_content_usages([n, y]) == {"train-ai": False, "search": True}
+    assert combine_content_usages([y, n]) == {"train-ai": False, "search": True}
+
+
+def test_aipref_robots_rule_path_ends_at_the_first_space_or_tab_only() -> None:
+    txt = parse(
+        "User-agent: *\nAllow: /\n"
+        "Content-Usage: /Xfiles/ train-ai=n\n"
+        "Content-Usage: /tabbed/\ttrain-ai=n\n"
+        "Content-Usage: /nbsp/ train-ai=n\u00a0\n"
+    )
+    (xfiles,) = txt.content_usages("/Xfiles/a", "AnyBot")
+    assert (xfiles.path.raw, dict(xfiles.values)) == ("/Xfiles/", {"train-ai": False})
+    (tabbed,) = txt.content_usages("/tabbed/a", "AnyBot")
+    assert dict(tabbed.values) == {"train-ai": False}
+    # RFC 9651: a no-break space after the dictionary is a parse error, so nothing is known.
+    (nbsp,) = txt.content_usages("/nbsp/a", "AnyBot")
+    assert dict(nbsp.values) == {}
+    assert txt.content_usages("/other", "AnyBot") == ()
+
+
+def test_aipref_findings_carry_the_line_location_and_wording() -> None:
+    def found(value: str) -> list[tuple[str, int | None, str | None, str]]:
+        usage = parse_content_usage(value, line=5, location="robots.txt")
+        assert usage.raw == value
+        return [(f.code, f.line, f.location, f.message) for f in usage.findings]
+
+    assert found("") == [
+        ("content-usage.malformed", 5, "robots.txt", "empty Content-Usage preference")
+    ]
+    ((code, line, location, message),) = found("train-ai=n;;")
+    assert (code, line, location) == ("content-usage.malformed", 5, "robots.txt")
+    assert message.startswith("Content-Usage 'train-ai=n;;' is not a structured-field dictionary (")
+    assert "Trailing delimiter" in message
+    assert message.endswith("); all preferences unknown")
+    assert "labels must be lower-case" not in found("a=B=c")[0][3]
+    assert found("train-ai=no, search") == [
+        (
+            "content-usage.invalid-value",
+            5,
+            "robots.txt",
+            "Content-Usage train-ai: 'no' is not y or n (yes/no are Content-Signal words; "
+            "aipref uses y/n); preference unknown",
+        ),
+        (
+            "content-usage.invalid-value",
+            5,
+            "robots.txt",
+            "Content-Usage search: a bare label (boolean true) is not y or n; preference unknown",
+        ),
+    ]
+    ((_c, _l, _loc, false_message),) = found("search=?0")
+    assert "bare label" not in false_message
+    assert found("train-ai=x") == [
+        (
+            "content-usage.invalid-value",
+            5,
+            "robots.txt",
+            "Content-Usage train-ai: 'x' is not y or n; preference unknown",
+        )
+    ]
+    assert [(c, line, loc) for c, line, loc, _m in found("train-ai=n, train-ai=y")] == [
+        ("content-usage.duplicate-label", 5, "robots.txt")
+    ]
+    assert [(c, line, loc) for c, line, loc, _m in found("ai=n")] == [
+        ("content-usage.unknown-label", 5, "robots.txt")
     ]
