@@ -220,3 +220,38 @@ def test_aipref_findings_carry_the_line_location_and_wording() -> None:
     assert [(c, line, loc) for c, line, loc, _m in found("ai=n")] == [
         ("content-usage.unknown-label", 5, "robots.txt")
     ]
+
+
+def test_contentsignal_findings_carry_the_line_location_and_wording() -> None:
+    def found(value: str) -> list[tuple[str, int | None, str | None, str]]:
+        signal = parse_content_signal(value, line=3, location="header Content-Signal")
+        return [(f.code, f.line, f.location, f.message) for f in signal.findings]
+
+    where = (3, "header Content-Signal")
+    assert found("  ") == [("content-signal.malformed", *where, "empty Content-Signal value")]
+    assert found("use=reference") == [
+        (
+            "content-signal.unknown-key",
+            *where,
+            "Content-Signal key 'use' (Cloudflare's reference/full consumption level) is not "
+            "part of the Content Signals Policy; recorded, not interpreted",
+        )
+    ]
+    hints = {
+        'ai-train="no"': "write yes/no without quotes",
+        "ai-train=disallowed": "Content-Signal uses yes/no, not allow/disallow",
+        "ai-train=Allowed": "Content-Signal uses yes/no, not allow/disallow",
+        "ai-train=n": "y/n is the IETF Content-Usage vocabulary; Content-Signal uses yes/no",
+        "ai-train=maybe": "expected yes or no",
+        "ai-train=no=yes": "expected yes or no",  # the value runs from the first "="
+    }
+    for entry, hint in hints.items():
+        invalid = [f for f in found(entry) if f[0] == "content-signal.invalid-value"]
+        key, _, value = entry.partition("=")
+        assert invalid == [
+            (
+                "content-signal.invalid-value",
+                *where,
+                f"Content-Signal {key}={value}: {hint}; entry ignored",
+            )
+        ], entry
