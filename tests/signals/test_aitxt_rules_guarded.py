@@ -139,3 +139,129 @@ def test_aitxt_findings_name_the_line() -> None:
         "'frobnicate' is not an ai.txt directive; the line is ignored",
     ) in got
     assert decision("User-Agent: *\n/\nDisallow: images\nDisallow: /x\n", "/x") is False
+
+
+# -- more edges found by the mutation run ----------------------------------------------------------
+
+EXTENSIONS = "".join(f"Disallow: *.{ext}\n" for ext in ("png", "gif", "mp3", "txt", "jpeg"))
+
+
+def test_aitxt_extension_rules_then_a_root_rule_all_apply() -> None:
+    for extra in ("", EXTENSIONS):  # one "*.ext" rule, and a run answered by one lookup
+        text = f"User-Agent: *\nAllow: *.jpg\n{extra}Disallow: /\n"
+        assert decision(text, "/photo.jpg") is True
+        assert decision(text, "/page") is False
+        assert decision(text, "/a.png.jpg") is True  # equal length: allow wins
+        if extra:
+            assert decision(text, "/song.mp3") is False
+            assert decision(text, "/x.jpeg") is False  # ".jpeg" (5) outranks ".jpg" (4)
+            assert decision(text, "/a.b.c.txt") is False
+            assert parse(text).match("/song.mp3", "GPTBot").line == 5
+
+
+def test_aitxt_start_wildcard_patterns_match_anywhere_or_at_the_end() -> None:
+    text = "User-Agent: *\nDisallow: *.jpg$\nDisallow: *private\n"
+    assert decision(text, "/x.jpg") is False
+    assert decision(text, "/x.jpg.html") is None
+    assert decision(text, "/a/private/b") is False
+    assert decision(text, "/public") is None
+
+
+def test_lenient_aitxt_user_agent_starting_with_star_is_the_default_group() -> None:
+    assert decision("User-Agent: *bots\nDisallow: /\n", "/a") is False
+
+
+def test_spawning_generator_pair_without_header_is_the_spawning_dialect() -> None:
+    assert parse("User-Agent: *\nDisallow: /\nDisallow: *\n").dialect == "spawning"
+    assert parse("User-Agent: *\nDisallow: /\n").dialect == "robots"
+
+
+def test_aitxt_spawning_comment_header_names_the_dialect_and_comments_are_no_findings() -> None:
+    parsed = parse("# Spawning AI\n# a comment\nUser-Agent: *\nDisallow: /private/\n")
+    assert parsed.dialect == "spawning"
+    assert parsed.findings == ()
+    heading = parse("## Spawning AI\nUser-Agent: *\nDisallow: /private/\n")
+    assert heading.dialect == "spawning"
+    assert heading.findings == ()
+
+
+def test_aitxt_list_after_an_empty_field_in_a_rules_file_is_reported_once() -> None:
+    parsed = parse("User-Agent: *\nDisallow: /a\nAllow:\n  - /b\n")
+    assert [(f.code, f.line) for f in parsed.findings] == [("aitxt.invalid-line", 4)]
+    assert decision("User-Agent: *\nDisallow: /a\nAllow:\n  - /b\n", "/a/x") is False
+
+
+def test_aitxt_quote_or_table_line_does_not_stop_the_rules() -> None:
+    text = "> note\n| a | b |\nUser-Agent: *\nDisallow: /x\n"
+    assert decision(text, "/x/y") is False
+
+
+@pytest.mark.parametrize(
+    ("content_type", "dialect"),
+    [
+        ("text/plain; charset=utf-8", "robots"),
+        ("TEXT/HTML; charset=utf-8", "html"),
+        (None, "robots"),
+    ],
+)
+def test_aitxt_media_type_html_is_never_read_as_rules(content_type, dialect) -> None:
+    parsed = parse("User-Agent: *\nDisallow: /\n", content_type=content_type)
+    assert parsed.dialect == dialect
+    if dialect == "html":
+        assert [f.message for f in parsed.findings] == ["/ai.txt is served as text/html"]
+
+
+@pytest.mark.parametrize(
+    ("body", "dialect", "message"),
+    [
+        ("\ufeffUser-Agent: *\nDisallow: /\n", "robots", None),
+        (b"\xef\xbb\xbfUser-Agent: *\nDisallow: /\n", "robots", None),
+        (
+            "\x01\x02\x03\x04\x05\x06 User-Agent: *\nDisallow: /\n",
+            "unknown",
+            "ai.txt holds binary data, not text",
+        ),
+        ('<?xml version="1.0"?><ai/>', "unknown", "ai.txt holds an XML document"),
+        (
+            '<?xml version="1.0"?><html><body>x</body></html>',
+            "html",
+            "/ai.txt holds an HTML document",
+        ),
+        (
+            "<!doctype html><html><body>User-Agent: *</body></html>",
+            "html",
+            "/ai.txt holds an HTML document",
+        ),
+    ],
+)
+def test_aitxt_content_is_sniffed_before_it_is_read(body, dialect, message) -> None:
+    parsed = parse(body)
+    assert parsed.dialect == dialect
+    if message is None:
+        assert parsed.match("/a", "GPTBot").allowed is False
+    else:
+        assert [f.message for f in parsed.findings] == [message]
+
+
+def test_lenient_aitxt_markdown_lists_after_a_blank_line_are_markdown() -> None:
+    parsed = parse("Title: My site\n\n- first point\n- second point\n- third point\n")
+    assert parsed.dialect == "markdown"
+    (finding,) = parsed.findings
+    assert finding.message == (
+        "ai.txt is a Markdown/prose document (e.g. line 3: '- first point'), not ai.txt rules"
+    )
+    long = parse("- " + "x" * 80 + "\n- b\n")
+    assert long.findings[0].message == (
+        "ai.txt is a Markdown/prose document (e.g. line 1: '- " + "x" * 57 + "…'), not ai.txt rules"
+    )
+
+
+def test_aitxt_key_value_policy_names_four_keys_then_an_ellipsis() -> None:
+    four = parse("A: 1\nB: 2\nC: 3\nD: 4\n")
+    assert (
+        four.findings[0].message == "ai.txt is a Key: value policy (a, b, c, d), not ai.txt rules"
+    )
+    five = parse("A: 1\nB: 2\nC: 3\nD: 4\nE: 5\n")
+    assert five.findings[0].message == (
+        "ai.txt is a Key: value policy (a, b, c, d, ...), not ai.txt rules"
+    )
