@@ -9,6 +9,7 @@ import pytest
 
 from reservation_crawler.model.findings import Severity
 from reservation_crawler.signals.tdmrep import (
+    TdmRepValues,
     effective_tdm,
     parse_tdmrep_json,
     tdm_from_headers,
@@ -215,3 +216,164 @@ def test_tdmrep_absent_later_layer_never_resets_an_earlier_value() -> None:
     assert only(invalid.findings, "tdmrep.invalid-reservation").message == (
         "header tdm-reservation: tdm-reservation 'yes' is neither 0 nor 1, so it is unset"
     )
+
+
+# -- what the publisher reads: code, line, JSON Pointer and message ----------------------------
+
+
+def _found(body: str) -> list[tuple[str, int | None, str | None, str]]:
+    return [(f.code, f.line, f.location, f.message) for f in parse_tdmrep_json(body).findings]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "<html><body>Not found</body></html>",
+            (
+                "tdmrep.not-json",
+                1,
+                None,
+                "tdmrep.json is not valid JSON (Expecting value): "
+                "it looks like HTML (an error page?)",
+            ),
+        ),
+        (
+            '[{"location": "/", "tdm-reservation": 1},]',
+            (
+                "tdmrep.not-json",
+                1,
+                None,
+                "tdmrep.json is not valid JSON (Expecting value): remove the trailing comma",
+            ),
+        ),
+        (  # the ",]" is inside a string that holds an escaped quote: no trailing-comma hint
+            '{"a": "q\\",]"',
+            ("tdmrep.not-json", 1, None, "tdmrep.json is not valid JSON (Expecting ',' delimiter)"),
+        ),
+        (
+            '{"x": 1, "y": 2}',
+            (
+                "tdmrep.not-an-array",
+                None,
+                None,
+                "tdmrep.json is a JSON object, not an array of rules",
+            ),
+        ),
+        (
+            "[\n1.5]",
+            (
+                "tdmrep.rule-not-object",
+                2,
+                "/0",
+                "array entry 0 is a JSON number, not a rule object; it is ignored",
+            ),
+        ),
+        (
+            '[\n{"location": "/", "location": "/a", "tdm-reservation": 1}]',
+            (
+                "tdmrep.duplicate-key",
+                2,
+                "/0/location",
+                'rule repeats the key "location"; the last value is used',
+            ),
+        ),
+        (
+            '[\n{"location": 5, "tdm-reservation": 1}]',
+            (
+                "tdmrep.invalid-location",
+                2,
+                "/0/location",
+                '"location" is 5, not a path pattern; the rule is ignored',
+            ),
+        ),
+        (
+            '[\n{"location": "news/", "tdm-reservation": 1}]',
+            (
+                "tdmrep.invalid-location",
+                2,
+                "/0/location",
+                '"location" "news/" does not start with "/"; the rule is ignored',
+            ),
+        ),
+        (
+            '[\n{"location": "/", "tdm-reservation": "1"}]',
+            (
+                "tdmrep.invalid-reservation",
+                2,
+                "/0/tdm-reservation",
+                '"tdm-reservation" is "1"; only the numbers 0 and 1 are valid, so it is unset',
+            ),
+        ),
+        (
+            '[\n{"location": "/", "tdm-reservation": 2}]',
+            (
+                "tdmrep.invalid-reservation",
+                2,
+                "/0/tdm-reservation",
+                '"tdm-reservation" is 2; only 0 and 1 are valid, so it is unset',
+            ),
+        ),
+    ],
+)
+def test_tdmrep_file_findings_name_the_line_pointer_and_problem(body, expected) -> None:
+    assert _found(body) == [expected]
+
+
+def test_tdmrep_unreadable_file_is_marked_unreadable() -> None:
+    assert parse_tdmrep_json("<html></html>").readable is False
+    assert parse_tdmrep_json('{"location": "/"}').readable is False
+    assert parse_tdmrep_json("[]").readable is True
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (
+            [("TDM-a", "1")],
+            (
+                "tdmrep.obsolete-header",
+                "header TDM-a",
+                "header TDM-a: 1 uses an obsolete name; it is ignored (use tdm-reservation)",
+            ),
+        ),
+        (
+            [("X-TDM-Policy", "x")],
+            (
+                "tdmrep.nonstandard-name",
+                "header X-TDM-Policy",
+                "header X-TDM-Policy is not a TDMRep header; it is ignored "
+                "(did you mean tdm-policy?)",
+            ),
+        ),
+        (
+            [("tdm-reservation", "1"), ("tdm-reservation", "0")],
+            (
+                "tdmrep.conflicting-values",
+                "header tdm-reservation",
+                "tdm-reservation is given 2 times with different values (1, 0); treated as unset",
+            ),
+        ),
+        (
+            [("tdm-reservation", "2")],
+            (
+                "tdmrep.invalid-reservation",
+                "header tdm-reservation",
+                "header tdm-reservation: tdm-reservation '2' is neither 0 nor 1, so it is unset",
+            ),
+        ),
+    ],
+)
+def test_tdmrep_header_findings_name_the_header_and_problem(headers, expected) -> None:
+    values = tdm_from_headers(headers)
+    assert [(f.code, f.location, f.message) for f in values.findings] == [expected]
+
+
+def test_tdmrep_override_names_the_layer_when_the_value_has_no_location() -> None:
+    rule = _file_rule('[{"location": "/", "tdm-reservation": 1}]')
+    effective = effective_tdm(rule, TdmRepValues(layer="header", reservation=0))
+    assert [(f.location, f.message) for f in effective.findings] == [
+        ("header tdm-reservation", "tdm-reservation 0 from the header overrides 1 from the file")
+    ]
+    meta = effective_tdm(rule, None, TdmRepValues(layer="meta", reservation=0))
+    assert meta.findings[0].location == 'meta name="tdm-reservation"'
