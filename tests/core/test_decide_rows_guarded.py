@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from reservation_crawler.core.decide import decide, decide_agent
 from reservation_crawler.core.policy import OriginPolicy, PolicyFile
 from reservation_crawler.drivers.fetch import FetchResult
@@ -173,3 +175,59 @@ def test_record_fetched_at_is_the_callers_time_else_the_policys() -> None:
     assert decide(ORIGIN + "/", [], origin).fetched_at == FETCHED_AT
     given = decide(ORIGIN + "/", [], origin, fetched_at="2026-12-01T10:00:00Z")
     assert given.fetched_at == "2026-12-01T10:00:00Z"
+
+
+# -- evidence and findings wording, found by the mutation run ------------------------------------
+
+
+def test_record_evidence_names_source_scope_and_location_of_each_row() -> None:
+    robots_url = ORIGIN + "/robots.txt"
+    allowed = decide(ORIGIN + "/a", [], policy(robots="User-agent: *\nAllow: /\n"))
+    (crawl,) = allowed.evidence_for("*", CRAWL)
+    assert (crawl.source, crawl.scope, crawl.location) == ("robots.txt", "*", robots_url)
+    absent = decide(ORIGIN + "/a", [], policy())
+    (crawl,) = absent.evidence_for("*", CRAWL)
+    assert (crawl.source, crawl.location) == ("robots.txt", robots_url)
+    assert crawl.raw == "HTTP 404: no robots.txt, everything may be crawled (RFC 9309 §2.3.1.3)"
+    down = OriginPolicy.from_fetches(
+        ORIGIN,
+        FETCHED_AT,
+        fetched("/robots.txt", "oops", status=503, ctype="text/html"),
+        fetched("/ai.txt", "", status=404),
+        fetched("/.well-known/tdmrep.json", "", status=404),
+    )
+    (crawl,) = decide(ORIGIN + "/a", [], down).evidence_for("*", CRAWL)
+    assert (crawl.effect, crawl.source, crawl.location) == (R, "robots.txt", robots_url)
+    assert crawl.raw.endswith("robots.txt unreachable, complete disallow (RFC 9309 §2.3.1.4)")
+    signals = page(headers=(("Content-Usage", "train-ai=n"),))
+    (usage,) = decide(ORIGIN + "/", ["GPTBot"], policy(), signals).evidence_for("GPTBot", TRAIN)
+    assert (usage.signal, usage.source, usage.scope) == ("content-usage", "header", "*")
+
+
+def test_decision_conflict_names_only_the_signals_of_that_purpose() -> None:
+    signals = page(
+        headers=(
+            ("Content-Signal", "ai-train=no"),
+            ("Content-Usage", "search=n, train-ai=y"),
+            ("tdm-reservation", "0"),
+        )
+    )
+    record = decide(ORIGIN + "/", ["GPTBot"], policy(), signals)
+    conflicts = [(f.location, f.message) for f in record.findings if f.code == "decision.conflict"]
+    assert (
+        "GPTBot",
+        "GPTBot: train-ai is reserved by content-signal but allowed by content-usage, tdmrep; "
+        "the reservation wins",
+    ) in conflicts
+
+
+def test_record_without_any_time_is_stamped_now_in_seconds() -> None:
+    origin = OriginPolicy(
+        ORIGIN,
+        "",
+        PolicyFile.not_fetched(ORIGIN + "/robots.txt"),
+        PolicyFile.not_fetched(ORIGIN + "/ai.txt"),
+        PolicyFile.not_fetched(ORIGIN + "/.well-known/tdmrep.json"),
+    )
+    stamp = decide(ORIGIN + "/", [], origin).fetched_at
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp), stamp
