@@ -255,3 +255,14 @@ def test_contentsignal_findings_carry_the_line_location_and_wording() -> None:
                 f"Content-Signal {key}={value}: {hint}; entry ignored",
             )
         ], entry
+
+
+def test_aipref_unknown_label_with_any_token_value_keeps_the_known_ones() -> None:
+    # "foo=X" is a valid dictionary member (an unknown label), so search=n still counts.
+    txt = parse("User-agent: *\nAllow: /\nContent-Usage: search=n, foo=X\n")
+    assert combine_content_usages(txt.content_usages("/a", "AnyBot")) == {"search": False}
+
+
+def test_aipref_non_token_values_are_shown_as_written() -> None:
+    (finding,) = parse_content_usage("train-ai=5").findings
+    assert finding.message == "Content-Usage train-ai: '5' is not y or n; preference unknown"
