@@ -239,6 +239,7 @@ def test_contentsignal_findings_carry_the_line_location_and_wording() -> None:
     ]
     hints = {
         'ai-train="no"': "write yes/no without quotes",
+        'search="yes"': "write yes/no without quotes",
         "ai-train=disallowed": "Content-Signal uses yes/no, not allow/disallow",
         "ai-train=Allowed": "Content-Signal uses yes/no, not allow/disallow",
         "ai-train=n": "y/n is the IETF Content-Usage vocabulary; Content-Signal uses yes/no",
