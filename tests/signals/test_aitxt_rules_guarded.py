@@ -256,12 +256,12 @@ def test_lenient_aitxt_markdown_lists_after_a_blank_line_are_markdown() -> None:
     )
 
 
-def test_aitxt_key_value_policy_names_four_keys_then_an_ellipsis() -> None:
+def test_aitxt_key_value_policy_names_four_keys_then_counts_the_rest() -> None:
     four = parse("A: 1\nB: 2\nC: 3\nD: 4\n")
     assert (
         four.findings[0].message == "ai.txt is a Key: value policy (a, b, c, d), not ai.txt rules"
     )
     five = parse("A: 1\nB: 2\nC: 3\nD: 4\nE: 5\n")
     assert five.findings[0].message == (
-        "ai.txt is a Key: value policy (a, b, c, d, ...), not ai.txt rules"
+        "ai.txt is a Key: value policy (a, b, c, d and 1 more), not ai.txt rules"
     )
