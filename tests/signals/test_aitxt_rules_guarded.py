@@ -265,3 +265,15 @@ def test_aitxt_key_value_policy_names_four_keys_then_counts_the_rest() -> None:
     assert five.findings[0].message == (
         "ai.txt is a Key: value policy (a, b, c, d and 1 more), not ai.txt rules"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [("> A quote\n> more\nsome words here\n", "> A quote"), ("```\ncode\n```\n", "```")],
+)
+def test_lenient_aitxt_quotes_and_code_fences_are_markdown(text: str, shown: str) -> None:
+    parsed = parse(text)
+    assert parsed.dialect == "markdown"
+    assert [(f.line, f.message) for f in parsed.findings] == [
+        (1, f"ai.txt is a Markdown/prose document (e.g. line 1: '{shown}'), not ai.txt rules")
+    ]
