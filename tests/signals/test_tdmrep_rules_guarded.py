@@ -377,3 +377,28 @@ def test_tdmrep_override_names_the_layer_when_the_value_has_no_location() -> Non
     ]
     meta = effective_tdm(rule, None, TdmRepValues(layer="meta", reservation=0))
     assert meta.findings[0].location == 'meta name="tdm-reservation"'
+
+
+def test_tdmrep_unterminated_array_gets_no_trailing_comma_hint() -> None:
+    assert _found("[1, 2") == [
+        ("tdmrep.not-json", 1, None, "tdmrep.json is not valid JSON (Expecting ',' delimiter)")
+    ]
+
+
+def test_tdmrep_effective_values_keep_what_each_layer_wrote() -> None:
+    rule = _file_rule(
+        '[{"location": "/", "tdm-reservation": 1, "tdm-policy": "https://example.com/p.json"}]'
+    )
+    from_file = effective_tdm(rule)
+    assert from_file.reservation_raw == from_file.policy_raw == rule.raw
+    assert from_file.policy_location == "tdmrep.json rule 0"
+    header = TdmRepValues(layer="header", policy="https://example.com/q.json")
+    overridden = effective_tdm(rule, header)
+    assert overridden.policy_raw == "tdm-policy: https://example.com/q.json"
+    assert [(f.location, f.message) for f in overridden.findings] == [
+        (
+            "header tdm-policy",
+            "tdm-policy https://example.com/q.json from the header overrides "
+            "https://example.com/p.json from the file",
+        )
+    ]
