@@ -402,3 +402,19 @@ def test_tdmrep_effective_values_keep_what_each_layer_wrote() -> None:
             "https://example.com/p.json from the file",
         )
     ]
+
+
+def test_tdmrep_policy_with_reservation_0_in_the_file_is_not_repeated_by_a_header_0() -> None:
+    # The file rule already reports its own policy + 0; a header repeating 0 adds nothing.
+    rule = _file_rule(
+        '[{"location": "/", "tdm-reservation": 0, "tdm-policy": "https://example.com/p.json"}]'
+    )
+    effective = effective_tdm(rule, tdm_from_headers([("tdm-reservation", "0")]))
+    assert codes(effective.findings) == []
+    assert (effective.reservation, effective.reservation_layer) == (0, "header")
+    # A header policy meeting the file's 0 is a new combination, reported once.
+    header = tdm_from_headers([("tdm-policy", "https://example.com/q.json")])
+    assert codes(effective_tdm(rule, header).findings) == [
+        "tdmrep.layer-override",
+        "tdmrep.policy-with-reservation-0",
+    ]

@@ -993,6 +993,8 @@ def effective_tdm(
     """
     reservation: TdmLayerValue | None = None
     policy: tuple[str, TdmLayer, str, str] | None = None
+    # The reservation the policy's own layer gives (that layer reports its own 0 + policy).
+    policy_layer_reservation: int | None = None
     findings: list[Finding] = []
     reservations: list[TdmLayerValue] = []
 
@@ -1003,6 +1005,7 @@ def effective_tdm(
             reservations.append(reservation)
         if file_rule.policy is not None:
             policy = (file_rule.policy, "file", file_rule.raw, where)
+            policy_layer_reservation = file_rule.reservation
 
     for values in (header, meta):
         if values is None:
@@ -1032,12 +1035,13 @@ def effective_tdm(
                     )
                 )
             policy = (values.policy, values.layer, raw, where)
+            policy_layer_reservation = values.reservation
 
     if policy is not None:
         # Only when the combination arises across layers: each layer reports its own.
         if reservation is None:
             findings.append(POLICY_WITHOUT_RESERVATION(location=policy[3]))
-        elif reservation[0] == 0 and reservation[1] != policy[1]:
+        elif reservation[0] == 0 and reservation[1] != policy[1] and policy_layer_reservation != 0:
             findings.append(
                 POLICY_WITH_RESERVATION_0(
                     f"tdm-policy from the {policy[1]} meets tdm-reservation 0 from the "
