@@ -277,3 +277,26 @@ def test_lenient_aitxt_quotes_and_code_fences_are_markdown(text: str, shown: str
     assert [(f.line, f.message) for f in parsed.findings] == [
         (1, f"ai.txt is a Markdown/prose document (e.g. line 1: '{shown}'), not ai.txt rules")
     ]
+
+
+def test_aitxt_versioned_user_agent_value_selects_its_product_token() -> None:
+    text = "User-Agent: GPTBot/1.1\nDisallow: /\n\nUser-Agent: *\nAllow: /\n"
+    assert decision(text, "/a", "GPTBot") is False
+    assert decision(text, "/a", "CCBot") is True
+    assert parse(text).agent_group("GPTBot") == "GPTBot/1.1"
+
+
+def test_aitxt_agent_group_is_none_when_no_group_applies() -> None:
+    assert parse("User-Agent: GPTBot\nDisallow: /\n").agent_group("CCBot") is None
+    assert parse("# Title\n\nSome prose here.\n").agent_group("GPTBot") is None
+
+
+def test_aitxt_empty_field_on_the_last_line_without_newline() -> None:
+    parsed = parse("User-Agent: *\nDisallow: /x\nDisallow:")
+    assert parsed.dialect == "robots"
+    assert decision("User-Agent: *\nDisallow: /x\nDisallow:", "/x") is False
+
+
+def test_aitxt_match_evidence_is_the_rule_as_written() -> None:
+    match = parse("User-Agent: *\nDisallow: /x  # no training\n").match("/x/1", "GPTBot")
+    assert (match.raw, match.line, match.agent_group) == ("Disallow: /x  # no training", 2, "*")
