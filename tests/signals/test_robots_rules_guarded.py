@@ -319,3 +319,43 @@ def test_rfc9309_html_body_is_reported_on_line_1() -> None:
         1,
         "the body looks like an HTML page, not a robots.txt; its lines are not rules",
     )
+
+
+def test_rfc9309_record_and_explanation_wording() -> None:
+    txt = parse(
+        "Crawl-delay: 5\n"  # 1
+        "Content-Usage: train-ai=n\n"  # 2
+        "User-agent: GPTBot\n"  # 3
+        "User-agent: ClaudeBot\n"  # 4
+        "Disallow /x\n"  # 5
+        "Foo: 1\n"  # 6
+        "foo: 2\n"  # 7
+    )
+    got = [(f.code, f.line, f.message) for f in txt.findings]
+    assert (
+        "robots.extension-outside-group",
+        1,
+        "Crawl-delay before any User-agent line applies to no crawler",
+    ) in got
+    assert (
+        "robots.extension-outside-group",
+        2,
+        "Content-Usage before any User-agent line applies to no crawler",
+    ) in got
+    assert ("robots.missing-colon", 5, "'Disallow /x' read as 'Disallow: /x'") in got
+    assert ("robots.unknown-key", 6, "unknown key 'Foo' ignored (2 lines)") in got
+    assert txt.explain("/x", "GPTBot").reason == (
+        "'Disallow /x' (line 5) disallows it: the longest matching rule in the group for 'GPTBot' "
+        "(line 3)"
+    )
+    star = parse("User-agent: *\nUser-agent: CCBot\nDisallow: /\n")
+    assert star.explain("/robots.txt", "AnyBot").reason == (
+        "/robots.txt itself is always allowed (RFC 9309 §2.2.2)"
+    )
+    assert "(lines 1, 2)" not in star.explain("/a", "AnyBot").reason
+    assert star.explain("/a", "AnyBot").reason.endswith("(line 1)")
+
+
+def test_lenient_google_profile_names_the_group_as_the_file_writes_it() -> None:
+    google = parse("User-agent: GPTBot/1.1\nDisallow: /x\n", profile="google")
+    assert google.explain("/x", "gptbot").agent_group == "GPTBot"
