@@ -344,6 +344,7 @@ def test_rfc9309_record_and_explanation_wording() -> None:
     ) in got
     assert ("robots.missing-colon", 5, "'Disallow /x' read as 'Disallow: /x'") in got
     assert ("robots.unknown-key", 6, "unknown key 'Foo' ignored (2 lines)") in got
+    assert "robots.invalid-line" not in [code for code, _l, _m in got]  # "Disallow /x" is read
     assert txt.explain("/x", "GPTBot").reason == (
         "'Disallow /x' (line 5) disallows it: the longest matching rule in the group for 'GPTBot' "
         "(line 3)"
