@@ -360,3 +360,17 @@ def test_rfc9309_record_and_explanation_wording() -> None:
 def test_lenient_google_profile_names_the_group_as_the_file_writes_it() -> None:
     google = parse("User-agent: GPTBot/1.1\nDisallow: /x\n", profile="google")
     assert google.explain("/x", "gptbot").agent_group == "GPTBot"
+
+
+def test_lenient_star_then_text_is_the_star_group_only_after_whitespace() -> None:
+    # google/robotstxt: "*" followed by whitespace and junk is the global group; "*junk" is not.
+    spaced = parse("User-agent: * junk\nDisallow: /\n")
+    assert not spaced.allowed("/a", "AnyBot")
+    (finding,) = spaced.findings
+    assert (finding.line, finding.message) == (1, "'* junk' read as '*' (text after '*' ignored)")
+    glued = parse("User-agent: *junk\nDisallow: /\n")
+    assert glued.allowed("/a", "AnyBot")
+    (finding,) = glued.findings
+    assert finding.code == "robots.invalid-product-token"
+    assert "read as '*'" not in finding.message
+    assert finding.message.endswith("we match '*junk', Google ignores it")

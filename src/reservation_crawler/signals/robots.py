@@ -1220,7 +1220,7 @@ def _product_token_problem(value: str, google: bool) -> str | None:
         return None
     if not value:
         return "empty User-agent value: the group applies to no crawler"
-    if value[:1] == "*":
+    if value[:1] == "*" and value[1:2].isspace():  # the tokenizer's test for the "*" group
         return f"'{value}' read as '*' (text after '*' ignored)"
     google_token = _GOOGLE_AGENT_PREFIX.match(value)
     google_reading = google_token.group(0) if google_token else ""
