@@ -67,7 +67,7 @@ SPIDER = textwrap.dedent(
 
 
 def crawl(
-    tmp_path: Path, urls: list[str], settings: dict[str, Any]
+    tmp_path: Path, urls: list[str], settings: dict[str, Any], logs: list[str] | None = None
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Run the probe spider in a subprocess: (url -> outcome row, crawl stats)."""
     script = tmp_path / "probe_spider.py"
@@ -102,6 +102,8 @@ def crawl(
         timeout=240,
     )
     assert done.returncode == 0, done.stderr[-4000:]
+    if logs is not None:
+        logs.append(done.stderr)
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     stats = json.loads((tmp_path / "stats.json").read_text())
     return {row["url"]: row for row in rows}, stats

@@ -35,7 +35,7 @@ DIFF_SCHEMA = "reservation-stats-diff/1"
 CONFLICT_CODE = "decision.conflict"
 
 SOURCE_NAMES = ("robots.txt", "ai.txt", "tdmrep.json", "page")
-OUTCOMES = ("ok", "absent", "unreachable", "error", "not-fetched")
+OUTCOMES = ("ok", "absent", "unreachable", "error", "not-fetched", "refused-by-configuration")
 # A site is reached when robots.txt or a page got an answer we could use (docs/stats.md).
 _REACHING_SOURCES = frozenset({"robots.txt", "page"})
 _REACHING_OUTCOMES = frozenset({"ok", "absent"})

@@ -52,6 +52,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
 
     from reservation_crawler.drivers.collect import collect
     from reservation_crawler.drivers.fetch import Fetcher, FetchLimits
+    from reservation_crawler.model.findings import listing
+    from reservation_crawler.model.record import Outcome
     from reservation_crawler.signals.useragent import tokens_of
 
     for url in args.urls:
@@ -64,13 +66,23 @@ def run(args: argparse.Namespace, out: Output) -> int:
             out.message(problem)
         return ExitCode.USAGE
     policies: dict = {}  # one fetch of the policy files per origin per invocation
+    refused: list[str] = []
     with Fetcher(limits=FetchLimits(timeout=args.timeout), allow_private=args.allow_private) as f:
         for url in args.urls:
             record = collect(f, url, agents, policies=policies)
             if renamed:
                 record = dataclasses.replace(record, agent_tokens=renamed)
+            if any(s.outcome is Outcome.REFUSED for s in record.sources.values()):
+                refused.append(record.origin)
             # Each record as soon as it is built: a reader of the pipe need not wait for all.
             out.emit(record.to_json(), lambda record=record: render_record(record))
+    if refused:  # the answer is ours, not the site's: say how to get the site's
+        origins = list(dict.fromkeys(refused))
+        out.message(
+            f"{len(origins)} origin(s) ({listing(origins, limit=3)}) are private, loopback or "
+            "link-local addresses and were not fetched (outcome refused-by-configuration); "
+            "pass --allow-private to check local servers"
+        )
     return ExitCode.OK
 
 

@@ -178,6 +178,16 @@ def report_summary(out: Output, result: CrawlResult) -> None:
 
     out.report_on_stderr(result.output == "-")
     out.emit(summary_json(result), lambda: render_summary(result))
+    refused = sum(
+        count
+        for reason, count in result.summary["sites"]["failed_by_reason"].items()
+        if reason.endswith("blocked-address")
+    )
+    if refused:  # the sites did not fail: our address guard refused them
+        out.message(
+            f"{refused} site(s) are private, loopback or link-local addresses and were refused "
+            "(refused-by-configuration); pass --allow-private to crawl local servers"
+        )
 
 
 def _read_stdin_targets(inputs: list[str]) -> tuple[list[str], list[str]]:

@@ -135,6 +135,10 @@ class LookupState(Protocol[E, M]):
     def _fetched_entry(
         self, origin: str, policy: OriginPolicy, body: bytes, meta: M, now: float
     ) -> E: ...
+    def _unstored_entry(self, origin: str, policy: OriginPolicy, body: bytes, now: float) -> E:
+        """An entry for a policy kept in this process only (never written to Redis)."""
+        ...
+
     def _fail_closed_entry(self, origin: str, exc: Exception, now: float) -> E: ...
 
 
@@ -231,5 +235,10 @@ def refresh_policy(state: LookupState[E, Any], origin: str, raw: bytes | None) -
         meta = yield KeepStale(origin, kept)
         return state._kept_entry(origin, raw, meta, now), REDIS  # type: ignore[arg-type]
     body = _json_bytes(policy.to_json())
+    if policy.refused:
+        # Our configuration refused a file (the address guard): that says nothing about the
+        # origin, so it is not stored as its policy; a Checker allowed to fetch it must not be
+        # answered from a refusal (issue #11 item 2).
+        return state._unstored_entry(origin, policy, body, now), FETCH
     meta = yield StorePolicy(origin, body, policy.failed, policy.fetched_at)
     return state._fetched_entry(origin, policy, body, meta, now), FETCH

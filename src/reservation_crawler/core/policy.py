@@ -8,7 +8,7 @@ worker re-parses once into its in-process cache.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -167,6 +167,16 @@ class FetchResultLike(Protocol):
     redirects: tuple[str, ...]
 
 
+# In the evidence of an answer that rests on a fetch our own configuration refused; edges that
+# hint at the flag (check, crawl, the middleware) look for it.
+REFUSED_NOTE = "refused by our configuration"
+
+
+def rests_on_refusal(evidence: Iterable[Any]) -> bool:
+    """Whether an answer's evidence rows include a robots.txt our configuration refused."""
+    return any(REFUSED_NOTE in row.raw for row in evidence)
+
+
 class RobotsFallback(NamedTuple):
     """RFC 9309's answer for a robots.txt that could not be read: may the agent crawl, and why."""
 
@@ -182,6 +192,13 @@ def robots_fallback(source: SourceOutcome) -> RobotsFallback | None:
         return RobotsFallback(
             True,
             f"HTTP {source.status}: no robots.txt, everything may be crawled (RFC 9309 §2.3.1.3)",
+        )
+    if outcome is Outcome.REFUSED:
+        return RobotsFallback(
+            False,
+            f"{source.error}: robots.txt not fetched, {REFUSED_NOTE} (a private, loopback or "
+            "link-local address; --allow-private / allow_private=True fetches it); complete "
+            "disallow until it can be read (RFC 9309 §2.3.1.4)",
         )
     if outcome in (Outcome.UNREACHABLE, Outcome.ERROR):
         why = source.error or f"HTTP {source.status}"
@@ -207,7 +224,7 @@ def classify(kind: str, result: FetchResultLike) -> tuple[SourceOutcome, tuple[F
     elif error in _REDIRECT_ERRORS:
         outcome = Outcome.UNREACHABLE if kind == ROBOTS else Outcome.ERROR
     elif error == "blocked-address":
-        outcome = Outcome.ERROR
+        outcome = Outcome.REFUSED
         findings.append(FETCH_BLOCKED_ADDRESS(location=location))
     elif error == "decompression-bomb":
         outcome = Outcome.ERROR
@@ -380,7 +397,13 @@ class OriginPolicy:
     @property
     def unreachable(self) -> bool:
         """True when robots.txt could not be read: RFC 9309 complete disallow."""
-        return self.robots_outcome in (Outcome.UNREACHABLE, Outcome.ERROR)
+        return self.robots_outcome in (Outcome.UNREACHABLE, Outcome.ERROR, Outcome.REFUSED)
+
+    @property
+    def refused(self) -> bool:
+        """Some file was refused by our own configuration (the address guard): the policy says
+        nothing about the origin and is never stored as its policy (core/lookup.py)."""
+        return any(s.outcome is Outcome.REFUSED for s in self.sources.values())
 
     @property
     def failed(self) -> bool:

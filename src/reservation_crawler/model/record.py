@@ -41,6 +41,10 @@ class Outcome(StrEnum):
     UNREACHABLE = "unreachable"  # 5xx, timeout, network error (robots.txt: complete disallow)
     ERROR = "error"  # fetched, but unusable (wrong type, too large, bad redirect...)
     NOT_FETCHED = "not-fetched"  # deliberately not fetched (e.g. page disallowed for us)
+    # Our own configuration refused the fetch (the address guard without allow_private): says
+    # nothing about the origin, so it is never cached as the origin's policy (robots.txt:
+    # still a complete disallow for this answer, RFC 9309 §2.3.1.4 — we could not read it).
+    REFUSED = "refused-by-configuration"
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,8 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from reservation_crawler.core.fetching import DEFAULT_TIMEOUT
-from reservation_crawler.drivers.fetch import FetchLimits
+from reservation_crawler.core.policy import rests_on_refusal
+from reservation_crawler.drivers.fetch import FetchLimits, origin_of
 from reservation_crawler.drivers.lookup import AsyncChecker, Verdict
 from reservation_crawler.errors import CacheUnavailable, ConfigError
 from reservation_crawler.model import codec
@@ -114,6 +115,7 @@ class ReservationMiddleware:
             )
         self.checker = checker
         self._closing = False
+        self._warned_origins: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReservationMiddleware:
@@ -163,6 +165,8 @@ class ReservationMiddleware:
         self._count_decisions(verdicts)
         self._inc("reservation/dropped/request")
         request.meta[META_KEY] = _summary(self.agent, verdicts)
+        if rests_on_refusal(blocking[0].evidence):
+            self._warn_refused(request.url)
         logger.debug("Reserved (%s): %s", _why(blocking), request, extra={"spider": spider})
         raise IgnoreRequest(f"Reserved for {self.agent}: {_why(blocking)}")
 
@@ -200,6 +204,21 @@ class ReservationMiddleware:
         await self.checker.aclose()
 
     # -- helpers
+
+    def _warn_refused(self, url: str) -> None:
+        """Once per origin: a drop caused by our own address guard, not by the site."""
+        origin = origin_of(url)
+        if origin in self._warned_origins:
+            return
+        if len(self._warned_origins) < 10_000:  # bounded: a crawl may touch millions of origins
+            self._warned_origins.add(origin)
+        self._inc("reservation/refused_by_configuration")
+        logger.warning(
+            "Dropping requests to %s: it is a private, loopback or link-local address, which "
+            "the address guard refuses; set RESERVATION_ALLOW_PRIVATE = True to check local "
+            "servers (docs/checker.md)",
+            origin,
+        )
 
     def _failed(self, exc: Exception, request: Request) -> IgnoreRequest:
         """Fail closed: count, log and drop; a dead cache also stops the crawl (clear error)."""

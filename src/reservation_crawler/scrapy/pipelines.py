@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 
 from reservation_crawler.core.policy import sources_failed
 from reservation_crawler.drivers import cache
+from reservation_crawler.model.record import Outcome
 from reservation_crawler.scrapy.items import PolicyItem, RecordItem, SiteItem
 from reservation_crawler.scrapy.jobdir import ledger_for
 
@@ -36,6 +37,18 @@ def record_failed(record: dict[str, Any]) -> bool:
     """A record is a failure (shorter TTL) by ``core.policy.failed_fetch``'s one definition."""
     sources = record.get("sources", {})
     return sources_failed({name: source["outcome"] for name, source in sources.items()})
+
+
+def _refused(item: Any) -> bool:
+    """A record or policy with a source our own configuration refused (the address guard)."""
+    if isinstance(item, RecordItem):
+        sources = item.get("sources", {})
+    elif isinstance(item, PolicyItem):
+        files = item["policy"].get("files", {})
+        sources = {name: f.get("source", {}) for name, f in files.items()}
+    else:
+        return False
+    return any(s.get("outcome") == Outcome.REFUSED for s in sources.values())
 
 
 class RedisPipeline:
@@ -95,6 +108,9 @@ class RedisPipeline:
             self._timer.start(self.interval, now=False)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
+        if _refused(item):  # refused by our configuration: says nothing about the origin
+            self.crawler.stats.inc_value("reservation/redis/refused_not_stored")
+            return item
         if isinstance(item, RecordItem):
             self.cache.put_record(
                 item["url"],
@@ -201,6 +217,9 @@ class JobLedgerPipeline:
         return cls(crawler)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
+        if _refused(item):  # refused by our configuration: says nothing about the origin
+            self.crawler.stats.inc_value("reservation/redis/refused_not_stored")
+            return item
         if isinstance(item, RecordItem):
             if not self.ledger.write_record(item):
                 self.crawler.stats.inc_value("reservation/records/already-written")

@@ -410,6 +410,14 @@ class _CheckerBase:
         self._remember(origin, entry)
         return entry
 
+    def _unstored_entry(
+        self, origin: str, policy: OriginPolicy, body: bytes, now: float
+    ) -> _PolicyEntry:
+        """A refused fetch's policy: answered from memory for ``memory_ttl`` (this Checker's
+        configuration refuses it again anyway), never written to Redis."""
+        meta = CacheMeta(fetched_at=now, expires_at=now + self.memory_ttl, failed=True)
+        return self._fetched_entry(origin, policy, body, meta, now)
+
     def _kept_entry(self, origin: str, raw: bytes, meta: CacheMeta, now: float) -> _PolicyEntry:
         """The entry of a last good copy just re-stored with ``meta`` (stale, retried soon)."""
         stored = splice_meta(strip_meta(raw), meta)
