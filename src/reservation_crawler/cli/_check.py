@@ -49,6 +49,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, out: Output) -> int:
     import dataclasses
+    import functools
 
     from reservation_crawler.drivers.collect import collect
     from reservation_crawler.drivers.fetch import Fetcher, FetchLimits
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             if any(s.outcome is Outcome.REFUSED for s in record.sources.values()):
                 refused.append(record.origin)
             # Each record as soon as it is built: a reader of the pipe need not wait for all.
-            out.emit(record.to_json(), lambda record=record: render_record(record))
+            out.emit(record.to_json(), functools.partial(render_record, record))
     if refused:  # the answer is ours, not the site's: say how to get the site's
         origins = list(dict.fromkeys(refused))
         out.message(

@@ -47,8 +47,10 @@ REDIS: Source = "redis"
 FETCH: Source = "fetch"
 FAIL_CLOSED: Source = "fail-closed"
 
-E = TypeVar("E")  # the state's entry type: a compiled policy with its stored bytes and metadata
-M = TypeVar("M")  # the cache's metadata type, passed through untouched
+# The state's entry type (a compiled policy with its stored bytes and metadata), and the cache's
+# metadata type, passed through untouched.
+E = TypeVar("E", covariant=True)
+M = TypeVar("M", contravariant=True)
 
 # --- effects: what a driver performs, and what it sends back ------------------------------------
 

@@ -8,11 +8,12 @@ worker re-parses once into its in-process cache.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from reservation_crawler.core.fetching import FetchResult
 from reservation_crawler.model import codec
 from reservation_crawler.model.codec import shape
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity
@@ -152,21 +153,6 @@ PAGE_NOT_FETCHED = FindingSpec(
 )
 
 
-class FetchResultLike(Protocol):
-    """The attributes of ``fetch.FetchResult`` this module reads."""
-
-    url: str
-    final_url: str
-    status: int | None
-    headers: Sequence[tuple[str, str]]
-    body: bytes
-    content_type: str | None
-    error: str | None
-    error_detail: str | None
-    truncated: bool
-    redirects: tuple[str, ...]
-
-
 # In the evidence of an answer that rests on a fetch our own configuration refused; edges that
 # hint at the flag (check, crawl, the middleware) look for it.
 REFUSED_NOTE = "refused by our configuration"
@@ -208,7 +194,7 @@ def robots_fallback(source: SourceOutcome) -> RobotsFallback | None:
     return None
 
 
-def classify(kind: str, result: FetchResultLike) -> tuple[SourceOutcome, tuple[Finding, ...]]:
+def classify(kind: str, result: FetchResult) -> tuple[SourceOutcome, tuple[Finding, ...]]:
     """Turn one fetch result into the protocol's outcome (and fetch-level findings).
 
     robots.txt follows RFC 9309 §2.3.1: 2xx parse, 4xx unavailable (absent), 5xx and network
@@ -284,7 +270,7 @@ def classify(kind: str, result: FetchResultLike) -> tuple[SourceOutcome, tuple[F
     return source, tuple(findings)
 
 
-def _why(result: FetchResultLike) -> str:
+def _why(result: FetchResult) -> str:
     if result.error:
         detail = f": {result.error_detail}" if result.error_detail else ""
         return f"{result.error}{detail}"
@@ -302,7 +288,7 @@ class PolicyFile:
     findings: tuple[Finding, ...] = ()
 
     @classmethod
-    def from_fetch(cls, kind: str, result: FetchResultLike) -> PolicyFile:
+    def from_fetch(cls, kind: str, result: FetchResult) -> PolicyFile:
         source, findings = classify(kind, result)
         body = result.body if source.outcome is Outcome.OK else None
         return cls(source=source, body=body, findings=findings)
@@ -350,9 +336,9 @@ class OriginPolicy:
         cls,
         origin: str,
         fetched_at: str,
-        robots_result: FetchResultLike,
-        aitxt_result: FetchResultLike,
-        tdmrep_result: FetchResultLike,
+        robots_result: FetchResult,
+        aitxt_result: FetchResult,
+        tdmrep_result: FetchResult,
     ) -> OriginPolicy:
         return cls(
             origin=origin,

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Final
+from typing import Any, Final
 
 from reservation_crawler.errors import ConfigError
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity, listing
@@ -331,8 +331,9 @@ _OVER_LIMIT: _Entry = (-1, "", False, "", None, False, "", 0)
 # match a path (it does not start with "/" or "*"; reported as a finding).
 _NEVER: Final = ()
 _HEADS_LIMIT: Final = 32_768
-_HEADS: Final = {profile: ({}, {}) for profile in PROFILES}
-_OLD_HEADS: Final = {profile: ({}, {}) for profile in PROFILES}
+_HeadCache = tuple[dict[str, Any], dict[str, Any]]  # Disallow heads, Allow heads
+_HEADS: Final[dict[str, _HeadCache]] = {profile: ({}, {}) for profile in PROFILES}
+_OLD_HEADS: Final[dict[str, _HeadCache]] = {profile: ({}, {}) for profile in PROFILES}
 
 
 def _new_head(value: str, allow: bool, profile: str) -> tuple:
@@ -427,8 +428,10 @@ class _Rules:
 
     def __init__(self, entries: list[_Entry]) -> None:
         self.entries = entries
-        self.best = self._scan
-        pieces = sum(len(entry[4].pieces or ()) for entry in entries if not entry[2])
+        self.best: Callable[[str], _Entry | None] = self._scan
+        pieces = sum(
+            len(entry[4].pieces or ()) for entry in entries if not entry[2] and entry[4] is not None
+        )
         if len(entries) > _PATTERN_SET_RULES or pieces > _PATTERN_SET_PIECES:
             self.best = _indexed(entries)
         plain: list[_Entry] = []
@@ -495,7 +498,8 @@ class _Rules:
                 for entry in members:
                     if entry[0] <= best_rank:
                         break
-                    if entry[4].matches(path):
+                    pattern = entry[4]
+                    if pattern is not None and pattern.matches(path):
                         best, best_rank = entry, entry[0]
                         break
         return best
@@ -552,7 +556,7 @@ class _Selection:
         self.explanations: dict[int, RobotsExplanation] = {}
         self.described: tuple[tuple[int, ...], str] | None = None  # (group lines, wording)
         # the groups' Content-Signal lines and Content-Usage rules, parsed on first use, by kind
-        self.parsed: dict[int, tuple[ContentSignal, ...] | tuple[ContentUsage, ...]] = {}
+        self.parsed: dict[int, tuple[Any, ...]] = {}  # ContentSignal or ContentUsage, by kind
 
 
 _NO_SELECTION = _Selection(None, "", (), _Rules([]))
@@ -1030,9 +1034,7 @@ class RobotsTxt:
             self._cache[0] = lines
         return lines[line - 1].split("#", 1)[0].strip(_WHITESPACE)
 
-    def _parsed(
-        self, selection: _Selection, kind: int
-    ) -> tuple[ContentSignal, ...] | tuple[ContentUsage, ...]:
+    def _parsed(self, selection: _Selection, kind: int) -> tuple[Any, ...]:
         """The selected groups' lines of one kind, parsed, in file order (kept on the selection)."""
         parsed = selection.parsed.get(kind)
         if parsed is None:
@@ -1113,12 +1115,12 @@ class RobotsTxt:
             ),
         )
         invalid: list[int] = []
-        for number, line in enumerate(self._text.split("\n"), 1):
-            if len(line) > GOOGLE_MAX_LINE_BYTES // 4 and (
-                len(line.encode("utf-8", "surrogatepass")) > GOOGLE_MAX_LINE_BYTES
+        for number, text in enumerate(self._text.split("\n"), 1):
+            if len(text) > GOOGLE_MAX_LINE_BYTES // 4 and (
+                len(text.encode("utf-8", "surrogatepass")) > GOOGLE_MAX_LINE_BYTES
             ):
                 yield LINE_TOO_LONG(line=number)
-            content = line.split("#", 1)[0].strip(_WHITESPACE)
+            content = text.split("#", 1)[0].strip(_WHITESPACE)
             if (content and not _LINE.match(content)) or content.startswith(":"):
                 invalid.append(number)
             elif content and ":" not in content:

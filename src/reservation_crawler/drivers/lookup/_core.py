@@ -636,6 +636,8 @@ class _CheckerBase:
 class _SyncShell(_CheckerBase):
     """Checker's own part: the cache connected in the constructor, threads single-flighted."""
 
+    _run: Callable[..., Any]  # the generated or hand-written shell's flow driver
+
     # jscpd:ignore-start - the two public signatures share most parameters but differ in the
     # cache and fetcher types (and max_concurrent_fetches); spelled out for help() and typing.
     def __init__(
@@ -705,6 +707,8 @@ class _SyncShell(_CheckerBase):
 
 class _AsyncShell(_CheckerBase):
     """AsyncChecker's own part: the cache connected on first use, tasks single-flighted."""
+
+    _run: Callable[..., Any]  # AsyncChecker._run: drives a flow, performing its effects
 
     # jscpd:ignore-start - the two public signatures share most parameters but differ in the
     # cache and fetcher types (and max_concurrent_fetches); spelled out for help() and typing.
