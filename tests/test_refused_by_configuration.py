@@ -62,8 +62,11 @@ def test_crawl_hints_at_the_flag_and_a_later_allowed_crawl_is_not_served_the_ref
     env["XDG_DATA_HOME"] = str(tmp_path / "home")
     base = [sys.executable, "-m", "reservation_crawler.cli", "crawl", web.url(1, "/")]
     base += ["--redis", redis_url, "--agent", "GPTBot", "--json"]
-    first = subprocess.run(
-        [*base, "-o", str(tmp_path / "a.jsonl")], env=env, capture_output=True, text=True
+    first = subprocess.run(  # with a job ledger: the dataset keeps the refused record
+        [*base, "-o", str(tmp_path / "a.jsonl"), "--job-dir", str(tmp_path / "job")],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert first.returncode == 0, first.stderr[-2000:]
     assert "--allow-private" in first.stderr and "refused" in first.stderr

@@ -8,7 +8,7 @@ Parsers never raise on content: they return findings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -86,3 +86,16 @@ class FindingSpec:
             line=line,
             location=location,
         )
+
+
+def spec_maker(source: str, prefix: str | None = None) -> Callable[..., FindingSpec]:
+    """The ``_spec(name, severity, title, explanation, fix, example)`` helper of one producing
+    module: codes ``<prefix>.<name>`` (``prefix`` defaults to ``source``)."""
+    head = prefix or source
+
+    def make(
+        name: str, severity: Severity, title: str, explanation: str, fix: str, example: str = ""
+    ) -> FindingSpec:
+        return FindingSpec(f"{head}.{name}", severity, source, title, explanation, fix, example)
+
+    return make

@@ -217,9 +217,6 @@ class JobLedgerPipeline:
         return cls(crawler)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
-        if _refused(item):  # refused by our configuration: says nothing about the origin
-            self.crawler.stats.inc_value("reservation/redis/refused_not_stored")
-            return item
         if isinstance(item, RecordItem):
             if not self.ledger.write_record(item):
                 self.crawler.stats.inc_value("reservation/records/already-written")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from reservation_crawler.model.findings import Finding, FindingSpec, Severity, listing
+from reservation_crawler.model.findings import Finding, Severity, listing, spec_maker
 from reservation_crawler.signals.patterns import (
     MATCH_WORK_LIMIT,
     WORK_LIMIT_EXCEEDED,
@@ -55,10 +55,7 @@ _LIMIT_TEXT = (
 )
 
 
-def _spec(
-    name: str, severity: Severity, title: str, explanation: str, fix: str, example: str
-) -> FindingSpec:
-    return FindingSpec(f"{_CODE}.{name}", severity, _SOURCE, title, explanation, fix, example)
+_spec = spec_maker(_SOURCE, _CODE)
 
 
 # --- the file is not in the ai.txt dialect (nothing in it is read) ------------------------------

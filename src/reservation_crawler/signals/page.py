@@ -19,7 +19,7 @@ import webencodings
 from lxml import etree
 
 from reservation_crawler.errors import ReservationCrawlerError
-from reservation_crawler.model.findings import Finding, FindingSpec, Severity
+from reservation_crawler.model.findings import Finding, Severity, spec_maker
 from reservation_crawler.signals.aipref import ContentUsage, parse_content_usage
 from reservation_crawler.signals.contentsignal import ContentSignal, parse_content_signal
 from reservation_crawler.signals.sniff import looks_like_html
@@ -117,10 +117,7 @@ _WEEKDAYS = frozenset(
 _SOURCE = "page"
 
 
-def _spec(
-    name: str, severity: Severity, title: str, explanation: str, fix: str, example: str
-) -> FindingSpec:
-    return FindingSpec(f"{_SOURCE}.{name}", severity, _SOURCE, title, explanation, fix, example)
+_spec = spec_maker(_SOURCE)
 
 
 MALFORMED_ROBOTS_DIRECTIVE = _spec(

@@ -16,7 +16,7 @@ from operator import itemgetter
 from typing import Any, Final
 
 from reservation_crawler.errors import ConfigError
-from reservation_crawler.model.findings import Finding, FindingSpec, Severity, listing
+from reservation_crawler.model.findings import Finding, Severity, listing, spec_maker
 from reservation_crawler.signals.aipref import (
     ContentUsage,
     parse_content_usage,
@@ -97,8 +97,7 @@ _GOOGLE_AGENT_PREFIX = re.compile(r"[A-Za-z_-]*")
 _HTML_MARKERS = ("<!doctype html", "<html", "<head", "<body", "<title", "<script")
 
 
-def _spec(code: str, severity: Severity, title: str, explanation: str, fix: str, example: str):
-    return FindingSpec(f"robots.{code}", severity, _SOURCE, title, explanation, fix, example)
+_spec = spec_maker(_SOURCE, "robots")
 
 
 RULES_BEFORE_USER_AGENT = _spec(

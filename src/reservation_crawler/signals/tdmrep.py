@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
-from reservation_crawler.model.findings import Finding, FindingSpec, Severity, listing
+from reservation_crawler.model.findings import Finding, Severity, listing, spec_maker
 from reservation_crawler.signals.patterns import (
     MATCH_WORK_LIMIT,
     WORK_LIMIT_EXCEEDED,
@@ -54,10 +54,7 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _SOURCE = "tdmrep"
 
 
-def _spec(
-    name: str, severity: Severity, title: str, explanation: str, fix: str, example: str
-) -> FindingSpec:
-    return FindingSpec(f"{_SOURCE}.{name}", severity, _SOURCE, title, explanation, fix, example)
+_spec = spec_maker(_SOURCE)
 
 
 # --- tdmrep.json: the document as a whole -------------------------------------------------------
