@@ -750,7 +750,7 @@ class Fetcher(_FetcherBase[httpx.BaseTransport]):
                         assert response is not None
                         flow.send(self._read(response, seen, cap))
             except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+                return done.value
             finally:
                 if response is not None:
                     response.close()
@@ -828,7 +828,7 @@ class AsyncFetcher(_FetcherBase[httpx.AsyncBaseTransport]):
                         assert response is not None
                         flow.send(await self._read(response, seen, cap))
             except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+                return done.value
             finally:
                 if response is not None:
                     await response.aclose()

@@ -98,7 +98,7 @@ def from_json(cls: type[T], data: Mapping[str, Any]) -> T:
     """An instance of ``cls`` from its JSON form; :class:`DecodeError` when it does not fit."""
     plan = _PLANS.get(cls) or _plan(cls)
     try:
-        return plan.decode(data)  # type: ignore[no-any-return]
+        return plan.decode(data)
     except DecodeError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -252,7 +252,7 @@ def _compile_encoder(
             lines.append(f"    out[{key!r}] = _c{n}(o)")
     lines.append("    return out")
     exec(compile("\n".join(lines), f"<codec encoder of {cls.__qualname__}>", "exec"), names)
-    return names["encode"]  # type: ignore[no-any-return]
+    return names["encode"]
 
 
 def _compile_decoder(
@@ -297,7 +297,7 @@ def _compile_decoder(
             lines.append(f"        kw[{f.name!r}] = {value}")
     lines.append("    return _cls(**kw)")
     exec(compile("\n".join(lines), f"<codec decoder of {cls.__qualname__}>", "exec"), names)
-    return names["decode"]  # type: ignore[no-any-return]
+    return names["decode"]
 
 
 def _wrong_schema(cls: type, tag: str, found: Any) -> None:
@@ -409,13 +409,13 @@ def _decoder(tp: Any) -> Convert | None:
     if origin in (tuple, list):
         item = _decoder(args[0]) if args else None
         if item is None:
-            return origin  # type: ignore[no-any-return]
+            return origin
         each: Convert = item  # narrowed, for the closure
         return lambda v: origin([each(x) for x in v])
     if origin in (frozenset, set):
         item = _decoder(args[0]) if args else None
         if item is None:
-            return origin  # type: ignore[no-any-return]
+            return origin
         each_one: Convert = item
         return lambda v: origin([each_one(x) for x in v])
     if origin in (dict, Mapping):

@@ -167,7 +167,9 @@ def _chain(exc: BaseException) -> list[BaseException]:
         seen.add(id(current))
         out.append(current)
         if isinstance(current, ResponseFailed):
-            todo.extend(r.value for r in current.reasons if isinstance(r, Failure))
+            todo.extend(
+                r.value for r in current.reasons if isinstance(r, Failure) and r.value is not None
+            )
         for nxt in (current.__cause__, current.__context__):
             if nxt is not None:
                 todo.append(nxt)
@@ -178,7 +180,7 @@ def classify_failure(failure: Failure, *, blocked: str | None = None) -> tuple[s
     """The fetcher's error code (``fetch.FETCH_ERRORS``) and a detail for a Scrapy failure."""
     exc = failure.value
     detail = str(exc) or type(exc).__name__
-    chain = _chain(exc)
+    chain = _chain(exc) if exc is not None else []
     names = {type(c).__module__ + "." + type(c).__name__ for c in chain}
     if any(isinstance(c, CannotResolveHostError | tx_error.DNSLookupError) for c in chain):
         if blocked is not None:

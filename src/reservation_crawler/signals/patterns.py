@@ -364,7 +364,7 @@ class PatternSet:
                 if index >= best:
                     break
                 pattern = patterns[index]
-                work += 1 + len(pattern.pieces)  # type: ignore[arg-type]
+                work += 1 + len(pattern.pieces)
                 if work > limit:
                     return WORK_LIMIT_EXCEEDED
                 if pattern.matches(path):

@@ -920,7 +920,7 @@ class RobotsTxt:
     def content_signals(self, agent: str) -> tuple[ContentSignal, ...]:
         """The Content-Signal lines of the group(s) ``agent`` follows, in file order."""
         selection = self._selections.get(agent) or self._select(agent)
-        return self._parsed(selection, _CONTENT_SIGNAL)  # type: ignore[return-value]
+        return self._parsed(selection, _CONTENT_SIGNAL)
 
     def content_usages(self, url: str, agent: str) -> tuple[ContentUsage, ...]:
         """The Content-Usage rules of ``agent``'s group(s) that apply to ``url``.
@@ -930,7 +930,7 @@ class RobotsTxt:
         URL may be crawled at all is not checked here.
         """
         selection = self._selections.get(agent) or self._select(agent)
-        usages: tuple[ContentUsage, ...] = self._parsed(selection, _CONTENT_USAGE)  # type: ignore[assignment]
+        usages: tuple[ContentUsage, ...] = self._parsed(selection, _CONTENT_USAGE)
         if not usages:
             return ()
         path = normalize_url_path(url)

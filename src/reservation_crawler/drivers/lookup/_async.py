@@ -143,7 +143,7 @@ class AsyncChecker(_AsyncShell):
                 try:
                     effect = flow.send(result) if error is None else flow.throw(error)
                 except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
+                    return stop.value
                 try:
                     result = await self._perform(effect, held)
                     error = None

@@ -318,7 +318,7 @@ class _CheckerBase:
 
     @staticmethod
     def _purpose(purpose: Purpose | str) -> Purpose:
-        found = _PURPOSE_OF.get(purpose)  # type: ignore[call-overload]
+        found = _PURPOSE_OF.get(purpose)
         if found is None:
             raise ConfigError(
                 f"unknown purpose {purpose!r}; one of {', '.join(str(p) for p in PURPOSES)}"
@@ -451,7 +451,7 @@ class _CheckerBase:
         meta = self._stored_meta(raw)
         if meta is None or not meta.is_fresh(now):
             return None
-        return self._compile(origin, raw, meta, now)  # type: ignore[arg-type]
+        return self._compile(origin, raw, meta, now)
 
     # -- the fetch outcome
 

@@ -141,7 +141,7 @@ class Checker(_SyncShell):
                 try:
                     effect = flow.send(result) if error is None else flow.throw(error)
                 except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
+                    return stop.value
                 try:
                     result = self._perform(effect, held)
                     error = None
