@@ -758,6 +758,26 @@ def test_demo_runs_on_a_fresh_machine(tmp_path: Path) -> None:
     assert "embedded Redis" in summary["redis"] and str(data_dir / "redis") in summary["redis"]
 
 
+def test_demo_text_names_no_stale_socket_and_ends_with_the_next_command(tmp_path: Path) -> None:
+    done = run_cli(
+        [sys.executable, "-m", "reservation_crawler.cli", "demo", "--sites", "20"],
+        cwd=tmp_path,
+        home=tmp_path / "home",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = done.stdout + done.stderr
+    assert "socket" not in text and "rc-redis-" not in text  # gone once the demo exits
+    last = [line for line in done.stderr.splitlines() if line.strip()][-1]
+    assert last.startswith("next: reservation-crawler stats ")
+    dataset = last.split()[3]
+    stats = run_cli(
+        [sys.executable, "-m", "reservation_crawler.cli", "stats", dataset],
+        cwd=tmp_path,
+        home=tmp_path / "home",
+    )
+    assert stats.returncode == 0, stats.stderr[-2000:]  # the suggested command works as given
+
+
 # --- job directories made for other options ------------------------------------------------------
 
 

@@ -572,7 +572,7 @@ def test_redis_pipeline_writes_records_and_policies_with_ttls(redis_url: str) ->
         assert client.get(cache.record_key(good["url"])) is not None
         pipeline.process_item(policy_item)
         pipeline.process_item(SiteItem(origin=ORIGIN, status="done"))  # not for Redis
-        pipeline.close_spider()
+        pipeline.drained()  # close_spider's work, inline (no reactor here)
         stored = cache.decode_value(client.get(cache.record_key(good["url"])))
         assert stored.data["url"] == good["url"] and not stored.failed
         good_ttl = client.ttl(cache.record_key(good["url"]))
@@ -598,7 +598,7 @@ def test_redis_pipeline_keeps_items_flowing_when_redis_fails() -> None:
     item = RecordItem(record_json(f"{ORIGIN}/x"))
     assert pipeline.process_item(item) is item  # not dropped: the dataset still gets it
     assert pipeline.process_item(RecordItem(record_json(f"{ORIGIN}/y")))["url"].endswith("/y")
-    pipeline.close_spider()
+    pipeline.drained()  # close_spider's work, inline (no reactor here)
     assert crawler.stats.get_value("reservation/redis/errors") == 2
     assert summary_from_stats(crawler.stats.get_stats())["redis_lost_writes"] > 0
 

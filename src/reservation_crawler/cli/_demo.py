@@ -61,4 +61,10 @@ def run(args: argparse.Namespace, out: Output) -> int:
         out.message(str(exc))
         return ExitCode.USAGE
     report_summary(out, result)
+    if not out.json and result.output not in (None, "-"):
+        out.message(
+            f"next: reservation-crawler stats {result.output}   (adoption tables of this crawl; "
+            "then try 'reservation-crawler check --allow-private URL' on one of its sites)",
+            prefix="",
+        )
     return result.exit_code

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import task, threads
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
@@ -182,22 +183,27 @@ class RedisPipeline:
             logger.error("cannot write to Redis at %s: %s", self.cache.where, why)
             self._warned = True
 
-    def close_spider(self, spider: Any = None) -> Deferred[None] | None:
+    async def close_spider(self, spider: Any = None) -> None:
         """Send what is left; the crawl closes once the last batch is written or has failed."""
+        await maybe_deferred_to_future(self.drained())
+
+    def drained(self) -> Deferred[None]:
+        """Fires once every queued batch has been written or has failed (flushing first)."""
         if self._timer is not None and self._timer.running:
             self._timer.stop()
         self.flush()
-        if self._sending is None:
-            return None
         done: Deferred[None] = Deferred()
+        if self._sending is None:
+            done.callback(None)
+            return done
 
-        def drained(_: Any = None) -> None:
+        def check(_: Any = None) -> None:
             if self._sending is None:  # _send_next ran first in the chain: nothing left
                 done.callback(None)
             else:
-                self._sending.addBoth(drained)
+                self._sending.addBoth(check)
 
-        self._sending.addBoth(drained)
+        self._sending.addBoth(check)
         return done
 
 

