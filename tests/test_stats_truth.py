@@ -71,6 +71,7 @@ def test_stats_families_present_equal_ground_truth(crawl):
     for family, truth_key in (
         ("content-signal", "content-signal"),
         ("noai", "noai"),
+        ("noimageai", "noimageai"),
         ("tdmrep-header", "tdmrep-header"),
         ("tdmrep-meta", "tdmrep-meta"),
     ):

@@ -710,6 +710,8 @@ def _page_report(record: ReservationRecord) -> PageReport:
 
 def _describe_evidence(evidence: Evidence) -> str:
     where = evidence.source + (f" line {evidence.line}" if evidence.line is not None else "")
+    if evidence.effect is Decision.UNSPECIFIED:  # read, but it reserves nothing for this URL
+        return f"read, reserves nothing here: {evidence.signal} ({where}): {evidence.raw}"
     return f"{evidence.effect} by {evidence.signal} ({where}): {evidence.raw}"
 
 
@@ -1126,7 +1128,10 @@ def _page_signals(page: PageSignals) -> list[Signal]:
         whom = "every agent" if directive.agent == "*" else directive.agent
         # Whether it reserves is the one noai rule's answer (the one decide() reads).
         if directive not in page.ai_reservations(directive.agent):
-            summary = f"noimageai for {whom}: applies to images only, this response is not one"
+            summary = (
+                f"noimageai for {whom}: reserves this page's images, not the page itself "
+                "(recorded as evidence, effect unspecified)"
+            )
         elif directive.token == "noai":
             summary = f"noai for {whom}: reserves AI training and AI input"
         else:

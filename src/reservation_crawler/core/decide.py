@@ -10,7 +10,8 @@ This is the only place that decides. The spider, the Checker, the middleware, th
 - TDMRep effective value (file, header, meta layers): 1 -> train-ai and ai-input reserved,
   0 -> both allowed.
 - ai.txt: the agent (or ``*``) disallowed -> train-ai reserved; explicitly allowed -> allowed.
-- noai (global or for the agent) -> train-ai and ai-input reserved; noimageai the same for images.
+- noai (global or for the agent) -> train-ai and ai-input reserved; noimageai the same for images
+  (on any other response it is evidence with effect unspecified: it reserves the page's images).
 - Per purpose: any reserved wins, else any allowed, else unspecified (aipref vocab §"Combining").
 
 Also decided here, and only here: the conflicts (a purpose both reserved and allowed for an
@@ -577,12 +578,17 @@ def _aitxt_rows(match: AiTxtMatch | None, origin: OriginPolicy) -> list[_Row]:
 def _noai_rows(agent: str, page: PageSignals) -> list[_Row]:
     # Which directives reserve (noai; noimageai on an image; global or for the agent) is the
     # noai reading, kept with its parser: PageSignals.ai_reservations.
+    # noimageai on a page that is not an image reserves that page's images, not the page: it is
+    # kept as evidence (effect unspecified) so the record, validate and stats show it was read.
     if not page.robots_directives:
         return []  # most pages: skip building the (empty) answer, once per agent
+    rows = [(Decision.RESERVED, directive) for directive in page.ai_reservations(agent)] + [
+        (Decision.UNSPECIFIED, directive) for directive in page.image_only_reservations(agent)
+    ]
     return [
         _Row(
             AI_USE,
-            Decision.RESERVED,
+            effect,
             directive.token,
             directive.source,
             directive.agent,
@@ -590,7 +596,7 @@ def _noai_rows(agent: str, page: PageSignals) -> list[_Row]:
             None,
             directive.location,
         )
-        for directive in page.ai_reservations(agent)
+        for effect, directive in rows
     ]
 
 

@@ -149,6 +149,17 @@ MISSPELLED_AI_TOKEN = _spec(
     "Write noai or noimageai.",
     '<meta name="robots" content="no-ai">',
 )
+NOIMAGEAI_NOT_IMAGE = _spec(
+    "noimageai-not-image",
+    Severity.INFO,
+    "noimageai on a response that is not an image: it reserves the page's images, not the page",
+    "noimageai asks that the images of a page not be used for AI; it reserves nothing for the "
+    "page itself. It is kept as evidence with effect unspecified for this URL; an image URL is "
+    "reserved only by noai or noimageai on its own response (X-Robots-Tag), which is what we read.",
+    "To reserve the page as well, write noai. To reserve each image, also send "
+    "X-Robots-Tag: noimageai with the image responses.",
+    '<meta name="robots" content="noimageai"> on an HTML page',
+)
 BINARY_BODY = _spec(
     "binary-body",
     Severity.WARNING,
@@ -261,6 +272,15 @@ class PageSignals:
     findings: tuple[Finding, ...] = ()
     head_bytes: int = 0  # how many body bytes the head parser examined
 
+    def image_only_reservations(self, agent: str) -> tuple[RobotsDirective, ...]:
+        """noimageai for ``agent`` on a response that is not an image: it reserves that page's
+        images, not the page (recorded as evidence with effect unspecified)."""
+        if self.is_image:
+            return ()
+        return tuple(
+            d for d in self.robots_directives if d.token == "noimageai" and d.applies_to(agent)
+        )
+
     def ai_reservations(self, agent: str) -> tuple[RobotsDirective, ...]:
         """The noai directives for ``agent`` ("*": global ones only), plus noimageai when the
         response is an image: each reserves train-ai and ai-input."""
@@ -345,6 +365,15 @@ def parse_page(
                     )
                 )
 
+    if not is_image:
+        # Beside a noai for the same agents it says nothing more: no finding (the common pair).
+        noai_scopes = {d.agent.casefold() for d in directives if d.token == "noai"}
+        for directive in directives:
+            if directive.token == "noimageai" and not noai_scopes & {
+                "*",
+                directive.agent.casefold(),
+            }:
+                findings.append(NOIMAGEAI_NOT_IMAGE(location=directive.location))
     return PageSignals(
         url=url,
         status=status,
