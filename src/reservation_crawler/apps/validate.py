@@ -37,7 +37,7 @@ from reservation_crawler.model.record import (
 )
 from reservation_crawler.signals import tdmrep
 from reservation_crawler.signals.agents import get_agent, well_known_agents
-from reservation_crawler.signals.robots import HTML_BODY, MAX_BYTES
+from reservation_crawler.signals.robots import MAX_BYTES
 
 # fetch (httpx), collect, decide and page (lxml) are imported where used, so that reading a saved
 # report (ValidationReport.from_json, the renderers) does not pay for them.
@@ -89,37 +89,6 @@ _PURPOSE_NAMES = tuple(str(p) for p in PURPOSES)
 
 # --- findings only the validator can produce (it fetches what the signals point to) ------------
 
-ROBOTS_WRONG_MEDIA_TYPE = FindingSpec(
-    code="robots.wrong-media-type",
-    severity=Severity.WARNING,
-    source=ROBOTS,
-    title="robots.txt is served with a media type other than text/plain",
-    explanation=(
-        "RFC 9309 §2.3 says robots.txt is a text/plain file. Google and most crawlers read the "
-        "rules anyway, but a text/html type usually means a CMS or framework route answers "
-        "/robots.txt, and stricter readers (or a future change of that route) may not."
-    ),
-    fix="Serve /robots.txt with Content-Type: text/plain; charset=utf-8.",
-    example="GET /robots.txt -> 200 Content-Type: text/html (with valid rules in the body)",
-)
-CONTROL_ONLY_TOKEN = FindingSpec(
-    code="robots.control-only-token",
-    severity=Severity.INFO,
-    source=ROBOTS,
-    title="a control-only token is named: it governs AI use, not crawling or Search",
-    explanation=(
-        "Google-Extended and Applebot-Extended never fetch anything: no request carries these "
-        "names, so they never show up in server logs. Googlebot and Applebot still crawl the "
-        "pages, and Google Search and Apple's search features are unaffected. A Disallow for the "
-        "control token only tells the operator not to use the content for its AI models "
-        "(training, and grounding for Google)."
-    ),
-    fix=(
-        "Nothing to fix if that is what you want. To keep pages out of search, address the "
-        "crawler itself (User-agent: Googlebot / Applebot) or use noindex."
-    ),
-    example="User-agent: Google-Extended\nDisallow: /",
-)
 TDM_POLICY_NOT_ODRL = FindingSpec(
     code="tdmrep.policy-not-odrl",
     severity=Severity.WARNING,
@@ -168,8 +137,6 @@ RSL_NOT_RSL = FindingSpec(
 )
 
 VALIDATOR_FINDINGS = (
-    ROBOTS_WRONG_MEDIA_TYPE,
-    CONTROL_ONLY_TOKEN,
     TDM_POLICY_NOT_ODRL,
     RSL_UNREACHABLE,
     RSL_NOT_RSL,
@@ -654,8 +621,6 @@ def build_report(
     records = [d.record for d in decided]
     pages_present = [p for p in page_signals if p is not None]
     extra: list[tuple[Finding, tuple[str, ...]]] = []
-    extra.extend((f, ()) for f in _media_type_findings(policy))
-    extra.extend((f, ()) for f in _control_only_findings(policy))
     conflicts = _signal_conflicts(decided) + _layer_conflicts(decided)
     references: list[Reference] = []
     for url, kind, cited in referenced_documents(policy, pages_present):
@@ -716,51 +681,6 @@ def _describe_evidence(evidence: Evidence) -> str:
 
 
 # --- extra checks ----------------------------------------------------------------------------
-
-
-def _media_type_findings(policy: OriginPolicy) -> list[Finding]:
-    """robots.txt served as something other than text/plain (RFC 9309 §2.3)."""
-    source = policy.robots_file.source
-    if source.outcome is not Outcome.OK or source.content_type in (None, "text/plain"):
-        return []
-    robots_txt = policy.robots
-    if robots_txt is not None and any(f.code == HTML_BODY.code for f in robots_txt.findings):
-        return []  # an HTML page, already reported as such
-    return [
-        ROBOTS_WRONG_MEDIA_TYPE(
-            f"robots.txt is served as {source.content_type}, not text/plain", location=source.url
-        )
-    ]
-
-
-# The crawler whose fetches a control-only token governs (signals.md §3).
-_CONTROLLED_CRAWLERS = {"Google-Extended": "Googlebot", "Applebot-Extended": "Applebot"}
-
-
-def _control_only_findings(policy: OriginPolicy) -> list[Finding]:
-    robots_txt = policy.robots
-    if robots_txt is None:
-        return []
-    findings = []
-    seen: set[str] = set()
-    for group in robots_txt.groups:
-        for value, line in group.agents:
-            agent = get_agent(value)
-            if agent is None or not agent.control_only or agent.token in seen:
-                continue
-            seen.add(agent.token)
-            crawler = _CONTROLLED_CRAWLERS.get(agent.token, "its operator's crawler")
-            operator = agent.operator or "its operator"
-            findings.append(
-                CONTROL_ONLY_TOKEN(
-                    f"'{value}' (line {line}) is a control token of {operator}: it never crawls, "
-                    f"so this group does not stop {crawler} from crawling nor keep pages out of "
-                    "search; it only governs use for AI models",
-                    line=line,
-                    location=policy.robots_file.source.url,
-                )
-            )
-    return findings
 
 
 # --- conflicts -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from reservation_crawler.model.codec import shape
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity
 from reservation_crawler.model.record import Outcome, SourceOutcome
 from reservation_crawler.signals import aitxt, robots, tdmrep
+from reservation_crawler.signals.agents import get_agent
 
 if TYPE_CHECKING:
     from reservation_crawler.signals.aitxt import AiTxt
@@ -168,6 +169,39 @@ class RobotsFallback(NamedTuple):
 
     allowed: bool
     reason: str
+
+
+ROBOTS_WRONG_MEDIA_TYPE = FindingSpec(
+    code="robots.wrong-media-type",
+    severity=Severity.WARNING,
+    source=ROBOTS,
+    title="robots.txt is served with a media type other than text/plain",
+    explanation=(
+        "RFC 9309 §2.3 says robots.txt is a text/plain file. Google and most crawlers read the "
+        "rules anyway, but a text/html type usually means a CMS or framework route answers "
+        "/robots.txt, and stricter readers (or a future change of that route) may not."
+    ),
+    fix="Serve /robots.txt with Content-Type: text/plain; charset=utf-8.",
+    example="GET /robots.txt -> 200 Content-Type: text/html (with valid rules in the body)",
+)
+CONTROL_ONLY_TOKEN = FindingSpec(
+    code="robots.control-only-token",
+    severity=Severity.INFO,
+    source=ROBOTS,
+    title="a control-only token is named: it governs AI use, not crawling or Search",
+    explanation=(
+        "Google-Extended and Applebot-Extended never fetch anything: no request carries these "
+        "names, so they never show up in server logs. Googlebot and Applebot still crawl the "
+        "pages, and Google Search and Apple's search features are unaffected. A Disallow for the "
+        "control token only tells the operator not to use the content for its AI models "
+        "(training, and grounding for Google)."
+    ),
+    fix=(
+        "Nothing to fix if that is what you want. To keep pages out of search, address the "
+        "crawler itself (User-agent: Googlebot / Applebot) or use noindex."
+    ),
+    example="User-agent: Google-Extended\nDisallow: /",
+)
 
 
 def robots_fallback(source: SourceOutcome) -> RobotsFallback | None:
@@ -407,7 +441,8 @@ class OriginPolicy:
 
     @cached_property
     def findings(self) -> tuple[Finding, ...]:
-        """Fetch findings plus every parser's findings, each tagged with its file's URL."""
+        """Fetch findings, every parser's findings (each tagged with its file's URL) and the checks
+        of the files as served (media type, control-only tokens): check and validate read these."""
         out: list[Finding] = []
         for policy_file, parsed in (
             (self.robots_file, self.robots),
@@ -428,6 +463,8 @@ class OriginPolicy:
         source = self.tdmrep_file.source
         if source.outcome is Outcome.OK and source.content_type == "text/html":
             found.append(tdmrep.SERVED_AS_HTML(location=source.url))
+        found.extend(_robots_media_type_findings(self))
+        found.extend(_control_only_findings(self))
         return found
 
     def to_json(self) -> dict[str, Any]:
@@ -438,6 +475,51 @@ class OriginPolicy:
     def from_json(cls, data: Mapping[str, Any]) -> OriginPolicy:
         """A policy from its stored form; ``errors.DecodeError`` when it is not one."""
         return codec.from_json(cls, data)
+
+
+def _robots_media_type_findings(policy: OriginPolicy) -> list[Finding]:
+    """robots.txt served as something other than text/plain (RFC 9309 §2.3)."""
+    source = policy.robots_file.source
+    if source.outcome is not Outcome.OK or source.content_type in (None, "text/plain"):
+        return []
+    robots_txt = policy.robots
+    if robots_txt is not None and any(f.code == robots.HTML_BODY.code for f in robots_txt.findings):
+        return []  # an HTML page, already reported as such
+    return [
+        ROBOTS_WRONG_MEDIA_TYPE(
+            f"robots.txt is served as {source.content_type}, not text/plain", location=source.url
+        )
+    ]
+
+
+# The crawler whose fetches a control-only token governs (signals.md §3).
+_CONTROLLED_CRAWLERS = {"Google-Extended": "Googlebot", "Applebot-Extended": "Applebot"}
+
+
+def _control_only_findings(policy: OriginPolicy) -> list[Finding]:
+    robots_txt = policy.robots
+    if robots_txt is None:
+        return []
+    findings = []
+    seen: set[str] = set()
+    for group in robots_txt.groups:
+        for value, line in group.agents:
+            agent = get_agent(value)
+            if agent is None or not agent.control_only or agent.token in seen:
+                continue
+            seen.add(agent.token)
+            crawler = _CONTROLLED_CRAWLERS.get(agent.token, "its operator's crawler")
+            operator = agent.operator or "its operator"
+            findings.append(
+                CONTROL_ONLY_TOKEN(
+                    f"'{value}' (line {line}) is a control token of {operator}: it never crawls, "
+                    f"so this group does not stop {crawler} from crawling nor keep pages out of "
+                    "search; it only governs use for AI models",
+                    line=line,
+                    location=policy.robots_file.source.url,
+                )
+            )
+    return findings
 
 
 def _with_location(finding: Finding, location: str) -> Finding:
