@@ -302,6 +302,25 @@ def test_validate_clean_policy_and_licence_documents_pass(reports):
     assert "ai-train" in reference.summary
 
 
+def test_referenced_documents_over_the_cap_are_reported_as_skipped(
+    web: FixtureWeb, fetcher: Fetcher, monkeypatch: pytest.MonkeyPatch
+):
+    """The cap on referenced documents (tests/hostile/test_hostile_references.py runs 200 slow
+    ones): over it, nothing is fetched and validate.references-skipped names what was not."""
+    import reservation_crawler.apps.validate as validate_module
+
+    name = "tdm-policy-ok"
+    monkeypatch.setattr(validate_module, "REFERENCE_MAX_COUNT", 0)
+    web.reset_counts()
+    report = validate(url_of(web, name), fetcher=fetcher)
+    assert web.request_count(NAMES.index(name), "/policy/tdm.json") == 0
+    assert report.references == ()
+    (skipped,) = [f for f in report.findings if f.code == "validate.references-skipped"]
+    assert "1 of 1 referenced documents were not checked (1 over the limit of 0)" in str(
+        skipped.occurrences[0].message
+    )
+
+
 def test_tdmrep_policy_fetched_once_per_url(web: FixtureWeb, fetcher: Fetcher):
     name = "tdm-policy-ok"
     web.reset_counts()

@@ -75,6 +75,12 @@ REPORT_SCHEMA = "validate-report/1"
 
 # Documents a signal points to (tdm-policy, RSL licences) are small; a cap keeps hostile ones cheap.
 REFERENCE_MAX_BYTES = 512_000
+# A 2 MB tdmrep.json can name ~20,000 policy URLs: validate fetches at most REFERENCE_MAX_COUNT
+# referenced documents (in the order the site names them), REFERENCE_CONCURRENCY at a time, all
+# within REFERENCE_DEADLINE_TIMEOUTS fetch timeouts; the rest are reported as skipped.
+REFERENCE_MAX_COUNT = 50
+REFERENCE_CONCURRENCY = 16
+REFERENCE_DEADLINE_TIMEOUTS = 2
 # A group or file can run to thousands of lines; the report shows the first ones and a count.
 MAX_SIGNAL_LINES = 12
 MAX_NAMES_SHOWN = 8
@@ -134,6 +140,24 @@ RSL_NOT_RSL = FindingSpec(
         "element (media type application/rsl+xml)."
     ),
     example="License: https://example.com/license.xml -> an HTML page, or JSON",
+)
+
+REFERENCES_SKIPPED = FindingSpec(
+    code="validate.references-skipped",
+    severity=Severity.INFO,
+    source="validate",
+    title="some documents the site names (tdm-policy, RSL) were not fetched",
+    explanation=(
+        f"validate fetches at most {REFERENCE_MAX_COUNT} referenced documents, "
+        f"{REFERENCE_CONCURRENCY} at a time, all within {REFERENCE_DEADLINE_TIMEOUTS} times the "
+        "fetch timeout. The ones over the limit or still loading at the deadline are not checked; "
+        "their signals are still read (a tdm-policy URL does not change a decision)."
+    ),
+    fix=(
+        "Nothing to fix if the site means to name that many documents; point rules at one "
+        "shared policy where possible, and serve the documents quickly."
+    ),
+    example="a tdmrep.json with 20,000 rules, each naming its own tdm-policy URL",
 )
 
 VALIDATOR_FINDINGS = (
@@ -394,13 +418,41 @@ def validate(
         ]
         signals = [read.signals for read in reads]
         wanted = referenced_documents(policy, [s for s in signals if s is not None])
-        fetched = {
-            url: fetcher.fetch(url, max_bytes=REFERENCE_MAX_BYTES) for url, _kind, _cited in wanted
-        }
+        fetched = _fetch_references([url for url, _kind, _cited in wanted], fetcher)
     finally:
         if own:
             fetcher.close()
     return build_report(start, policy, decided, signals, fetched, agents=tokens)
+
+
+def _fetch_references(urls: Sequence[str], fetcher: Fetcher) -> dict[str, FetchResult]:
+    """The first REFERENCE_MAX_COUNT of ``urls``, fetched concurrently (with ``fetcher``'s limits
+    and address guard) within the total deadline; the others are absent from the answer."""
+    import anyio
+
+    from reservation_crawler.drivers.fetch import AsyncFetcher
+
+    fetched: dict[str, FetchResult] = {}
+
+    async def fetch_all() -> None:
+        async with AsyncFetcher(
+            limits=fetcher.limits,
+            guard=fetcher.guard,
+            user_agent=fetcher.user_agent,
+            max_connections=REFERENCE_CONCURRENCY,
+        ) as client:
+
+            async def one(url: str) -> None:
+                fetched[url] = await client.fetch(url, max_bytes=REFERENCE_MAX_BYTES)
+
+            with anyio.move_on_after(fetcher.limits.timeout * REFERENCE_DEADLINE_TIMEOUTS):
+                async with anyio.create_task_group() as group:
+                    for url in urls[:REFERENCE_MAX_COUNT]:
+                        group.start_soon(one, url)
+
+    if urls:
+        anyio.run(fetch_all)
+    return fetched
 
 
 def _agent_tokens(extra: Iterable[str]) -> list[str]:
@@ -616,14 +668,20 @@ def build_report(
 ) -> ValidationReport:
     """The report of one site from its origin policy, decide()'s answer per checked page (the
     record and the conflicts behind it), each page's signals (None when not fetched, the ones
-    decide() read) and the fetched documents the signals point to."""
+    decide() read) and the fetched documents the signals point to (a named one missing from
+    ``referenced`` was skipped: a finding says so; ``None``: none was fetched, none reported)."""
+    fetched_references = referenced is not None  # None: the caller fetched none at all
     referenced = referenced or {}
     records = [d.record for d in decided]
     pages_present = [p for p in page_signals if p is not None]
     extra: list[tuple[Finding, tuple[str, ...]]] = []
     conflicts = _signal_conflicts(decided) + _layer_conflicts(decided)
     references: list[Reference] = []
-    for url, kind, cited in referenced_documents(policy, pages_present):
+    wanted = referenced_documents(policy, pages_present)
+    skipped = [url for url, _kind, _cited in wanted if url not in referenced]
+    if skipped and fetched_references:
+        extra.append((_references_skipped(len(wanted), skipped), ()))
+    for url, kind, cited in wanted:
         result = referenced.get(url)
         if result is None:
             continue
@@ -649,6 +707,21 @@ def build_report(
         references=tuple(references),
         conflicts=tuple(merged),
         findings=tuple(_report_findings(policy, records, extra, merged)),
+    )
+
+
+def _references_skipped(named: int, skipped: Sequence[str]) -> Finding:
+    over = max(0, named - REFERENCE_MAX_COUNT)
+    late = len(skipped) - over
+    why = []
+    if over:
+        why.append(f"{over} over the limit of {REFERENCE_MAX_COUNT}")
+    if late:
+        why.append(f"{late} not answered by the deadline")
+    shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+    return REFERENCES_SKIPPED(
+        f"{len(skipped)} of {named} referenced documents were not checked "
+        f"({'; '.join(why)}): {shown}"
     )
 
 
