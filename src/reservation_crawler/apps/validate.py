@@ -297,11 +297,16 @@ def _summary(report: ValidationReport) -> dict[str, int]:
     }
 
 
+def _verdict(report: ValidationReport) -> str:
+    return report.verdict
+
+
 @shape(
     tag=REPORT_SCHEMA,
-    computed={"summary": _summary},  # written for readers; from_json recomputes it
-    order="schema target origin checked_at agents reachable summary sources pages signals "
-    "references conflicts findings",
+    # written for readers; from_json recomputes them
+    computed={"verdict": _verdict, "summary": _summary},
+    order="schema verdict target origin checked_at agents reachable summary sources pages "
+    "signals references conflicts findings",
 )
 @dataclass(frozen=True, slots=True)
 class ValidationReport:
@@ -331,6 +336,20 @@ class ValidationReport:
     def exit_status(self, *, strict: bool = False) -> int:
         return exit_status(self, strict=strict)
 
+    @property
+    def verdict(self) -> str:
+        """One line first in every rendering: who may train on the checked page, and the tally
+        ("GPTBot may not train on this site; 2 errors, 1 warning")."""
+        tally = _tally(self.counts)
+        if not self.reachable:
+            head = (
+                "The site could not be reached: every AI use counts as reserved until robots.txt "
+                "can be read"
+            )
+            hint = _plain_http_hint(self)
+            return f"{head}; {tally}" + (f". {hint}" if hint else "")
+        return f"{_training_verdict(self.pages[0] if self.pages else None)}; {tally}"
+
     def to_json(self) -> dict[str, Any]:
         """The ``validate --json`` form (``docs/validate.md``)."""
         return codec.to_json(self)
@@ -339,6 +358,58 @@ class ValidationReport:
     def from_json(cls, data: Mapping[str, Any]) -> ValidationReport:
         """A report from its JSON form; ``errors.DecodeError`` when it is not one."""
         return codec.from_json(cls, data)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _tally(counts: Mapping[str, int]) -> str:
+    errors, warnings = counts["error"], counts["warning"]
+    if not errors and not warnings:
+        return "no errors or warnings"
+    return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+
+
+def _training_verdict(page: PageReport | None) -> str:
+    """Who may not train on the page, from its matrix (the ``train-ai`` column)."""
+    if page is None or not page.matrix:
+        return "Nothing was decided"
+    star = next((row for row in page.matrix if row.agent == "*"), None)
+    named = [row for row in page.matrix if row.agent != "*"]
+    reserved = [row.agent for row in named if row.decisions["train-ai"] == "reserved"]
+    others = star.decisions["train-ai"] if star is not None else "unspecified"
+    if reserved and len(reserved) == len(named) and others == "reserved":
+        return "No AI agent may train on this site"
+    if others == "reserved":
+        free = [row.agent for row in named if row.decisions["train-ai"] != "reserved"]
+        return f"No AI agent may train on this site except {_names(free)}"
+    if reserved:
+        rest = "allowed" if others == "allowed" else "not reserved"
+        return f"{_names(reserved)} may not train on this site (other agents: {rest})"
+    if others == "allowed":
+        return "AI agents may train on this site (training is allowed)"
+    return "This site does not reserve AI training (nor allow it explicitly)"
+
+
+_TLS_WORDS = ("tls", "ssl", "handshake", "certificate")
+
+
+def _plain_http_hint(report: ValidationReport) -> str | None:
+    """'try http://' when TLS failed on an https port other than 443 (often a plain-HTTP one)."""
+    parts = urlsplit(report.target)
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme != "https" or port in (None, 443):
+        return None
+    errors = [s.error or "" for s in report.sources.values()]
+    errors += [p.source.error or "" for p in report.pages]
+    if not any(word in error.lower() for error in errors for word in _TLS_WORDS):
+        return None
+    plain = urlunsplit(parts._replace(scheme="http"))
+    return f"TLS failed on port {port}: if that port serves plain HTTP, try {plain}"
 
 
 def exit_status(report: ValidationReport, *, strict: bool = False) -> int:
@@ -1209,11 +1280,16 @@ def render_text(report: ValidationReport) -> str:
     out: list[str] = []
     counts = report.counts
     status = exit_status(report)
+    out.extend(_wrap(report.verdict, "", 2))
+    out.append("")
     out.append(f"validate {report.target}")
     out.append(f"  origin {report.origin}, checked {report.checked_at}")
     if not report.reachable:
         out.append("")
         out.append("The site could not be reached: neither robots.txt nor the page answered.")
+        hint = _plain_http_hint(report)
+        if hint:
+            out.append(hint)
     summary = (
         f"  {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)"
         f", {len(report.conflicts)} conflict(s); exit status {status}"
@@ -1298,7 +1374,15 @@ def render_text(report: ValidationReport) -> str:
             out.extend(_wrap(f"Why: {finding.explanation}", "    "))
         if finding.fix:
             out.extend(_wrap(f"Fix: {finding.fix}", "    "))
+        if finding.example:
+            # A generic snippet, not the site's: labelled, and without the line numbers the
+            # site's own lines carry above.
+            out.append(f"    {EXAMPLE_LABEL}")
+            out.extend(f"      | {line}" for line in finding.example.splitlines())
     return "\n".join(out) + "\n"
+
+
+EXAMPLE_LABEL = "Example (generic, not from this site):"
 
 
 # Files that list many AI agents usually give each its own group with the same rules; the text
@@ -1390,6 +1474,9 @@ pre{background:#f7f7f7;padding:.5em;overflow-x:auto}.reserved{background:#fde2e1
 .info{color:#31608f}.finding{margin:1em 0;padding-left:.8em;border-left:4px solid #ddd}
 .finding.error{border-color:#b00020}.finding.warning{border-color:#e39b00}
 .finding p,.finding ul{color:#222}.summary{font-size:1.1em}
+.verdict{font-size:1.25em;font-weight:600;margin:0 0 .5em}
+.example p{margin:.5em 0 .2em;font-size:.9em;font-style:italic;color:#555}
+pre.example{background:#fff;border:1px dashed #999;color:#555}
 """
 
 
@@ -1402,6 +1489,7 @@ def render_html(report: ValidationReport) -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>AI reservations of {e(report.origin)}</title>",
         f"<style>{_CSS}</style></head><body>",
+        f'<p class="verdict">{e(report.verdict)}</p>',
         f"<h1>AI and TDM reservations of <code>{e(report.target)}</code></h1>",
         f"<p>Origin <code>{e(report.origin)}</code>, checked {e(report.checked_at)}.</p>",
         f'<p class="summary"><span class="error">{counts["error"]} error(s)</span>, '
@@ -1411,6 +1499,9 @@ def render_html(report: ValidationReport) -> str:
     ]
     if not report.reachable:
         parts.append('<p class="error">The site could not be reached.</p>')
+        hint = _plain_http_hint(report)
+        if hint:
+            parts.append(f"<p>{e(hint)}</p>")
 
     parts.append(
         "<h2>Sources</h2><table><tr><th>file</th><th>outcome</th><th>detail</th><th>URL</th></tr>"
@@ -1501,7 +1592,10 @@ def render_html(report: ValidationReport) -> str:
         if finding.explanation:
             parts.append(f"<p>{e(finding.explanation)}</p>")
         if finding.example:
-            parts.append(f"<pre>{e(finding.example)}</pre>")
+            parts.append(
+                f'<div class="example"><p>{e(EXAMPLE_LABEL)}</p>'
+                f'<pre class="example">{e(finding.example)}</pre></div>'
+            )
         if finding.fix:
             parts.append(f"<p><strong>Fix:</strong> {e(finding.fix)}</p>")
         parts.append("</div>")
