@@ -43,7 +43,16 @@ def readme_exit_statuses() -> dict[str, set[int]]:
 
 def test_every_command_has_a_module_and_the_readme_a_row():
     assert set(commands()) == set(readme_exit_statuses())
-    assert list(commands()) == ["robots", "check", "crawl", "demo", "serve", "validate", "stats"]
+    assert list(commands()) == [
+        "robots",
+        "check",
+        "crawl",
+        "demo",
+        "serve",
+        "validate",
+        "stats",
+        "audit",
+    ]
 
 
 @pytest.mark.parametrize("name", list(commands()))

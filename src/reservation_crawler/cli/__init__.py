@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from reservation_crawler._version import __version__
 from reservation_crawler.apps._exit import ExitCode
 from reservation_crawler.cli import (
+    _audit,
     _check,
     _crawl,
     _demo,
@@ -29,7 +30,7 @@ from reservation_crawler.cli._output import Output
 __all__ = ["COMMANDS", "ExitCode", "build_parser", "main"]
 
 # In the order ``--help`` lists them.
-COMMANDS = (_robots, _check, _crawl, _demo, _serve, _validate, _stats)
+COMMANDS = (_robots, _check, _crawl, _demo, _serve, _validate, _stats, _audit)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

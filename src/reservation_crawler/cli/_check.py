@@ -45,6 +45,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT, help="per-request timeout, seconds"
     )
+    p.add_argument(
+        "--audit-log",
+        metavar="DIR",
+        help="append every decision to the hash-chained audit log in DIR (docs/audit.md)",
+    )
+    p.add_argument("--operator", default="", help="operator name recorded in the audit log")
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
@@ -66,17 +72,36 @@ def run(args: argparse.Namespace, out: Output) -> int:
         for problem in problems:
             out.message(problem)
         return ExitCode.USAGE
+    sink = None
+    if args.audit_log:
+        from reservation_crawler.drivers.audit import JsonlSink
+        from reservation_crawler.errors import ConfigError
+
+        try:
+            sink = JsonlSink(args.audit_log, operator=args.operator)
+        except (ConfigError, OSError) as exc:
+            out.message(f"cannot open the audit log: {exc}")
+            return ExitCode.USAGE
     policies: dict = {}  # one fetch of the policy files per origin per invocation
     refused: list[str] = []
-    with Fetcher(limits=FetchLimits(timeout=args.timeout), allow_private=args.allow_private) as f:
-        for url in args.urls:
-            record = collect(f, url, agents, policies=policies)
-            if renamed:
-                record = dataclasses.replace(record, agent_tokens=renamed)
-            if any(s.outcome is Outcome.REFUSED for s in record.sources.values()):
-                refused.append(record.origin)
-            # Each record as soon as it is built: a reader of the pipe need not wait for all.
-            out.emit(record.to_json(), functools.partial(render_record, record))
+    try:
+        with Fetcher(
+            limits=FetchLimits(timeout=args.timeout), allow_private=args.allow_private
+        ) as f:
+            for url in args.urls:
+                record = collect(f, url, agents, policies=policies)
+                if renamed:
+                    record = dataclasses.replace(record, agent_tokens=renamed)
+                if any(s.outcome is Outcome.REFUSED for s in record.sources.values()):
+                    refused.append(record.origin)
+                if sink is not None:  # on disk before the record is printed
+                    for decided in record_decisions(record):
+                        sink.record(decided, policies.get(record.origin), required=True)
+                # Each record as soon as it is built: a reader of the pipe need not wait for all.
+                out.emit(record.to_json(), functools.partial(render_record, record))
+    finally:
+        if sink is not None:
+            sink.close()
     if refused:  # the answer is ours, not the site's: say how to get the site's
         origins = list(dict.fromkeys(refused))
         out.message(
@@ -85,6 +110,20 @@ def run(args: argparse.Namespace, out: Output) -> int:
             "pass --allow-private to check local servers"
         )
     return ExitCode.OK
+
+
+def record_decisions(record: Any) -> list[Any]:
+    """One audit row per agent x purpose of a record: its decision and the evidence for it."""
+    from reservation_crawler.drivers.audit import Decided
+
+    rows = []
+    for agent, cells in record.decisions.items():
+        for purpose, decision in cells.items():
+            evidence = tuple(
+                e for e in record.evidence if e.agent == agent and purpose in e.purposes
+            )
+            rows.append(Decided(record.url, agent, purpose, decision, evidence, "page"))
+    return rows
 
 
 def render_record(record: Any) -> str:

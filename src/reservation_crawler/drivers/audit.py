@@ -1,0 +1,426 @@
+"""The audit log's sinks: JSON Lines files rotated by size, and Redis Streams (docs/audit.md).
+
+A sink takes (time, verdict, policy) from the checker and appends hash-chained entries
+(``core/audit.py``) from one background writer thread, in batches. A check only appends to a
+bounded deque; when it is full the entry is dropped and counted (:attr:`AuditSink.dropped`),
+never silently. With ``required`` the check waits until its entry is durable (fsynced, or
+acknowledged by Redis) before its verdict is returned.
+"""
+
+from __future__ import annotations
+
+import collections
+import fcntl
+import json
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from reservation_crawler._version import PRODUCT_TOKEN
+from reservation_crawler.core import audit
+from reservation_crawler.core.policy import OriginPolicy
+from reservation_crawler.errors import ConfigError, ReservationError
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "AuditSink",
+    "AuditUnavailable",
+    "Decided",
+    "JsonlSink",
+    "RedisStreamSink",
+    "read_files",
+    "read_streams",
+]
+
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_QUEUE = 100_000
+DEFAULT_BATCH = 1_000
+FILE_NAME = re.compile(r"^audit-(\d{6})\.jsonl$")
+STREAM_PREFIX = "rc:v1:audit:"
+WRITERS_KEY = "rc:v1:audit:writers"
+
+
+class Decided(NamedTuple):
+    """What an entry needs of a decision (a lookup ``Verdict`` has the same fields)."""
+
+    url: str
+    agent: str
+    purpose: Any
+    decision: Any
+    evidence: tuple[Any, ...]
+    level: str
+
+
+class AuditUnavailable(ReservationError):
+    """The audit log cannot be written (a required entry could not be made durable)."""
+
+
+class _Pending:
+    """A required entry's rendezvous: the writer sets it once the entry is durable."""
+
+    __slots__ = ("done", "error")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
+class AuditSink:
+    """What both sinks share: the queue, the writer thread, the chain, the encoding caches.
+
+    ``operator`` and ``token`` name the caller in every entry. ``fsync``: ``"batch"`` (default:
+    each batch is made durable before the next is taken) or ``"rotate"`` (files only: durable
+    on rotation and close; a crash of the machine may lose the last seconds).
+    """
+
+    def __init__(
+        self,
+        *,
+        operator: str = "",
+        token: str = PRODUCT_TOKEN,
+        queue_size: int = DEFAULT_QUEUE,
+        batch_size: int = DEFAULT_BATCH,
+        interval: float = 0.05,
+        fsync: str = "batch",
+    ) -> None:
+        if queue_size < 1 or batch_size < 1 or interval <= 0:
+            raise ConfigError("queue_size and batch_size must be >= 1, interval > 0")
+        if fsync not in ("batch", "rotate"):
+            raise ConfigError(f"fsync must be 'batch' or 'rotate', not {fsync!r}")
+        self.operator = operator
+        self.token = token
+        self.queue_size = queue_size
+        self.batch_size = batch_size
+        self.interval = interval
+        self.fsync = fsync
+        self.dropped = 0  # entries not logged because the queue was full
+        self.written = 0
+        self.error: BaseException | None = None  # the writer's failure, re-raised to callers
+        self._queue: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._wake = threading.Event()
+        self._closing = False
+        self._caller = audit.caller_json(operator, token)
+        self._evidence: dict[int, tuple[object, str, str]] = {}
+        self._policies: dict[int, tuple[object, str]] = {}
+        self._head = audit.GENESIS
+        self._thread: threading.Thread | None = None
+
+    # -- the checker's side (hot path: an append, nothing else)
+
+    def record(self, verdict: Any, policy: OriginPolicy | None, required: bool = False) -> None:
+        """Queue the entry of ``verdict`` (answered from ``policy``); with ``required``, wait
+        until it is durable (AuditUnavailable if it cannot be)."""
+        if self.error is not None:
+            raise AuditUnavailable(f"the audit writer failed: {self.error}") from self.error
+        if not required:
+            if len(self._queue) >= self.queue_size:
+                self.dropped += 1
+                return
+            self._queue.append((time.time(), verdict, policy, None))
+            return
+        pending = _Pending()
+        self._queue.append((time.time(), verdict, policy, pending))
+        self._wake.set()
+        pending.done.wait()
+        if pending.error is not None:
+            raise AuditUnavailable(f"audit entry not written: {pending.error}") from pending.error
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until everything queued so far is durable."""
+        self.record_marker(timeout)
+
+    def record_marker(self, timeout: float) -> None:
+        pending = _Pending()
+        self._queue.append((0.0, None, None, pending))
+        self._wake.set()
+        if not pending.done.wait(timeout):
+            raise AuditUnavailable("the audit writer did not flush in time")
+        if pending.error is not None:
+            raise AuditUnavailable(f"audit flush failed: {pending.error}") from pending.error
+
+    def stats(self) -> dict[str, int]:
+        return {"written": self.written, "dropped": self.dropped, "queued": len(self._queue)}
+
+    def close(self) -> None:
+        """Write what is queued, make it durable, stop the writer."""
+        if self._thread is None:
+            return
+        self._closing = True
+        self._wake.set()
+        self._thread.join()
+        self._thread = None
+        self._close_io()
+
+    def __enter__(self) -> AuditSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the writer thread
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            closing = self._closing
+            while self._queue:
+                batch = []
+                while self._queue and len(batch) < self.batch_size:
+                    batch.append(self._queue.popleft())
+                self._write_batch(batch)
+            if closing:
+                return
+
+    def _write_batch(self, batch: list[tuple[Any, ...]]) -> None:
+        pendings = [item[3] for item in batch if item[3] is not None]
+        try:
+            items = [item[:3] for item in batch if item[1] is not None]
+            if items:
+                self._append(items)
+            if self.fsync == "batch" or pendings:
+                self._sync()
+            self.written += len(items)
+        except Exception as exc:  # the writer must not die silently: callers see it
+            self.error = exc
+            for p in pendings:
+                p.error = exc
+        for p in pendings:
+            p.done.set()
+
+    def _line(self, ts: float, verdict: Any, policy: OriginPolicy | None) -> str:
+        evidence = verdict.evidence
+        cached = self._evidence.get(id(evidence))
+        if cached is None or cached[0] is not evidence:
+            if len(self._evidence) > 4096:
+                self._evidence.clear()
+            cached = (evidence, audit.evidence_json(evidence), audit.registry_json(evidence))
+            self._evidence[id(evidence)] = cached
+        pcached = self._policies.get(id(policy))
+        if pcached is None or pcached[0] is not policy:
+            if len(self._policies) > 4096:
+                self._policies.clear()
+            pcached = (policy, audit.policy_json(policy))
+            self._policies[id(policy)] = pcached
+        url = verdict.url
+        body = audit.check_body(
+            time=audit.iso_time(ts),
+            caller=self._caller,
+            url=url,
+            origin=policy.origin if policy is not None else url,
+            agent=verdict.agent,
+            purpose=str(verdict.purpose),
+            decision=str(verdict.decision),
+            level=verdict.level,
+            evidence=cached[1],
+            policy=pcached[1],
+            registry=cached[2],
+            prev=self._head,
+        )
+        line, self._head = audit.seal(body)
+        return line
+
+    def _header(self, writer: str) -> str:
+        line, self._head = audit.seal(
+            audit.header_body(time=audit.iso_time(time.time()), prev=self._head, writer=writer)
+        )
+        return line
+
+    # -- what each sink does
+
+    def _append(self, items: list[tuple[Any, ...]]) -> None:
+        """Seal (hash-chain) and write ``items`` in order: sealing happens at write time, so a
+        header inserted by a rotation takes its place in the chain."""
+        raise NotImplementedError
+
+    def _sync(self) -> None:
+        raise NotImplementedError
+
+    def _close_io(self) -> None:
+        raise NotImplementedError
+
+
+class JsonlSink(AuditSink):
+    """JSON Lines files ``audit-NNNNNN.jsonl`` in ``directory``, a new file past ``max_bytes``.
+
+    Each file starts with a header entry whose ``prev`` is the previous file's last hash. One
+    writer per directory (an exclusive lock on ``.lock``). On open, the chain resumes from the
+    last complete entry; a torn last line (a writer killed mid-line) is left as it is and a new
+    file is started, so the evidence of the crash stays readable.
+    """
+
+    def __init__(
+        self, directory: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES, **kw: Any
+    ) -> None:
+        super().__init__(**kw)
+        if max_bytes < 1024:
+            raise ConfigError("max_bytes must be >= 1024")
+        self.directory = Path(directory)
+        self.max_bytes = max_bytes
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.directory / ".lock", "a")  # noqa: SIM115 - held until close
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            self._lock.close()
+            raise ConfigError(f"another writer holds {self.directory}") from exc
+        self._writer = f"{socket.gethostname()}:{os.getpid()}"
+        files = log_files(self.directory)
+        number = 0
+        torn = False
+        if files:
+            number = int(FILE_NAME.match(files[-1].name).group(1))  # type: ignore[union-attr]
+            self._head, torn = _last_hash(files[-1])
+        if files and not torn and files[-1].stat().st_size < max_bytes:
+            self._number = number
+            self._file = open(files[-1], "a", encoding="ascii")  # noqa: SIM115
+            self._size = files[-1].stat().st_size
+        else:
+            self._number = number
+            self._open_next()
+        self._start()
+
+    @property
+    def path(self) -> Path:
+        """The file being written."""
+        return self.directory / f"audit-{self._number:06d}.jsonl"
+
+    def _open_next(self) -> None:
+        self._number += 1
+        self._file = open(self.path, "x", encoding="ascii")  # noqa: SIM115
+        header = self._header(self._writer) + "\n"
+        self._file.write(header)
+        self._size = len(header)
+        self._sync()
+        _fsync_dir(self.directory)
+
+    def _append(self, items: list[tuple[Any, ...]]) -> None:
+        for item in items:
+            if self._size >= self.max_bytes:
+                self._sync()
+                self._file.close()
+                self._open_next()
+            line = self._line(*item)
+            # Complete lines only; the OS may still tear the last one on a crash (docs/audit.md).
+            self._file.write(line + "\n")
+            self._size += len(line) + 1
+
+    def _sync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def _close_io(self) -> None:
+        self._sync()
+        self._file.close()
+        self._lock.close()
+
+
+class RedisStreamSink(AuditSink):
+    """A Redis Stream per writer: ``rc:v1:audit:<writer>``, each its own chain (docs/audit.md).
+
+    Per-writer chains, not one shared chain: a shared chain needs the previous hash of every
+    other worker before each append (a lock or a WATCH round trip per entry, serializing the
+    fleet); per-writer streams append without coordination and each verifies on its own. The
+    writers are listed in the set ``rc:v1:audit:writers``. ``client``: a redis-py client (see
+    ``drivers.cache.connect``).
+    """
+
+    def __init__(self, client: Any, *, writer: str | None = None, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.client = client
+        self.writer = writer or f"{socket.gethostname()}:{os.getpid()}:{int(time.time() * 1000)}"
+        self.key = STREAM_PREFIX + self.writer
+        self._pending_header: str | None = None
+        last = client.xrevrange(self.key, count=1)
+        if last:
+            self._head = json.loads(last[0][1][b"e"])["hash"]
+        self._pending_header = self._header(self.writer)
+        client.sadd(WRITERS_KEY, self.writer)
+        self._start()
+
+    def _append(self, items: list[tuple[Any, ...]]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        if self._pending_header is not None:
+            pipe.xadd(self.key, {"e": self._pending_header})
+        for item in items:
+            pipe.xadd(self.key, {"e": self._line(*item)})
+        pipe.execute()
+        self._pending_header = None
+
+    def _sync(self) -> None:
+        if self._pending_header is not None:
+            self._append([])
+
+    def _close_io(self) -> None:
+        pass
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def log_files(directory: Path) -> list[Path]:
+    """The audit files of ``directory``, in chain order."""
+    return sorted(p for p in directory.iterdir() if FILE_NAME.match(p.name))
+
+
+def expand(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """Files as given; a directory stands for its audit files in order."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        out.extend(log_files(p) if p.is_dir() else [p])
+    return out
+
+
+def read_files(paths: Sequence[str | os.PathLike[str]]) -> Iterator[audit.Line]:
+    """The lines of the files, in order, each with ``file:line`` and whether it was ended.
+
+    Only the bytes after a file's last newline can be unterminated: that is a torn write.
+    """
+    for path in expand(paths):
+        data = path.read_bytes()
+        parts = data.split(b"\n")
+        for number, raw in enumerate(parts, 1):
+            last = number == len(parts)
+            if last and not raw:
+                break
+            yield audit.Line(f"{path}:{number}", raw.decode("utf-8", "replace"), not last)
+
+
+def read_streams(client: Any) -> Iterator[tuple[str, list[audit.Line]]]:
+    """Each writer's stream as lines (``stream#id``): verify each chain on its own."""
+    for writer in sorted(w.decode() for w in client.smembers(WRITERS_KEY)):
+        key = STREAM_PREFIX + writer
+        lines = [
+            audit.Line(f"{key}#{sid.decode()}", fields[b"e"].decode())
+            for sid, fields in client.xrange(key)
+        ]
+        yield key, lines
+
+
+def _last_hash(path: Path) -> tuple[str, bool]:
+    """(the last complete entry's hash, whether the file ends with a torn line)."""
+    data = path.read_bytes()
+    torn = bool(data) and not data.endswith(b"\n")
+    complete = data[: data.rfind(b"\n") + 1] if torn else data
+    lines = complete.rstrip(b"\n").rsplit(b"\n", 1)
+    if not lines[-1]:
+        return audit.GENESIS, torn
+    return json.loads(lines[-1])["hash"], torn
+
+
+def _fsync_dir(directory: Path) -> None:
+    """A new file's name is durable only once its directory is fsynced."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
