@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from reservation_crawler.cli import main
@@ -388,3 +390,96 @@ def test_redis_streams_one_chain_per_writer(redis_url, web, capsys):
     client.xdel("rc:v1:audit:w1", ids[4])
     code, out, _ = cli(capsys, "audit", "verify", "--redis", redis_url)
     assert code == 1 and "rc:v1:audit:w1#" in out and "ok: rc:v1:audit:w0" in out
+
+
+# --- serve: on by default, GET /v1/audit behind an API key ------------------------------------
+
+
+def _serve(*argv: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, str]]:
+    command = [sys.executable, "-m", "reservation_crawler.cli", "serve", "--port", "0", *argv]
+    with subprocess.Popen(
+        command,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+    ) as process:
+        try:
+            assert process.stderr is not None
+            line = process.stderr.readline()
+            match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+            assert match, line + process.stderr.read()
+            yield process, match.group(1)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def test_serve_keeps_an_audit_log_and_answers_v1_audit(redis_url, web, tmp_path, capsys):
+    log = tmp_path / "audit"
+    key = tmp_path / "api-key"
+    key.write_text("let-me-in\n")
+    origin = web.url(0, "/").rstrip("/")
+    serving = _serve(
+        "--redis",
+        redis_url,
+        "--allow-private",
+        "--audit-log",
+        str(log),
+        "--operator",
+        "acme",
+        "--audit-api-key-file",
+        str(key),
+        "--audit-required",
+        env={},
+    )
+    process, base = next(serving)
+    with httpx.Client(base_url=base, timeout=30, trust_env=False) as client:
+        for i in range(5):
+            client.get("/v1/check", params={"url": web.url(i % 2, f"/p{i}"), "agent": "GPTBot"})
+        client.post("/v1/check", json=[{"url": web.url(0, "/batch"), "agent": "CCBot"}])
+        # --audit-required: the entries are in the file before the answers came back.
+        assert len(entries(log)) == 1 + 6
+        assert client.get("/v1/audit", params={"origin": origin}).status_code == 401
+        wrong = {"X-API-Key": "nope"}
+        assert client.get("/v1/audit", params={"origin": origin}, headers=wrong).status_code == 401
+        good = {"X-API-Key": "let-me-in"}
+        assert client.get("/v1/audit", headers=good).status_code == 400
+        answer = client.get("/v1/audit", params={"origin": origin + "/"}, headers=good).json()
+        assert answer["origin"] == origin and answer["dropped"] == 0
+        assert [(e["agent"], e["caller"]["operator"]) for e in answer["entries"]] == [
+            ("GPTBot", "acme")
+        ] * 3 + [("CCBot", "acme")]
+        assert all(chain["ok"] for chain in answer["chains"].values())
+        since = answer["entries"][-1]["time"]
+        later = client.get(
+            "/v1/audit", params={"origin": origin, "agent": "ccbot", "since": since}, headers=good
+        ).json()
+        assert len(later["entries"]) == 1
+    with pytest.raises(StopIteration):
+        next(serving)
+    assert process.returncode == 0
+    assert cli(capsys, "audit", "verify", str(log))[0] == 0
+
+
+def test_serve_audit_default_location_and_no_audit(redis_url, web, tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path), "RC_AUDIT_API_KEY": ""}
+    serving = _serve("--redis", redis_url, "--allow-private", env=env)
+    _, base = next(serving)
+    port = base.rsplit(":", 1)[1]
+    with httpx.Client(base_url=base, timeout=30, trust_env=False) as client:
+        client.get("/v1/check", params={"url": web.url(0, "/d"), "agent": "GPTBot"})
+        # No API key configured: the endpoint is off.
+        assert client.get("/v1/audit", params={"origin": web.url(0)}).status_code == 404
+    next(serving, None)
+    log = tmp_path / "reservation-crawler" / "audit" / f"serve-127.0.0.1-{port}"
+    assert [e["kind"] for e in entries(log)] == ["header", "check"]
+    quiet = tmp_path / "quiet"
+    serving = _serve(
+        "--redis", redis_url, "--allow-private", "--no-audit", env={"XDG_DATA_HOME": str(quiet)}
+    )
+    _, base = next(serving)
+    with httpx.Client(base_url=base, timeout=30, trust_env=False) as client:
+        assert client.get("/v1/check", params={"url": web.url(0, "/d")}).status_code == 200
+    next(serving, None)
+    assert not (quiet / "reservation-crawler" / "audit").exists()

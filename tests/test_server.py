@@ -341,7 +341,9 @@ def test_serve_is_registered_with_its_options() -> None:
     assert (defaults.port, defaults.allow_private, defaults.fail_closed) == (8000, False, False)
 
 
-def test_serve_subprocess_on_an_ephemeral_loopback_port(web: FixtureWeb, redis_url: str) -> None:
+def test_serve_subprocess_on_an_ephemeral_loopback_port(
+    web: FixtureWeb, redis_url: str, tmp_path: Any
+) -> None:
     command = [
         sys.executable,
         "-m",
@@ -360,7 +362,8 @@ def test_serve_subprocess_on_an_ephemeral_loopback_port(web: FixtureWeb, redis_u
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # The audit log is on by default, in the user data directory: here a temporary one.
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "XDG_DATA_HOME": str(tmp_path)},
     ) as process:
         try:
             assert process.stderr is not None

@@ -5,7 +5,9 @@ Endpoints (OpenAPI 3.1 at ``/openapi.json``; reference in ``docs/checker.md``):
 - ``GET  /v1/check?url=&agent=&purpose=`` -- one verdict (origin level);
 - ``POST /v1/check`` -- a JSON array of ``{url, agent, purpose}`` (capped), verdicts in order;
 - ``GET  /v1/record?url=&agent=`` -- the full reservation record (``docs/record.md``);
-- ``GET  /healthz`` -- 200 when Redis answers, else 503.
+- ``GET  /healthz`` -- 200 when Redis answers, else 503;
+- ``GET  /v1/audit?origin=&since=&agent=`` -- the audit log's entries about an origin, behind
+  the ``X-API-Key`` header (``docs/audit.md``; off without a configured key).
 
 Input is validated (URL length, http(s), agent, purpose; body size and batch length capped) and
 refused with a 4xx JSON error ``{"error": {"code", "message"}}``. Private, loopback and
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import ipaddress
 import json
 import logging
@@ -34,6 +37,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reservation_crawler._version import __version__
+from reservation_crawler.drivers.audit import AuditSink, query_sink
 from reservation_crawler.drivers.fetch import AddressGuard, is_localhost_name, origin_of
 from reservation_crawler.drivers.lookup import AsyncChecker
 from reservation_crawler.errors import (
@@ -242,8 +246,14 @@ class _Service:
         allow_private: bool,
         fail_closed: bool,
         limits: ServiceLimits,
+        audit: AuditSink | None = None,
+        audit_required: bool = False,
+        audit_api_key: str | None = None,
     ) -> None:
         self.checker = checker
+        self.audit = audit
+        self.audit_required = audit_required
+        self.audit_api_key = audit_api_key
         self.owns_checker = checker is None
         self.redis_url = redis_url
         self.allow_private = allow_private
@@ -258,6 +268,8 @@ class _Service:
                 redis_url=self.redis_url,
                 allow_private=self.allow_private,
                 fail_closed=self.fail_closed,
+                audit=self.audit,
+                audit_required=self.audit_required,
             )
         if self.checker.offload is None:
             self.checker.offload = self.decide_in_thread
@@ -362,6 +374,25 @@ class _Service:
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_schema(self.limits))
 
+    async def audit_log(self, request: Request) -> Response:
+        """What a rights holder asks: who checked this origin, when, and what was decided."""
+        if self.audit is None or not self.audit_api_key:
+            raise _BadInput(404, "audit-disabled", "no audit log, or no API key configured")
+        given = request.headers.get("x-api-key", "")
+        if not hmac.compare_digest(given.encode(), self.audit_api_key.encode()):
+            raise _BadInput(401, "unauthorized", "a valid X-API-Key header is required")
+        origin = _single(request, "origin")
+        if not origin:
+            raise _BadInput(400, "invalid-origin", "query: 'origin' is required")
+        try:
+            origin = origin_of(origin)
+        except InvalidOrigin as exc:
+            raise _BadInput(400, "invalid-origin", f"query: {exc}") from exc
+        since, agent = _single(request, "since"), _single(request, "agent")
+        sink = self.audit
+        found = await asyncio.to_thread(query_sink, sink, origin, since, agent)
+        return JSONResponse({"origin": origin, **found, **sink.stats()})
+
 
 def create_app(
     checker: AsyncChecker | None = None,
@@ -370,11 +401,15 @@ def create_app(
     allow_private: bool | None = None,
     fail_closed: bool = False,
     limits: ServiceLimits | None = None,
+    audit: AuditSink | None = None,
+    audit_required: bool = False,
+    audit_api_key: str | None = None,
 ) -> Starlette:
-    """The ASGI app. Without ``checker`` one is made (on ``redis_url``, with ``allow_private``
-    and ``fail_closed``) and closed on shutdown; a given checker is the caller's to close, and
-    its fetcher's guard decides ``allow_private``. The app runs the checker's decision step on
-    its worker threads (sets ``checker.offload`` when it is None)."""
+    """The ASGI app. Without ``checker`` one is made (on ``redis_url``, with ``allow_private``,
+    ``fail_closed`` and ``audit``) and closed on shutdown; a given checker is the caller's to
+    close, and its fetcher's guard decides ``allow_private``. The app runs the checker's decision
+    step on its worker threads (sets ``checker.offload`` when it is None). ``audit`` (the
+    caller's to close) also answers ``GET /v1/audit`` to requests carrying ``audit_api_key``."""
     if checker is not None:
         own = _checker_allows_private(checker)
         if allow_private is not None and allow_private != own:
@@ -386,6 +421,9 @@ def create_app(
         allow_private=bool(allow_private),
         fail_closed=fail_closed,
         limits=limits or ServiceLimits(),
+        audit=audit if checker is None else checker.audit,
+        audit_required=audit_required,
+        audit_api_key=audit_api_key,
     )
 
     async def bad_input(request: Request, exc: Exception) -> Response:
@@ -414,6 +452,7 @@ def create_app(
         Route("/v1/record", service.record, methods=["GET"]),
         Route("/healthz", service.health, methods=["GET"]),
         Route("/openapi.json", service.openapi, methods=["GET"]),
+        Route("/v1/audit", service.audit_log, methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,
@@ -558,6 +597,45 @@ def openapi_schema(limits: ServiceLimits | None = None) -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/audit": {
+                "get": {
+                    "operationId": "audit",
+                    "summary": "The audit log's checks of an origin: who checked, when, what "
+                    "was decided, on what evidence (docs/audit.md)",
+                    "parameters": [
+                        {
+                            "name": "X-API-Key",
+                            "in": "header",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "origin",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "since",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string", "description": "ISO time, UTC"},
+                        },
+                        {
+                            "name": "agent",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": json_response("the entries and each chain's verification", "Audit"),
+                        "400": error_response("invalid origin"),
+                        "401": error_response("missing or wrong X-API-Key"),
+                        "404": error_response("no audit log or no API key configured"),
+                    },
+                }
+            },
             "/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -568,6 +646,29 @@ def openapi_schema(limits: ServiceLimits | None = None) -> dict[str, Any]:
         },
         "components": {
             "schemas": {
+                "Audit": {
+                    "type": "object",
+                    "required": ["origin", "entries", "chains"],
+                    "properties": {
+                        "origin": {"type": "string"},
+                        "entries": {
+                            "type": "array",
+                            "items": {"type": "object"},
+                            "description": "check entries, oldest first (docs/audit.md)",
+                        },
+                        "chains": {
+                            "type": "object",
+                            "description": "each chain's verification: ok, entries, head, "
+                            "broken, torn",
+                        },
+                        "written": {"type": "integer"},
+                        "dropped": {
+                            "type": "integer",
+                            "description": "entries lost to a full queue since the service started",
+                        },
+                        "queued": {"type": "integer"},
+                    },
+                },
                 "CheckItem": {
                     "type": "object",
                     "required": ["url"],

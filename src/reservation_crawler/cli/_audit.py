@@ -137,28 +137,25 @@ def _render(name: str, result: Any) -> str:
 
 def _selected(args: argparse.Namespace, out: Output) -> tuple[list[dict], dict[str, str]] | None:
     """The matching check entries and each chain's head; None when the sources are unusable."""
-    from reservation_crawler.core.audit import matches, verify
+    from reservation_crawler.drivers.audit import select
+    from reservation_crawler.drivers.fetch import origin_of
+    from reservation_crawler.errors import InvalidOrigin
 
+    try:
+        origin = origin_of(args.origin)
+    except InvalidOrigin as exc:
+        out.message(f"--origin: {exc}")
+        return None
     chains = _chains(args, out)
     if chains is None:
         return None
-    entries: list[dict] = []
-    heads: dict[str, str] = {}
-    for name, lines in chains:
-        result = verify(lines)
-        heads[name] = result.head
-        if not result.ok:
-            out.message(f"warning: {name}: the chain is broken at {result.broken.where}")  # type: ignore[union-attr]
-        for line in lines:
-            if not line.terminated:
-                continue
-            try:
-                entry = json.loads(line.text)
-            except ValueError:
-                continue  # verify() reported it
-            if matches(entry, args.origin, args.since, args.agent):
-                entries.append(entry)
-    return entries, heads
+    found = select(chains, origin, args.since, args.agent)
+    heads = {}
+    for name, result in found["chains"].items():
+        heads[name] = result["head"]
+        if not result["ok"]:
+            out.message(f"warning: {name}: the chain is broken at {result['broken']['where']}")
+    return found["entries"], heads
 
 
 def run_query(args: argparse.Namespace, out: Output) -> int:

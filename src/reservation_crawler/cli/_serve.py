@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
+from typing import Any
 
 from reservation_crawler.apps._exit import ExitCode
 from reservation_crawler.cli._command import add_command
 from reservation_crawler.cli._output import Output
+from reservation_crawler.errors import ReservationError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+API_KEY_ENV = "RC_AUDIT_API_KEY"
 EXITS = {
     ExitCode.OK: "stopped (SIGINT / SIGTERM)",
     ExitCode.UNREACHABLE: "bad usage or the address cannot be bound",
@@ -47,6 +52,30 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--fail-closed",
         action="store_true",
         help="answer 'reserved' (with evidence saying why) when Redis is down, instead of 503",
+    )
+    audit = p.add_argument_group("audit log (docs/audit.md; on by default)")
+    where = audit.add_mutually_exclusive_group()
+    where.add_argument(
+        "--audit-log",
+        metavar="DIR",
+        help="write the audit log to DIR (default: <user data dir>/audit/serve-<host>-<port>)",
+    )
+    where.add_argument(
+        "--audit-redis",
+        action="store_true",
+        help="write the audit log to Redis Streams on the --redis server (one chain per worker)",
+    )
+    where.add_argument("--no-audit", action="store_true", help="do not keep an audit log")
+    audit.add_argument("--operator", default="", help="operator name recorded in every entry")
+    audit.add_argument(
+        "--audit-required",
+        action="store_true",
+        help="answer only once the entry is durable (fsynced / in Redis)",
+    )
+    audit.add_argument(
+        "--audit-api-key-file",
+        metavar="FILE",
+        help=f"API key for GET /v1/audit (default ${API_KEY_ENV}; none: the endpoint is off)",
     )
     p.add_argument(
         "--header-timeout",
@@ -102,12 +131,57 @@ def run(args: argparse.Namespace, out: Output) -> int:
     except OSError as exc:
         out.message(f"cannot listen on {args.host}:{args.port}: {exc}")
         return ExitCode.UNREACHABLE
+    try:
+        sink = _audit_sink(args, sock)
+        key = _api_key(args)
+    except (OSError, ReservationError) as exc:
+        sock.close()
+        out.message(f"cannot open the audit log: {exc}")
+        return ExitCode.USAGE
     app = create_app(
         redis_url=args.redis,
         allow_private=args.allow_private,
         fail_closed=args.fail_closed,
         limits=limits,
+        audit=sink,
+        audit_required=args.audit_required,
+        audit_api_key=key,
     )
-    out.message(f"listening on {address_of(sock)}")
-    serve(app, sock, log_level=args.log_level, timeouts=timeouts)
+    out.message(f"listening on {address_of(sock)}")  # first: scripts wait for this line
+    if sink is not None:
+        out.message(f"audit log: {getattr(sink, 'directory', None) or getattr(sink, 'key', '')}")
+    try:
+        serve(app, sock, log_level=args.log_level, timeouts=timeouts)
+    finally:
+        if sink is not None:
+            sink.close()
+            if sink.dropped:
+                out.message(f"audit log: {sink.dropped} entries dropped (queue full)")
     return ExitCode.OK
+
+
+def _audit_sink(args: argparse.Namespace, sock: Any) -> Any:
+    """The sink the flags ask for: a directory by default, Redis Streams, or none."""
+    if args.no_audit:
+        return None
+    from reservation_crawler.drivers import audit
+
+    options = {"operator": args.operator}
+    if args.audit_redis:
+        from reservation_crawler.drivers.cache import connect
+
+        return audit.RedisStreamSink(connect(args.redis), **options)
+    directory = args.audit_log
+    if directory is None:
+        import platformdirs
+
+        host, port = sock.getsockname()[:2]
+        name = f"serve-{host}-{port}".replace(":", "_")
+        directory = Path(platformdirs.user_data_dir("reservation-crawler")) / "audit" / name
+    return audit.JsonlSink(directory, **options)
+
+
+def _api_key(args: argparse.Namespace) -> str | None:
+    if args.audit_api_key_file:
+        return Path(args.audit_api_key_file).read_text("utf-8").strip() or None
+    return os.environ.get(API_KEY_ENV) or None

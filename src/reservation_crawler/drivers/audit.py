@@ -406,6 +406,45 @@ def read_streams(client: Any) -> Iterator[tuple[str, list[audit.Line]]]:
         yield key, lines
 
 
+def sink_chains(sink: AuditSink) -> Iterator[tuple[str, list[audit.Line]]]:
+    """The chains a sink has written: its directory's files, or every writer's stream."""
+    if isinstance(sink, JsonlSink):
+        yield str(sink.directory), list(read_files([sink.directory]))
+    elif isinstance(sink, RedisStreamSink):
+        yield from read_streams(sink.client)
+
+
+def select(
+    chains: Iterator[tuple[str, list[audit.Line]]],
+    origin: str | None,
+    since: str | None,
+    agent: str | None,
+) -> dict[str, Any]:
+    """The check entries matching the query, each chain's verification, in one pass."""
+    found: list[dict[str, Any]] = []
+    verified: dict[str, Any] = {}
+    for name, lines in chains:
+        verified[name] = audit.verify(lines).to_json()
+        for line in lines:
+            if not line.terminated:
+                continue
+            try:
+                entry = json.loads(line.text)
+            except ValueError:
+                continue  # verify() reported it
+            if isinstance(entry, dict) and audit.matches(entry, origin, since, agent):
+                found.append(entry)
+    return {"entries": found, "chains": verified}
+
+
+def query_sink(
+    sink: AuditSink, origin: str | None, since: str | None = None, agent: str | None = None
+) -> dict[str, Any]:
+    """:func:`select` over what ``sink`` has written (flushed first: what was queued counts)."""
+    sink.flush()
+    return select(sink_chains(sink), origin, since, agent)
+
+
 def _last_hash(path: Path) -> tuple[str, bool]:
     """(the last complete entry's hash, whether the file ends with a torn line)."""
     data = path.read_bytes()
