@@ -483,3 +483,29 @@ def test_serve_audit_default_location_and_no_audit(redis_url, web, tmp_path):
         assert client.get("/v1/check", params={"url": web.url(0, "/d")}).status_code == 200
     next(serving, None)
     assert not (quiet / "reservation-crawler" / "audit").exists()
+
+
+def test_a_scrapy_crawl_logs_its_checks(redis_url, web, tmp_path, capsys):
+    import test_middleware  # its crawl(): the probe spider in a subprocess
+
+    log = tmp_path / "audit"
+    targets = [web.url(0, "/a"), web.url(1, "/b"), web.url(2, "/c")]
+    _, stats = test_middleware.crawl(
+        tmp_path,
+        targets,
+        {
+            "RESERVATION_AGENT": "GPTBot",
+            "RESERVATION_REDIS_URL": redis_url,
+            "RESERVATION_AUDIT_LOG": str(log),
+            "RESERVATION_AUDIT_OPERATOR": "crawler-co",
+        },
+    )
+    logged = entries(log)[1:]
+    assert (
+        stats["reservation/audit/written"] == len(logged)
+        and stats["reservation/audit/dropped"] == 0
+    )
+    assert {e["url"] for e in logged} >= {targets[0], targets[2]}
+    assert all(e["caller"] == {"operator": "crawler-co", "token": "GPTBot"} for e in logged)
+    assert {e["level"] for e in logged} == {"origin", "page"}
+    assert cli(capsys, "audit", "verify", str(log))[0] == 0

@@ -10,7 +10,7 @@ Policy files are fetched by :class:`~reservation_crawler.drivers.lookup.AsyncChe
 event loop Scrapy runs on (``TWISTED_REACTOR`` = the asyncio reactor, Scrapy's default since
 2.13): never blocking the reactor, fetched once per origin across every process sharing the
 Redis, with the project's fetcher rules (address guard, size caps, RFC 9309 status handling).
-Settings and stats: ``docs/checker.md``.
+Settings and stats: ``docs/checker.md``; the audit log (``RESERVATION_AUDIT_*``): ``docs/audit.md``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from reservation_crawler.core.fetching import DEFAULT_TIMEOUT
 from reservation_crawler.core.policy import rests_on_refusal
+from reservation_crawler.drivers.audit import AuditSink, JsonlSink, RedisStreamSink
 from reservation_crawler.drivers.fetch import FetchLimits, origin_of
 from reservation_crawler.drivers.lookup import AsyncChecker, Verdict
 from reservation_crawler.errors import CacheUnavailable, ConfigError
@@ -76,6 +77,8 @@ class ReservationMiddleware:
         stats: StatsCollector | None = None,
         crawler: Crawler | None = None,
         checker: AsyncChecker | None = None,
+        audit: AuditSink | None = None,
+        audit_required: bool = False,
     ) -> None:
         found = agent_token(agent or "")
         if found.token is None:  # never read as "*": that answers for every other crawler
@@ -111,9 +114,12 @@ class ReservationMiddleware:
                 allow_private=allow_private,
                 fail_closed=fail_closed,
                 limits=FetchLimits(timeout=fetch_timeout),
+                audit=audit,
+                audit_required=audit_required,
                 **checker_kwargs,
             )
         self.checker = checker
+        self.audit = audit  # ours to close when the spider closes
         self._closing = False
         self._warned_origins: set[str] = set()
 
@@ -142,6 +148,8 @@ class ReservationMiddleware:
             user_agent=settings.get("USER_AGENT"),
             stats=crawler.stats,
             crawler=crawler,
+            audit=_audit_sink(settings, agent),
+            audit_required=settings.getbool("RESERVATION_AUDIT_REQUIRED", False),
         )
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
@@ -202,6 +210,11 @@ class ReservationMiddleware:
 
     async def spider_closed(self, spider: Spider | None = None) -> None:
         await self.checker.aclose()
+        if self.audit is not None:
+            await asyncio.to_thread(self.audit.close)  # writes what is queued: off the reactor
+            if self.stats is not None:
+                self.stats.set_value("reservation/audit/written", self.audit.written)
+                self.stats.set_value("reservation/audit/dropped", self.audit.dropped)
 
     # -- helpers
 
@@ -250,6 +263,21 @@ class ReservationMiddleware:
     def _inc(self, key: str) -> None:
         if self.stats is not None:
             self.stats.inc_value(key)
+
+
+def _audit_sink(settings: Any, agent: str) -> AuditSink | None:
+    """The audit log the settings ask for: RESERVATION_AUDIT_LOG (a directory) or
+    RESERVATION_AUDIT_REDIS (Redis Streams on RESERVATION_REDIS_URL); neither: none."""
+    operator = str(settings.get("RESERVATION_AUDIT_OPERATOR") or "")
+    directory = settings.get("RESERVATION_AUDIT_LOG")
+    if directory:
+        return JsonlSink(directory, operator=operator, token=agent)
+    if settings.getbool("RESERVATION_AUDIT_REDIS", False):
+        from reservation_crawler.drivers.cache import connect
+
+        client = connect(settings.get("RESERVATION_REDIS_URL") or None)
+        return RedisStreamSink(client, operator=operator, token=agent)
+    return None
 
 
 def _why(verdicts: Sequence[Verdict]) -> str:
