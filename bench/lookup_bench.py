@@ -72,6 +72,7 @@ import protego
 
 from reservation_crawler.core import decide as decide_module
 from reservation_crawler.core.policy import OriginPolicy
+from reservation_crawler.drivers.audit import AuditSink, JsonlSink, RedisStreamSink
 from reservation_crawler.drivers.cache import ReservationCache, connect
 from reservation_crawler.drivers.fetch import FetchResult
 from reservation_crawler.drivers.lookup import Checker
@@ -295,12 +296,26 @@ def checks_of(checker: Checker) -> Callable[[str], object]:
     return lambda url: check(url, AGENT, PURPOSE)
 
 
-def fresh_warm_checker(redis_url: str, policies: list[OriginPolicy]) -> Checker:
+def fresh_warm_checker(
+    redis_url: str, policies: list[OriginPolicy], audit: AuditSink | None = None
+) -> Checker:
     """Policies compiled in memory (one check per origin), nothing memoized for the bench URLs."""
-    checker = Checker(redis_url=redis_url, memory_size=len(policies) + 10)
+    checker = Checker(redis_url=redis_url, memory_size=len(policies) + 10, audit=audit)
     for policy in policies:
         checker.check(policy.origin + "/__warm__", AGENT, PURPOSE)
     return checker
+
+
+def flushed(run: Callable[[], int], sink: AuditSink) -> Callable[[], int]:
+    """``run``, then wait until every entry it queued is written and durable: the audit
+    figures count the writer's whole work, not only the enqueueing."""
+
+    def both() -> int:
+        count = run()
+        sink.flush()
+        return count
+
+    return both
 
 
 def latencies(checker: Checker, urls: list[str], count: int) -> list[float]:
@@ -389,6 +404,17 @@ def run_modes(
             redis_checker.check_many(batch)
         return len(items)
 
+    audit_dir = Path(tempfile.mkdtemp(prefix="rc-audit-bench-"))
+    audit_client = connect(redis_url)
+    sinks: dict[str, AuditSink] = {
+        "file": JsonlSink(audit_dir, operator="bench"),
+        "redis": RedisStreamSink(audit_client, writer="bench", operator="bench"),
+    }
+    audited_memo = {
+        name: fresh_warm_checker(redis_url, policies, audit=sink) for name, sink in sinks.items()
+    }
+    for checker in audited_memo.values():
+        loop(checks_of(checker), urls)()  # memoize every URL
     results: dict[str, list[float]] = {
         "protego": [],
         "warm_memo": [],
@@ -396,6 +422,8 @@ def run_modes(
         "warm_new_unshared": [],
         "redis_single": [],
         "redis_batch": [],
+        **{f"warm_memo_audit_{name}": [] for name in sinks},
+        **{f"warm_new_url_audit_{name}": [] for name in sinks},
     }
     for _ in range(rounds):
         results["protego"].append(timed(loop(baseline, urls)))
@@ -417,6 +445,27 @@ def run_modes(
             timed(loop(lambda u: redis_checker.check(u, AGENT, PURPOSE), urls))
         )
         results["redis_batch"].append(timed(batched))
+        for name, sink in sinks.items():
+            memo = audited_memo[name]
+            # Ten passes: the writer's fsyncs (a few ms each) overlap checks as in a crawl, instead
+            # of one pass of a few ms waiting for the last fsync alone.
+            results[f"warm_memo_audit_{name}"].append(
+                timed(flushed(loop(checks_of(memo), urls * 10), sink))
+            )
+            fresh = fresh_warm_checker(redis_url, policies, audit=sink)
+            results[f"warm_new_url_audit_{name}"].append(
+                timed(flushed(loop(checks_of(fresh), urls), sink))
+            )
+            fresh.close()
+    dropped = {name: sink.dropped for name, sink in sinks.items()}
+    for checker in audited_memo.values():
+        checker.close()
+    for sink in sinks.values():
+        sink.close()
+    audit_client.delete("rc:v1:audit:bench")
+    audit_client.srem("rc:v1:audit:writers", "bench")
+    audit_client.close()
+    shutil.rmtree(audit_dir)
     lat = latencies(redis_checker, urls, 20_000)
     memo_checker.close()
     redis_checker.close()
@@ -431,6 +480,12 @@ def run_modes(
             "p99": percentile(lat, 0.99),
             "mean": statistics.fmean(lat),
         },
+        "audit_ratios": {
+            f"{mode}_audit_{name}": per_check_us[f"{mode}_audit_{name}"] / per_check_us[mode]
+            for mode in ("warm_memo", "warm_new_url")
+            for name in sinks
+        },
+        "audit_dropped": dropped,
         "ratios_to_protego": {
             "warm_memo": per_check_us["warm_memo"] / per_check_us["protego"],
             "warm_new_url": per_check_us["warm_new_url"] / per_check_us["protego"],
@@ -447,6 +502,21 @@ def run_modes(
             <= 2 * per_check_us["protego"],
             "redis single check p99 < 1 ms": percentile(lat, 0.99) < 1000,
             "batched >= 20,000 checks/s": best["redis_batch"] >= 20_000,
+            **{
+                f"audit ({name} sink) slows a warm check (new URL) <= 1.25x": per_check_us[
+                    f"warm_new_url_audit_{name}"
+                ]
+                <= 1.25 * per_check_us["warm_new_url"]
+                for name in sinks
+            },
+            **{
+                f"audit ({name} sink) slows a warm check (memo hit) <= 1.25x": per_check_us[
+                    f"warm_memo_audit_{name}"
+                ]
+                <= 1.25 * per_check_us["warm_memo"]
+                for name in sinks
+            },
+            "audit entries dropped == 0": not any(dropped.values()),
         },
     }
 
@@ -575,6 +645,10 @@ def report(figures: dict[str, object]) -> None:
         "warm_new_unshared": "  the same, no decision shared between URLs",
         "redis_single": "Checker.check via Redis (memory_ttl=0)",
         "redis_batch": f"Checker.check_many via Redis, {BATCH} per batch",
+        "warm_memo_audit_file": "  memo hit, audit to JSON Lines (flushed, fsynced)",
+        "warm_memo_audit_redis": "  memo hit, audit to Redis Streams (flushed)",
+        "warm_new_url_audit_file": "  new URL, audit to JSON Lines (flushed, fsynced)",
+        "warm_new_url_audit_redis": "  new URL, audit to Redis Streams (flushed)",
     }
     print(f"{'mode':<52}{'checks/s':>12}{'us/check':>10}")
     for name, label in labels.items():
@@ -592,6 +666,11 @@ def report(figures: dict[str, object]) -> None:
         f"warm / protego: memo hit {ratios['warm_memo']:.2f}x, new URL "
         f"{ratios['warm_new_url']:.2f}x, new URL with nothing shared "
         f"{ratios['warm_new_unshared']:.2f}x"
+    )
+    audit_ratios = figures["audit_ratios"]
+    print(
+        "audit on / off: "
+        + ", ".join(f"{name} {ratio:.2f}x" for name, ratio in audit_ratios.items())
     )
     for requirement, met in figures["requirements"].items():
         print(f"  [{'ok' if met else 'MISSED'}] {requirement}")

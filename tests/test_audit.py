@@ -22,7 +22,13 @@ import pytest
 
 from reservation_crawler.cli import main
 from reservation_crawler.core import audit as chain
-from reservation_crawler.drivers.audit import JsonlSink, RedisStreamSink, log_files, read_files
+from reservation_crawler.drivers.audit import (
+    JsonlSink,
+    RedisStreamSink,
+    log_files,
+    read_files,
+    read_streams,
+)
 from reservation_crawler.drivers.cache import connect
 from reservation_crawler.drivers.fetch import FetchLimits
 from reservation_crawler.drivers.lookup import AsyncChecker, Checker
@@ -364,7 +370,11 @@ def test_query_export_and_bundle(redis_url, web, tmp_path, capsys):
 
 def test_redis_streams_one_chain_per_writer(redis_url, web, capsys):
     client = connect(redis_url)
-    sinks = [RedisStreamSink(client, writer=f"w{i}", operator="fleet") for i in range(2)]
+    # w1 writes each entry as its own stream entry (batch_size=1), so one can be deleted.
+    sinks = [
+        RedisStreamSink(client, writer=f"w{i}", operator="fleet", batch_size=1 + 999 * (i == 0))
+        for i in range(2)
+    ]
     with (
         Checker(redis_url=redis_url, allow_private=True, limits=FAST, audit=sinks[0]) as a,
         Checker(redis_url=redis_url, allow_private=True, limits=FAST, audit=sinks[1]) as b,
@@ -382,7 +392,8 @@ def test_redis_streams_one_chain_per_writer(redis_url, web, capsys):
         redis_url=redis_url, allow_private=True, limits=FAST, audit=sink, audit_required=True
     ) as checker:
         checker.check(web.url(2, "/late"), "GPTBot")
-        assert client.xlen("rc:v1:audit:w0") == 11 + 2  # its header, then the entry
+        chains = dict(read_streams(client))
+        assert len(chains["rc:v1:audit:w0"]) == 11 + 2  # its header, then the entry
     sink.close()
     assert cli(capsys, "audit", "verify", "--redis", redis_url)[0] == 0
     # Deleting one entry from a stream breaks that writer's chain.

@@ -40,6 +40,7 @@ __all__ = [
     "iso_time",
     "matches",
     "policy_json",
+    "quote",
     "registry_json",
     "seal",
     "sign_bundle",
@@ -138,14 +139,24 @@ def check_body(
     registry: str,
     prev: str,
 ) -> str:
-    """The canonical body of a ``check`` entry; ``caller``/``evidence``/``policy``/``registry``
-    are canonical JSON already (see :func:`caller_json` and the ``*_json`` functions)."""
+    """The canonical body of a ``check`` entry. Every argument but ``time`` and ``prev`` is
+    canonical JSON already: strings quoted with :func:`quote` (the writer caches the quoted
+    agents, purposes, decisions and origins), ``caller`` from :func:`caller_json`, the lists
+    from the ``*_json`` functions."""
     return (
-        f'{{"agent":{_q(agent)},"caller":{caller},"decision":{_q(decision)},'
-        f'"evidence":{evidence},"kind":"check","level":{_q(level)},"origin":{_q(origin)},'
-        f'"policy":{policy},"prev":"{prev}","purpose":{_q(purpose)},"registry":{registry},'
-        f'"time":"{time}","url":{_q(url)},"version":{_q(__version__)}}}'
+        f'{{"agent":{agent},"caller":{caller},"decision":{decision},'
+        f'"evidence":{evidence},"kind":"check","level":{level},"origin":{origin},'
+        f'"policy":{policy},"prev":"{prev}","purpose":{purpose},"registry":{registry},'
+        f'"time":"{time}","url":{url},"version":{_VERSION}}}'
     )
+
+
+def quote(text: str) -> str:
+    """A JSON string as canonical JSON writes it (ASCII, escaped)."""
+    return _q(text)
+
+
+_VERSION = _q(__version__)
 
 
 def caller_json(operator: str, token: str) -> str:
