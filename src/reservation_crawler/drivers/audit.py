@@ -186,6 +186,11 @@ class AuditSink:
 
     def _write_batch(self, batch: list[tuple[Any, ...]]) -> None:
         pendings = [item[3] for item in batch if item[3] is not None]
+        if self.error is not None:  # the chain's head is uncertain: write nothing more
+            for p in pendings:
+                p.error = self.error
+                p.done.set()
+            return
         try:
             items = [item[:3] for item in batch if item[1] is not None]
             if items:
