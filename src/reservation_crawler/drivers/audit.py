@@ -103,6 +103,7 @@ class AuditSink:
         self.error: BaseException | None = None  # the writer's failure, re-raised to callers
         self._queue: collections.deque[tuple[Any, ...]] = collections.deque()
         self._wake = threading.Event()
+        self._drop_lock = threading.Lock()
         self._closing = False
         self._caller = audit.caller_json(operator, token)
         self._evidence: dict[int, tuple[object, str, str]] = {}
@@ -122,7 +123,8 @@ class AuditSink:
             raise AuditUnavailable(f"the audit writer failed: {self.error}") from self.error
         if not required:
             if len(self._queue) >= self.queue_size:
-                self.dropped += 1
+                with self._drop_lock:  # checks run in many threads: count every drop
+                    self.dropped += 1
                 return
             self._queue.append((time.time(), verdict, policy, None))
             return
