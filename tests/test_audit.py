@@ -520,3 +520,44 @@ def test_a_scrapy_crawl_logs_its_checks(redis_url, web, tmp_path, capsys):
     assert all(e["caller"] == {"operator": "crawler-co", "token": "GPTBot"} for e in logged)
     assert {e["level"] for e in logged} == {"origin", "page"}
     assert cli(capsys, "audit", "verify", str(log))[0] == 0
+
+
+def test_ed25519_bundle(redis_url, web, tmp_path, capsys):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        PublicFormat,
+    )
+
+    log = tmp_path / "audit"
+    run_checks(redis_url, web, log, n=6)
+    private = Ed25519PrivateKey.generate()
+    (tmp_path / "signer.pem").write_bytes(
+        private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
+    (tmp_path / "signer.pub").write_bytes(
+        private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    other = Ed25519PrivateKey.generate().public_key()
+    (tmp_path / "other.pub").write_bytes(
+        other.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    bundle_path = tmp_path / "bundle.json"
+    origin = web.url(0, "/")
+    argv = ["audit", "export", str(log), "--origin", origin, "-o", str(bundle_path)]
+    assert cli(capsys, *argv, "--ed25519-key", str(tmp_path / "signer.pem"))[0] == 0
+    data = json.loads(bundle_path.read_text())
+    assert data["signature"]["alg"] == "Ed25519" and len(data["entries"]) == 2
+    verify = ["audit", "verify-bundle", str(bundle_path), "--json", "--key-file"]
+    code, out, _ = cli(capsys, *verify, str(tmp_path / "signer.pub"))
+    assert code == 0 and json.loads(out)["ok"]
+    code, out, _ = cli(capsys, *verify, str(tmp_path / "other.pub"))
+    assert code == 1 and "signature does not match" in out
+    data["heads"]["files"] = "0" * 64
+    bundle_path.write_text(json.dumps(data))
+    code, out, _ = cli(capsys, *verify, str(tmp_path / "signer.pub"))
+    assert code == 1 and json.loads(out)["problems"] == [
+        "signature does not match (altered, or another key)"
+    ]

@@ -63,13 +63,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     e.add_argument("--origin", required=True)
     e.add_argument("--since")
     e.add_argument("--agent")
-    e.add_argument("--key-file", help=f"HMAC key file (default: ${KEY_ENV})")
+    signing = e.add_mutually_exclusive_group()
+    signing.add_argument("--key-file", help=f"HMAC-SHA256 key file (default: ${KEY_ENV})")
+    signing.add_argument(
+        "--ed25519-key", metavar="PEM", help="sign with Ed25519 instead: a PEM private key file"
+    )
     e.add_argument("-o", "--output", default="-", help="bundle file (default stdout)")
     e.set_defaults(run=run_export)
 
     b = sub.add_parser("verify-bundle", help="check a bundle's signature and entries")
     b.add_argument("bundle", metavar="BUNDLE")
-    b.add_argument("--key-file", help=f"HMAC key file (default: ${KEY_ENV})")
+    b.add_argument(
+        "--key-file",
+        help=f"HMAC key file (default: ${KEY_ENV}), or for an Ed25519 bundle the signer's PEM "
+        "public key",
+    )
     add_json_flag(b)
     b.set_defaults(run=run_verify_bundle)
 
@@ -191,18 +199,30 @@ def _key(args: argparse.Namespace, out: Output) -> bytes | None:
 def run_export(args: argparse.Namespace, out: Output) -> int:
     import time
 
-    from reservation_crawler.core.audit import bundle, iso_time, sign_bundle
+    from reservation_crawler.core.audit import BUNDLE_ALG, ED25519, bundle, iso_time, sign_bundle
 
-    key = _key(args, out)
+    alg = BUNDLE_ALG
+    if args.ed25519_key:
+        alg = ED25519
+        try:
+            key: bytes | None = Path(args.ed25519_key).read_bytes()
+        except OSError as exc:
+            out.message(f"cannot read the key: {exc}")
+            return ExitCode.USAGE
+    else:
+        key = _key(args, out)
     if key is None:
         return ExitCode.USAGE
     selected = _selected(args, out)
     if selected is None:
         return ExitCode.USAGE
     entries, heads = selected
-    signed = sign_bundle(
-        bundle(entries, origin=args.origin, heads=heads, created=iso_time(time.time())), key
-    )
+    unsigned = bundle(entries, origin=args.origin, heads=heads, created=iso_time(time.time()))
+    try:
+        signed = sign_bundle(unsigned, key, alg)
+    except ValueError as exc:  # not a PEM Ed25519 private key
+        out.message(f"cannot sign: {exc}")
+        return ExitCode.USAGE
     text = json.dumps(signed, ensure_ascii=False, indent=1) + "\n"
     if args.output == "-":
         sys.stdout.write(text)

@@ -24,6 +24,7 @@ from reservation_crawler.model.record import Evidence
 
 __all__ = [
     "BUNDLE_ALG",
+    "ED25519",
     "FORMAT",
     "GENESIS",
     "Broken",
@@ -292,12 +293,71 @@ def matches(
 # --- signed bundles -------------------------------------------------------------------------
 
 BUNDLE_ALG = "HMAC-SHA256"
+ED25519 = "Ed25519"
 
 
-def sign_bundle(unsigned: Mapping[str, Any], key: bytes) -> dict[str, Any]:
-    """``unsigned`` plus ``signature``: HMAC-SHA256 over its canonical JSON with ``key``."""
-    mac = hmac.new(key, canonical(unsigned), hashlib.sha256).hexdigest()
-    return {**unsigned, "signature": {"alg": BUNDLE_ALG, "value": mac}}
+def sign_bundle(unsigned: Mapping[str, Any], key: bytes, alg: str = BUNDLE_ALG) -> dict[str, Any]:
+    """``unsigned`` plus ``signature`` over its canonical JSON: HMAC-SHA256 with the shared
+    ``key``, or Ed25519 with ``key`` a PEM private key (its public key is carried, hex)."""
+    message = canonical(unsigned)
+    if alg == BUNDLE_ALG:
+        signature = {"alg": alg, "value": hmac.new(key, message, hashlib.sha256).hexdigest()}
+    elif alg == ED25519:
+        private = _ed25519_private(key)
+        signature = {
+            "alg": alg,
+            "value": private.sign(message).hex(),
+            "public_key": _raw_public(private.public_key()).hex(),
+        }
+    else:
+        raise ValueError(f"unknown signature algorithm {alg!r}")
+    return {**unsigned, "signature": signature}
+
+
+def _ed25519_private(pem: bytes) -> Any:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    key = load_pem_private_key(pem, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("not an Ed25519 private key")
+    return key
+
+
+def _raw_public(public: Any) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return bytes(public.public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
+def _signature_problem(data: Mapping[str, Any], key: bytes) -> str | None:
+    """Why the signature does not hold (None: it does). ``key``: the HMAC key, or for Ed25519
+    the signer's PEM public key (the bundle's own ``public_key`` is not trusted)."""
+    signature = data.get("signature")
+    if not isinstance(signature, Mapping) or signature.get("alg") not in (BUNDLE_ALG, ED25519):
+        return f"no {BUNDLE_ALG} or {ED25519} signature"
+    message = canonical({k: v for k, v in data.items() if k != "signature"})
+    value = str(signature.get("value", ""))
+    if signature["alg"] == BUNDLE_ALG:
+        expected = hmac.new(key, message, hashlib.sha256).hexdigest()
+        if hmac.compare_digest(expected, value):
+            return None
+        return "signature does not match (altered, or another key)"
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        public = load_pem_public_key(key)
+    except ValueError:
+        return "the key given is not a PEM public key (an Ed25519 bundle needs the signer's)"
+    if not isinstance(public, Ed25519PublicKey):
+        return "the key given is not an Ed25519 public key"
+    try:
+        public.verify(bytes.fromhex(value), message)
+    except (InvalidSignature, ValueError):
+        return "signature does not match (altered, or another key)"
+    return None
 
 
 def bundle(
@@ -320,14 +380,8 @@ def bundle(
 
 def check_bundle(data: Mapping[str, Any], key: bytes) -> list[str]:
     """What is wrong with a bundle (empty: its signature and every entry's hash hold)."""
-    problems: list[str] = []
-    signature = data.get("signature")
-    if not isinstance(signature, Mapping) or signature.get("alg") != BUNDLE_ALG:
-        return [f"no {BUNDLE_ALG} signature"]
-    unsigned = {k: v for k, v in data.items() if k != "signature"}
-    expected = hmac.new(key, canonical(unsigned), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, str(signature.get("value", ""))):
-        problems.append("signature does not match (altered, or another key)")
+    problem = _signature_problem(data, key)
+    problems = [] if problem is None else [problem]
     for i, entry in enumerate(data.get("entries", ())):
         if not isinstance(entry, Mapping) or entry_hash(entry) != entry.get("hash"):
             problems.append(f"entry {i} altered")
