@@ -70,3 +70,8 @@ class InputError(ReservationCrawlerError):
 
 class CacheUnavailable(ReservationCrawlerError):
     """The cache (Redis) cannot be reached or answered with an error."""
+
+
+class AuditUnavailable(ReservationError):
+    """The audit log cannot be written: a required entry could not be made durable, or the
+    audit writer failed (``docs/audit.md``)."""

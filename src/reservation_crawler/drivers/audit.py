@@ -24,12 +24,11 @@ from typing import Any, NamedTuple
 from reservation_crawler._version import PRODUCT_TOKEN
 from reservation_crawler.core import audit
 from reservation_crawler.core.policy import OriginPolicy
-from reservation_crawler.errors import ConfigError, ReservationError
+from reservation_crawler.errors import AuditUnavailable, ConfigError
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "AuditSink",
-    "AuditUnavailable",
     "Decided",
     "JsonlSink",
     "RedisStreamSink",
@@ -54,10 +53,6 @@ class Decided(NamedTuple):
     decision: Any
     evidence: tuple[Any, ...]
     level: str
-
-
-class AuditUnavailable(ReservationError):
-    """The audit log cannot be written (a required entry could not be made durable)."""
 
 
 class _Pending:
