@@ -10,7 +10,8 @@ The tree::
      ├── DecodeError (+ ValueError)       JSON that is not the stored shape (schema, keys)
      │    └── MalformedRecord             a line or row stats skips (``apps.stats``)
      ├── InputError                       a records file / Redis source stats cannot read
-     └── CacheUnavailable                 Redis cannot be reached or answered with an error
+     ├── CacheUnavailable                 Redis cannot be reached or answered with an error
+     └── AuditUnavailable                 the audit log cannot be written (``docs/audit.md``)
 
 The root itself is raised only for programming errors: the package finds itself inconsistent (a
 finding code declared twice, a codec shape that does not fit its class, an httpx release without
@@ -29,6 +30,7 @@ raised either: the fetcher reports them in ``FetchResult.error``.
 from __future__ import annotations
 
 __all__ = [
+    "AuditUnavailable",
     "CacheUnavailable",
     "ConfigError",
     "DecodeError",
@@ -72,6 +74,6 @@ class CacheUnavailable(ReservationCrawlerError):
     """The cache (Redis) cannot be reached or answered with an error."""
 
 
-class AuditUnavailable(ReservationError):
+class AuditUnavailable(ReservationCrawlerError):
     """The audit log cannot be written: a required entry could not be made durable, or the
     audit writer failed (``docs/audit.md``)."""

@@ -10,7 +10,7 @@ from typing import Any
 from reservation_crawler.apps._exit import ExitCode
 from reservation_crawler.cli._command import add_command
 from reservation_crawler.cli._output import Output
-from reservation_crawler.errors import ReservationError
+from reservation_crawler.errors import ReservationCrawlerError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -134,7 +134,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     try:
         sink = _audit_sink(args, sock)
         key = _api_key(args)
-    except (OSError, ReservationError) as exc:
+    except (OSError, ReservationCrawlerError) as exc:
         sock.close()
         out.message(f"cannot open the audit log: {exc}")
         return ExitCode.USAGE
