@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -115,7 +116,7 @@ def run_verify(args: argparse.Namespace, out: Output) -> int:
     for name, lines in chains:
         result = verify(lines, anchor=args.anchor)
         data = {"chain": name, **result.to_json()}
-        out.emit(data, lambda r=result, n=name: _render(n, r))
+        out.emit(data, functools.partial(_render, name, result))
         if not result.ok:
             status = ExitCode.FINDINGS
     return status
@@ -171,15 +172,16 @@ def run_query(args: argparse.Namespace, out: Output) -> int:
     if selected is None:
         return ExitCode.USAGE
     for entry in selected[0]:
-        out.emit(
-            entry,
-            lambda e=entry: (
-                f"{e['time']}  {e['caller']['operator'] or '-'} "
-                f"{e['caller']['token']}  {e['agent']} {e['purpose']}  {e['decision'].upper()}  "
-                f"{e['url']}"
-            ),
-        )
+        out.emit(entry, functools.partial(_row, entry))
     return ExitCode.OK
+
+
+def _row(e: dict[str, Any]) -> str:
+    """One check entry as a line: when, who, what was asked, what was decided."""
+    return (
+        f"{e['time']}  {e['caller']['operator'] or '-'} {e['caller']['token']}  "
+        f"{e['agent']} {e['purpose']}  {e['decision'].upper()}  {e['url']}"
+    )
 
 
 def _key(args: argparse.Namespace, out: Output) -> bytes | None:

@@ -174,7 +174,7 @@ class AuditSink:
             self._wake.clear()
             closing = self._closing
             while self._queue:
-                batch = []
+                batch: list[tuple[Any, ...]] = []
                 while self._queue and len(batch) < self.batch_size:
                     batch.append(self._queue.popleft())
                 self._write_batch(batch)
