@@ -5,12 +5,22 @@ Tests use one logical database, ``RC_TEST_REDIS_DB`` (default 15), flushed befor
 asks for it; nothing else on the server is touched. A database holding keys this suite did not
 write (no ``rc:test:marker`` key) is never flushed: the session stops with a message instead.
 See docs/redis.md, "Tests".
+
+A module that sets ``REDIS_BACKENDS = ("single", "cluster")`` runs each of its tests that uses
+``redis_url`` against both a single server and a real 3-master Redis Cluster started once per
+session on loopback (``redis-server --cluster-enabled yes``; skipped when redis-server is not
+installed, a failure under ``CI=true``).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -77,17 +87,139 @@ def _redis_test_db_checked(redis_server_url: str) -> Iterator[str]:
         client.close()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    backends = getattr(metafunc.module, "REDIS_BACKENDS", None)
+    if backends and "redis_url" in metafunc.fixturenames:
+        metafunc.parametrize("redis_url", backends, indirect=True)
+
+
 @pytest.fixture
-def redis_url(_redis_test_db_checked: str) -> str:
+def redis_url(request: pytest.FixtureRequest) -> str:
     """URL of the test database, empty but for ``rc:test:marker``; for code that connects by
-    URL, subprocesses included."""
-    client = redis.Redis.from_url(_redis_test_db_checked)
+    URL, subprocesses included. A ``redis+cluster://`` URL for the "cluster" parameter."""
+    if getattr(request, "param", "single") == "cluster":
+        url = request.getfixturevalue("redis_cluster_url")
+        client = cache.connect(url)
+        try:
+            client.flushall()  # every primary: the cluster is this session's own
+            client.set(MARKER_KEY, "reservation-crawler test suite")
+        finally:
+            client.close()
+        return url
+    url = request.getfixturevalue("_redis_test_db_checked")
+    client = redis.Redis.from_url(url)
     try:
         client.flushdb()
         client.set(MARKER_KEY, "reservation-crawler test suite")
     finally:
         client.close()
-    return _redis_test_db_checked
+    return url
+
+
+CLUSTER_NODES = 3
+
+
+def _free_cluster_port() -> int:
+    """A free loopback port whose cluster bus port (port + 10000) is free too."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as bus:
+            try:
+                bus.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real 3-master Redis Cluster on loopback, started for the session and removed after."""
+    server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
+    if server is None or cli is None:
+        message = "redis-server / redis-cli not installed (apt-get install redis-server)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    root = tmp_path_factory.mktemp("redis-cluster")
+    ports: list[int] = []
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for _ in range(CLUSTER_NODES):
+            port = _free_cluster_port()
+            ports.append(port)
+            procs.append(_start_cluster_node(server, port, root / str(port)))
+        for port in ports:
+            _wait_ping(port)
+        nodes = [f"127.0.0.1:{port}" for port in ports]
+        subprocess.run(
+            [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        for port in ports:
+            _wait_cluster_ok(port)
+        yield "redis+cluster://" + ",".join(nodes)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _start_cluster_node(server: str, port: int, directory: Path) -> subprocess.Popen[bytes]:
+    directory.mkdir()
+    args = {
+        "--port": str(port),
+        "--bind": "127.0.0.1",
+        "--cluster-enabled": "yes",
+        "--cluster-config-file": str(directory / "nodes.conf"),
+        "--dir": str(directory),
+        "--save": "",
+        "--appendonly": "no",
+        "--logfile": str(directory / "redis.log"),
+    }
+    return subprocess.Popen(
+        [server, *(part for pair in args.items() for part in pair)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _wait_ping(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    client = redis.Redis(port=port, socket_timeout=1)
+    try:
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+    finally:
+        client.close()
+
+
+def _wait_cluster_ok(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    client = redis.Redis(port=port, socket_timeout=1)
+    try:
+        while client.cluster("info")["cluster_state"] != "ok":
+            assert time.monotonic() < deadline, f"cluster node {port} not ok"
+            time.sleep(0.1)
+    finally:
+        client.close()
 
 
 @pytest.fixture

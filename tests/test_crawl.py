@@ -867,3 +867,46 @@ def test_crawl_without_a_terminal_logs_progress_lines(redis_db: str, tmp_path: P
     assert len(lines) >= 2, done.stderr[-3000:]
     assert lines[-1].split(" progress: ")[1].startswith("sites 12/12 (100.0%), 0 failed")
     assert all("ETA" in line and "records/s" in line for line in lines)
+
+
+# --- Redis Cluster -------------------------------------------------------------------------------
+
+
+def test_crawl_writes_records_and_policies_to_a_redis_cluster(
+    redis_cluster_url: str, tmp_path: Path
+) -> None:
+    client = cache.connect(redis_cluster_url)
+    client.flushall()
+    with FixtureWeb(30, seed=5, profile="clean") as clean_web:
+        targets = write_targets(tmp_path / "t.txt", clean_web, range(len(clean_web)), ["/"])
+        base = ["-i", str(targets), "--redis", redis_cluster_url, "--allow-private", "--json"]
+        done = run_cli(
+            crawl_command(*base, "-o", str(tmp_path / "out.jsonl"), "--timeout", str(TIMEOUT)),
+            cwd=tmp_path,
+            home=tmp_path / "home",
+        )
+        refused = run_cli(
+            crawl_command(*base, "-o", str(tmp_path / "d.jsonl"), "--distributed"),
+            cwd=tmp_path,
+            home=tmp_path / "home",
+        )
+        origins = [site["origin"] for site in clean_web.ground_truth()]
+    try:
+        assert done.returncode == 0, done.stderr[-3000:]
+        records = read_records(tmp_path / "out.jsonl")
+        assert {r["url"] for r in records} == {origin + "/" for origin in origins}
+        pipe = client.pipeline(transaction=False)
+        for record in records:
+            pipe.get(cache.record_key(record["url"]))
+        for origin in origins:
+            pipe.pttl(cache.policy_key(origin))
+        replies = pipe.execute()
+        stored = [cache.decode_value(raw).data["url"] for raw in replies[: len(records)]]
+        assert stored == [r["url"] for r in records]
+        assert all(ttl > 0 for ttl in replies[len(records) :])
+        # The keys are spread over the three masters, not piled on one.
+        assert all(client.dbsize(target_nodes=node) for node in client.get_primaries())
+        assert json.loads(done.stdout)["redis"].startswith("redis+cluster://")
+    finally:
+        client.close()
+    assert refused.returncode == 2 and "needs a single Redis server" in refused.stderr

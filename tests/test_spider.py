@@ -56,6 +56,7 @@ from reservation_crawler.scrapy.resolver import GuardedResolver, blocked_address
 from reservation_crawler.scrapy.spider import ReservationsSpider
 from reservation_crawler.scrapy.targets import iter_target_lines, read_targets, target_url
 
+REDIS_BACKENDS = ("single", "cluster")  # conftest: each Redis test runs on both
 ORIGIN = "http://example.test"
 
 
@@ -564,7 +565,7 @@ def test_redis_pipeline_writes_records_and_policies_with_ttls(redis_url: str) ->
     bad = RecordItem(record_json(f"{ORIGIN}/bad", robots_outcome="unreachable"))
     policy = origin_policy(b"User-agent: *\nAllow: /\n")
     policy_item = PolicyItem(origin=ORIGIN, policy=policy.to_json(), failed=False)
-    client = redis.Redis.from_url(redis_url)
+    client = cache.connect(redis_url)
     try:
         assert pipeline.process_item(good) is good
         assert client.get(cache.record_key(good["url"])) is None  # queued, not yet sent

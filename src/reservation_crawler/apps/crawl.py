@@ -190,6 +190,13 @@ def run_crawl(options: CrawlOptions) -> CrawlResult:
             raise UsageError(str(exc)) from exc
         redis_where = cache.describe(client)
         scheduler_url = cache.redis_url_of(client)
+        if options.distributed and cache.is_cluster(client):
+            # scrapy-redis 0.9 builds a plain redis.Redis from REDIS_URL: no cluster client.
+            raise UsageError(
+                f"--distributed needs a single Redis server for the shared frontier, not the "
+                f"Redis Cluster {redis_where}; the cache alone (without --distributed) can use "
+                "a cluster (docs/redis.md)"
+            )
     if options.distributed:
         digest = hashlib.sha256("\n".join(targets.by_origin).encode()).hexdigest()
         options.crawl_id = crawl_id_of(options, digest)

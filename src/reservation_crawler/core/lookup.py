@@ -57,7 +57,7 @@ M = TypeVar("M", contravariant=True)
 
 @dataclass(frozen=True, slots=True)
 class ReadPolicy:
-    """Read ``rc:v1:policy:<origin>``, kept stale copies included. Result: bytes or None."""
+    """Read ``rc:v1:policy:{<origin>}``, kept stale copies included. Result: bytes or None."""
 
     origin: str
 

@@ -10,6 +10,7 @@ translated at this boundary into :class:`~reservation_crawler.errors.CacheUnavai
 from reservation_crawler.drivers.cache._async import AsyncReservationCache
 from reservation_crawler.drivers.cache._core import (
     APP_NAME,
+    CLUSTER_SCHEMES,
     CRAWL_PREFIX,
     DB_FILENAME,
     DEFAULT_CONNECT_TIMEOUT,
@@ -45,6 +46,7 @@ from reservation_crawler.drivers.cache._core import (
     describe,
     embedded_pid,
     encode_value,
+    is_cluster,
     lock_key,
     plan_write,
     policy_key,
@@ -62,6 +64,7 @@ from reservation_crawler.drivers.cache._sync import ReservationCache
 
 __all__ = [
     "APP_NAME",
+    "CLUSTER_SCHEMES",
     "CRAWL_PREFIX",
     "DB_FILENAME",
     "DEFAULT_CONNECT_TIMEOUT",
@@ -99,6 +102,7 @@ __all__ = [
     "describe",
     "embedded_pid",
     "encode_value",
+    "is_cluster",
     "lock_key",
     "plan_write",
     "policy_key",

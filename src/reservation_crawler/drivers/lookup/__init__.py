@@ -5,7 +5,7 @@
 1. **memory** -- a bounded LRU of compiled :class:`~reservation_crawler.core.policy.OriginPolicy`
    objects keyed by origin (scheme + host + port), each answering for ``memory_ttl`` seconds and
    never past the policy's own expiry; decisions are memoized per (URL path, agent) inside it;
-2. **redis** -- the policy every worker shares (``rc:v1:policy:<origin>``, ``cache.py``); a
+2. **redis** -- the policy every worker shares (``rc:v1:policy:{<origin>}``, ``cache.py``); a
    compiled policy whose stored JSON did not change is reused, not parsed again;
 3. **fetch** -- robots.txt, ai.txt and tdmrep.json fetched once per origin across all processes
    (the cache's origin lock), stored for the others.
