@@ -59,6 +59,7 @@ class CrawlOptions:
     throttle: bool = True
     progress: str = "off"  # "bar", "log" or "off" (scrapy.extensions.Progress)
     log_level: str = "WARNING"
+    metrics_port: int | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -114,6 +115,7 @@ def build_settings(options: CrawlOptions, *, redis_url_for_scheduler: str | None
         "RC_PROGRESS": options.progress,
         "RC_DISTRIBUTED": options.distributed,
         "LOG_LEVEL": options.log_level,
+        "RC_METRICS_PORT": options.metrics_port,
     }
     if options.output is not None and options.job_dir is None:
         uri = "stdout:" if options.output == "-" else Path(options.output).absolute().as_uri()

@@ -6,6 +6,7 @@ Endpoints (OpenAPI 3.1 at ``/openapi.json``; reference in ``docs/checker.md``):
 - ``POST /v1/check`` -- a JSON array of ``{url, agent, purpose}`` (capped), verdicts in order;
 - ``GET  /v1/record?url=&agent=`` -- the full reservation record (``docs/record.md``);
 - ``GET  /healthz`` -- 200 when Redis answers, else 503;
+- ``GET  /metrics`` -- Prometheus metrics (``apps/metrics.py``);
 - ``GET  /v1/audit?origin=&since=&agent=`` -- the audit log's entries about an origin, behind
   the ``X-API-Key`` header (``docs/audit.md``; off without a configured key).
 
@@ -38,6 +39,7 @@ from starlette.routing import Route
 
 from reservation_crawler._version import __version__
 from reservation_crawler.drivers.audit import AuditSink, query_sink
+from reservation_crawler.apps.metrics import MetricsMiddleware, ServeMetrics, log_config
 from reservation_crawler.drivers.fetch import AddressGuard, is_localhost_name, origin_of
 from reservation_crawler.drivers.lookup import AsyncChecker
 from reservation_crawler.errors import (
@@ -52,6 +54,7 @@ from reservation_crawler.signals.useragent import agent_token
 __all__ = ["ServiceLimits", "address_of", "create_app", "listen", "openapi_schema", "serve"]
 
 logger = logging.getLogger(__name__)
+ROUTE_PATHS = ("/v1/check", "/v1/record", "/healthz", "/openapi.json", "/metrics")
 
 # Worker threads that run the checks' decision step (matching, evidence), off the event loop.
 # Matching is pure Python and holds the GIL, so more threads add no throughput; they only let
@@ -261,6 +264,7 @@ class _Service:
         self.limits = limits
         self.guard = AddressGuard(allow_private=allow_private)
         self.decision_threads = anyio.CapacityLimiter(DECISION_THREADS)
+        self.metrics = ServeMetrics(ROUTE_PATHS)
 
     def get_checker(self) -> AsyncChecker:
         if self.checker is None:  # first request (lifespan not run, e.g. a bare ASGI transport)
@@ -299,6 +303,7 @@ class _Service:
         agent = _valid_agent(_single(request, "agent"), self.limits, "query")
         purpose = _valid_purpose(_single(request, "purpose"), "query")
         verdict = await self.get_checker().check(url, agent, purpose)
+        self.metrics.observe_verdicts((verdict,))
         return JSONResponse(verdict.to_json())
 
     async def check_batch(self, request: Request) -> Response:
@@ -333,6 +338,7 @@ class _Service:
                 continue
             positions.append(index)
         verdicts = await self.get_checker().check_many(items) if items else []
+        self.metrics.observe_verdicts(verdicts)
         for index, verdict in zip(positions, verdicts, strict=True):
             results[index] = verdict.to_json()
         errors = len(data) - len(positions)
@@ -370,6 +376,10 @@ class _Service:
                 status_code=503,
             )
         return JSONResponse({"status": "ok", "redis": "reachable", "version": __version__})
+
+    async def prometheus(self, request: Request) -> Response:
+        body, media_type = self.metrics.exposition()
+        return Response(body, media_type=media_type)
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_schema(self.limits))
@@ -453,6 +463,7 @@ def create_app(
         Route("/healthz", service.health, methods=["GET"]),
         Route("/openapi.json", service.openapi, methods=["GET"]),
         Route("/v1/audit", service.audit_log, methods=["GET"]),
+        Route("/metrics", service.prometheus, methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,
@@ -464,6 +475,7 @@ def create_app(
             Exception: internal,
         },
     )
+    app.add_middleware(MetricsMiddleware, metrics=service.metrics)
     app.state.service = service
     return app
 
@@ -643,6 +655,18 @@ def openapi_schema(limits: ServiceLimits | None = None) -> dict[str, Any]:
                     "responses": {"200": {"description": "OpenAPI 3.1 document"}},
                 }
             },
+            "/metrics": {
+                "get": {
+                    "operationId": "metrics",
+                    "summary": "Prometheus metrics (docs/checker.md)",
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus text exposition format",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
+                    },
+                }
+            },
         },
         "components": {
             "schemas": {
@@ -809,15 +833,20 @@ def serve(
     *,
     log_level: str = "warning",
     timeouts: ServerTimeouts | None = None,
+    log_format: str = "text",
 ) -> None:
-    """Serve ``app`` (:func:`create_app`) on ``sock`` until SIGINT / SIGTERM, then close it."""
+    """Serve ``app`` (:func:`create_app`) on ``sock`` until SIGINT / SIGTERM, then close it.
+
+    Log lines go to stderr as text or, with ``log_format="json"``, one JSON object per line (an
+    access line per request at ``info``)."""
     import uvicorn
 
     timeouts = timeouts or ServerTimeouts()
     config = uvicorn.Config(
         app,
         log_level=log_level,
-        access_log=False,
+        access_log=False,  # MetricsMiddleware logs each request, in the chosen format
+        log_config=log_config(log_format, log_level),
         lifespan="on",
         http=_header_timed_protocol(timeouts.header),
         timeout_keep_alive=timeouts.keep_alive,

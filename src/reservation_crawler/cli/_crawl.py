@@ -132,6 +132,13 @@ def add_common_options(p: argparse.ArgumentParser, *, output_default: str, timeo
         help=f"per request, seconds (default {timeout:g})",
     )
     p.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics (pages, records, failures by reason, queue depth) at "
+        "http://0.0.0.0:PORT/metrics while crawling (-s RC_METRICS_HOST=ADDR to bind elsewhere)",
+    )
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
@@ -157,6 +164,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             throttle=not args.no_throttle,
             progress=progress_style(out),
             log_level=args.log_level,
+            metrics_port=args.metrics_port,
             settings=_parse_settings(args.set),
         )
         result = run_crawl(options)

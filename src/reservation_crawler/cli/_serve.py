@@ -25,7 +25,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p = add_command(
         commands,
         "serve",
-        help="run the HTTP check service (GET/POST /v1/check, /v1/record, /healthz)",
+        help="run the HTTP check service (GET/POST /v1/check, /v1/record, /healthz, /metrics)",
         description="Serve fetch-time permission checks over HTTP, backed by the shared Redis "
         "cache (OpenAPI description at /openapi.json).",
         exits=EXITS,
@@ -104,6 +104,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         choices=["critical", "error", "warning", "info", "debug"],
         help="uvicorn log level (default warning)",
     )
+    p.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="log lines on stderr as text or one JSON object per line (default text); with "
+        "--log-level info, one line per request. Metrics: GET /metrics (Prometheus)",
+    )
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
@@ -151,7 +158,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     if sink is not None:
         out.message(f"audit log: {getattr(sink, 'directory', None) or getattr(sink, 'key', '')}")
     try:
-        serve(app, sock, log_level=args.log_level, timeouts=timeouts)
+        serve(app, sock, log_level=args.log_level, timeouts=timeouts, log_format=args.log_format)
     finally:
         if sink is not None:
             sink.close()

@@ -97,6 +97,7 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "reservation_crawler.scrapy.extensions.CrawlSummary": 0,
     "reservation_crawler.scrapy.extensions.Progress": 10,
+    "reservation_crawler.scrapy.metrics.PrometheusMetrics": 20,  # only with RC_METRICS_PORT
 }
 FEED_EXPORTERS = {"parquet": "reservation_crawler.scrapy.exporters.ParquetItemExporter"}
 FEED_EXPORT_ENCODING = "utf-8"
@@ -104,6 +105,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
 # --- ours ---------------------------------------------------------------------------------------
+RC_METRICS_PORT = None  # crawl --metrics-port: serve Prometheus metrics on this port
+RC_METRICS_HOST = "0.0.0.0"  # every interface: a scrape target in a container or a pod
 RC_ALLOW_PRIVATE = False  # the address guard (resolver); the fixture web needs True
 RC_AGENTS: list[str] = []  # product tokens to decide for besides "*"
 RC_REDIS_ENABLED = True
