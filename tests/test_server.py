@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -405,3 +406,33 @@ def test_serve_reports_an_address_in_use() -> None:
         )
     assert done.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+def test_serve_answers_keep_alive_requests_without_a_delayed_ack_stall(redis_url: str) -> None:
+    """Each response's head and body go out together: with Nagle on (a listening socket whose
+    proto is 0 gets no TCP_NODELAY from asyncio) every keep-alive request took 40+ ms."""
+    command = [sys.executable, "-m", "reservation_crawler.cli", "serve", "--port", "0"]
+    with subprocess.Popen(
+        [*command, "--redis", redis_url],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    ) as process:
+        try:
+            assert process.stderr is not None
+            ready, _, _ = select.select([process.stderr], [], [], 60)
+            line = process.stderr.readline() if ready else ""
+            match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+            assert match, line
+            with httpx.Client(base_url=match.group(1), timeout=30, trust_env=False) as client:
+                client.get("/openapi.json").raise_for_status()  # connected and warm
+                took = []
+                for _ in range(30):
+                    started = time.perf_counter()
+                    client.get("/openapi.json").raise_for_status()
+                    took.append(time.perf_counter() - started)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+    assert sorted(took)[len(took) // 2] < 0.03, f"median {sorted(took)[15] * 1000:.1f} ms"
