@@ -104,7 +104,7 @@ def test_serve_metrics_count_requests_sources_and_fetches_and_logs_json(
     # One fetch per origin: sites 0, 1 and 2, however many checks each answered.
     assert value(scraped, "rc_policy_fetches_total", outcome="fetched") == 3
     assert value(scraped, "rc_fail_closed_answers_total") == 0
-    assert ("rc_audit_dropped_events_total", frozenset()) not in scraped  # by reason, none yet
+    assert scraped[("rc_audit_dropped_events_total", frozenset())] == 0  # no audit log attached
 
     lines = [json.loads(line) for line in err.splitlines() if line.strip()]
     access = [ln for ln in lines if ln["logger"] == "reservation_crawler.access"]
@@ -130,6 +130,21 @@ async def test_fail_closed_answers_are_counted(web: FixtureWeb) -> None:
     assert verdict["source"] == "fail-closed" and verdict["decision"] == "reserved"
     assert value(scraped, "rc_fail_closed_answers_total") == 1
     assert value(scraped, "rc_checks_total", source="fail-closed") == 1
+
+
+async def test_audit_drops_are_read_from_the_audit_writer_at_each_scrape() -> None:
+    checker = AsyncChecker(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    app = create_app(checker)
+    drops = [0]
+    app.state.service.metrics.count_audit_drops(lambda: drops[0])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        before = samples((await client.get("/metrics")).text)
+        drops[0] = 7
+        after = samples((await client.get("/metrics")).text)
+    await checker.aclose()
+    assert value(before, "rc_audit_dropped_events_total") == 0
+    assert value(after, "rc_audit_dropped_events_total") == 7
 
 
 def test_crawl_worker_serves_metrics_while_crawling(redis_url: str, tmp_path: Path) -> None:

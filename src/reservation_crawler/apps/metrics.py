@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
 
 from reservation_crawler.drivers.lookup import Verdict
 
@@ -63,13 +65,14 @@ class ServeMetrics:
             "Checks answered 'reserved' because Redis was unavailable (--fail-closed)",
             registry=r,
         )
-        # Fed by the audit log's writer when it drops an event (full queue, write error).
-        self.audit_dropped = Counter(
-            "rc_audit_dropped_events",
-            "Audit events dropped instead of written, by reason",
-            ["reason"],
-            registry=r,
-        )
+        # The audit log's writer counts its own drops (AuditSink.dropped): read at each scrape.
+        self._audit_dropped: Callable[[], int] = lambda: 0
+        r.register(_AuditDrops(self))
+
+    def count_audit_drops(self, dropped: Callable[[], int]) -> None:
+        """Export ``dropped()`` (e.g. ``lambda: sink.dropped``) as
+        ``rc_audit_dropped_events_total``; 0 while no audit log is attached."""
+        self._audit_dropped = dropped
 
     def route_of(self, path: str) -> str:
         return path if path in self.routes else OTHER_ROUTE
@@ -90,6 +93,18 @@ class ServeMetrics:
     def exposition(self) -> tuple[bytes, str]:
         """The ``/metrics`` body and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _AuditDrops(Collector):
+    def __init__(self, metrics: ServeMetrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "rc_audit_dropped_events",
+            "Audit log entries dropped instead of written (the writer's queue was full)",
+            value=self.metrics._audit_dropped(),
+        )
 
 
 class MetricsMiddleware:
