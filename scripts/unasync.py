@@ -31,6 +31,7 @@ REPLACEMENTS = {
     "AsyncRedis": "Redis",
     "AsyncPipeline": "Pipeline",
     "AsyncLock": "Lock",
+    "AsyncCluster": "Cluster",
     "connect_async": "connect",
     "_translated_async": "_translated",
     "aclose": "close",

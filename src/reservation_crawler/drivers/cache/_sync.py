@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -15,6 +15,7 @@ from reservation_crawler.drivers.cache._core import (
     RECORD_PREFIX,
     CacheEntry,
     CacheMeta,
+    Cluster,
     Lock,
     Payload,
     Pipeline,
@@ -150,7 +151,7 @@ class ReservationCache(_CacheBase):
         if not keys:
             return []
         if self.cluster:  # MGET cannot span slots
-            return self.client.mget_nonatomic(keys)
+            return cast(Cluster, self.client).mget_nonatomic(keys)
         return self.client.mget(keys)
 
     @_translated
