@@ -38,8 +38,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reservation_crawler._version import __version__
-from reservation_crawler.drivers.audit import AuditSink, query_sink
 from reservation_crawler.apps.metrics import MetricsMiddleware, ServeMetrics, log_config
+from reservation_crawler.drivers.audit import AuditSink, query_sink
 from reservation_crawler.drivers.fetch import AddressGuard, is_localhost_name, origin_of
 from reservation_crawler.drivers.lookup import AsyncChecker
 from reservation_crawler.errors import (
