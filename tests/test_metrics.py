@@ -62,7 +62,7 @@ def test_serve_metrics_count_requests_sources_and_fetches_and_logs_json(
     command = [
         *(sys.executable, "-m", "reservation_crawler.cli", "serve"),
         *("--host", "127.0.0.1", "--port", "0", "--redis", redis_url, "--allow-private"),
-        *("--log-format", "json", "--log-level", "info"),
+        *("--log-format", "json", "--log-level", "info", "--no-audit"),
     ]
     process = subprocess.Popen(
         command,
