@@ -77,3 +77,23 @@ class CacheUnavailable(ReservationCrawlerError):
 class AuditUnavailable(ReservationCrawlerError):
     """The audit log cannot be written: a required entry could not be made durable, or the
     audit writer failed (``docs/audit.md``)."""
+
+
+class InvalidRegistration(ReservationCrawlerError, ValueError):
+    """A registry input that cannot be accepted; ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class RegistrationNotFound(ReservationCrawlerError, LookupError):
+    """No registration has this id."""
+
+
+class WrongSecret(ReservationCrawlerError):
+    """The withdrawal secret does not match the registration's."""
+
+
+class RegistryUnavailable(ReservationCrawlerError):
+    """The registry database cannot be opened, migrated, read or written."""

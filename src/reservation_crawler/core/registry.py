@@ -1,0 +1,123 @@
+"""Which registrations apply to a URL and to a content hash: the registry's in-memory index.
+
+Pure (no I/O): built from registrations, updated by batches of changed ones (what a store's
+"changes since seq" returns). A lookup costs a few dict reads -- exact URL, one per distinct
+prefix length registered on the URL's origin, the origin, the hash -- never a scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from reservation_crawler.model.registry import Registration, TargetKind, split_url
+
+__all__ = ["RegistryIndex"]
+
+
+class RegistryIndex:
+    """Active (not withdrawn) registrations by exact URL, prefix, origin and SHA-256.
+
+    Mutable on purpose: :meth:`apply` folds in a batch of changes so a long-running reader
+    refreshes incrementally. ``seq`` is the highest change number applied.
+    """
+
+    __slots__ = (
+        "_by_id",
+        "_exact",
+        "_hashes",
+        "_origins",
+        "_prefix_lengths",
+        "_prefixes",
+        "_seqs",
+        "seq",
+    )
+
+    def __init__(self, registrations: Iterable[Registration] = ()) -> None:
+        self._by_id: dict[str, Registration] = {}
+        self._exact: dict[str, dict[str, Registration]] = {}
+        self._origins: dict[str, dict[str, Registration]] = {}
+        self._hashes: dict[str, dict[str, Registration]] = {}
+        # origin -> path+query prefix -> id -> registration; and the distinct prefix lengths
+        # per origin, longest first, so a lookup tries each length once.
+        self._prefixes: dict[str, dict[str, dict[str, Registration]]] = {}
+        self._prefix_lengths: dict[str, list[int]] = {}
+        self._seqs: dict[str, int] = {}  # every id seen, withdrawn ones too: late copies lose
+        self.seq = 0
+        self.apply(registrations)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def get(self, registration_id: str) -> Registration | None:
+        return self._by_id.get(registration_id)
+
+    def apply(self, changes: Iterable[Registration]) -> None:
+        """Fold in changed registrations (new, updated or withdrawn), in any order."""
+        for new in changes:
+            self.seq = max(self.seq, new.seq)
+            if self._seqs.get(new.id, -1) > new.seq:  # an older copy arriving late
+                continue
+            self._seqs[new.id] = new.seq
+            old = self._by_id.get(new.id)
+            if old is not None:
+                self._remove(old)
+            if new.active:
+                self._add(new)
+
+    def matching(self, url: str, sha256: str | None = None) -> tuple[Registration, ...]:
+        """The registrations that cover ``url`` (exact, prefixes longest first, origin) or the
+        bytes whose SHA-256 is ``sha256``, each once, in that order."""
+        found: dict[str, Registration] = {}
+        try:
+            origin, rest = split_url(url)
+        except ValueError:
+            origin = rest = ""
+        if origin:
+            found.update(self._exact.get(origin + rest, {}))
+            by_prefix = self._prefixes.get(origin)
+            if by_prefix is not None:
+                for length in self._prefix_lengths[origin]:
+                    if length <= len(rest):
+                        found.update(by_prefix.get(rest[:length], {}))
+            found.update(self._origins.get(origin, {}))
+        if sha256:
+            found.update(self._hashes.get(sha256.lower(), {}))
+        return tuple(found.values())
+
+    def _slot(self, registration: Registration) -> tuple[dict[str, dict[str, Registration]], str]:
+        target = registration.target
+        if target.kind is TargetKind.URL:
+            return self._exact, target.value
+        if target.kind is TargetKind.ORIGIN:
+            return self._origins, target.value
+        if target.kind is TargetKind.SHA256:
+            return self._hashes, target.value
+        origin, rest = split_url(target.value)
+        return self._prefixes.setdefault(origin, {}), rest
+
+    def _add(self, registration: Registration) -> None:
+        self._by_id[registration.id] = registration
+        table, key = self._slot(registration)
+        table.setdefault(key, {})[registration.id] = registration
+        if registration.target.kind is TargetKind.PREFIX:
+            origin = registration.target.origin or ""
+            lengths = self._prefix_lengths.setdefault(origin, [])
+            if len(key) not in lengths:
+                lengths.append(len(key))
+                lengths.sort(reverse=True)
+
+    def _remove(self, registration: Registration) -> None:
+        del self._by_id[registration.id]
+        table, key = self._slot(registration)
+        bucket = table.get(key, {})
+        bucket.pop(registration.id, None)
+        if bucket:
+            return
+        table.pop(key, None)
+        if registration.target.kind is TargetKind.PREFIX:
+            origin = registration.target.origin or ""
+            if not any(len(k) == len(key) for k in table):
+                self._prefix_lengths[origin].remove(len(key))
+            if not table:
+                del self._prefixes[origin]
+                del self._prefix_lengths[origin]
