@@ -240,3 +240,43 @@ async def async_redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redi
         yield client
     finally:
         await client.aclose()
+
+
+# --- The registry database: real SQLite and real PostgreSQL ----------------------------------
+
+REGISTRY_PG = os.environ.get("RC_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A fresh, empty registry database: a SQLite file, or a schema of its own on the test
+    PostgreSQL server (created here, dropped after; nothing else on the server is touched)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "registry.sqlite3")
+        return
+    yield from _postgres_schema(REGISTRY_PG)
+
+
+def _postgres_schema(server: str) -> Iterator[str]:
+    import uuid
+
+    import psycopg
+
+    schema = f"rc_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        # Every table (alembic_version too) lands in the test's schema through search_path.
+        yield f"{server}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def second_registry_url(registry_url: str, tmp_path) -> Iterator[str]:
+    """Another empty registry of the same kind (a mirror)."""
+    if registry_url.startswith("postgresql"):
+        yield from _postgres_schema(REGISTRY_PG)
+    else:
+        yield str(tmp_path / "mirror.sqlite3")

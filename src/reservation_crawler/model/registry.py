@@ -30,6 +30,8 @@ __all__ = [
     "TargetKind",
     "hash_secret",
     "make_target",
+    "normalize_agents",
+    "normalize_purposes",
     "secret_matches",
     "split_url",
 ]
