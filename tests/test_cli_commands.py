@@ -52,6 +52,7 @@ def test_every_command_has_a_module_and_the_readme_a_row():
         "validate",
         "stats",
         "audit",
+        "registry",
     ]
 
 

@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     OK = 0
     FINDINGS = 1  # validate: errors found (--strict: warnings too)
     INCOMPLETE = 1  # crawl, demo: interrupted or sites left unfinished (resume with --job-dir)
+    REFUSED = 1  # registry: no such registration, wrong secret, verification not proved
     UNREACHABLE = 2  # validate: the site; robots: the file; serve: the address cannot be bound
     USAGE = 2  # bad arguments, unreadable input, Redis or the output cannot be used
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)

@@ -20,6 +20,7 @@ from reservation_crawler.cli import (
     _check,
     _crawl,
     _demo,
+    _registry,
     _robots,
     _serve,
     _stats,
@@ -30,7 +31,7 @@ from reservation_crawler.cli._output import Output
 __all__ = ["COMMANDS", "ExitCode", "build_parser", "main"]
 
 # In the order ``--help`` lists them.
-COMMANDS = (_robots, _check, _crawl, _demo, _serve, _validate, _stats, _audit)
+COMMANDS = (_robots, _check, _crawl, _demo, _serve, _validate, _stats, _audit, _registry)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

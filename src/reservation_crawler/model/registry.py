@@ -28,10 +28,12 @@ __all__ = [
     "Status",
     "Target",
     "TargetKind",
+    "feed_header",
     "hash_secret",
     "make_target",
     "normalize_agents",
     "normalize_purposes",
+    "parse_feed",
     "secret_matches",
     "split_url",
 ]
@@ -258,3 +260,41 @@ def _strings(data: Mapping[str, Any], key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidRegistration(key, "a list of strings")
     return value
+
+
+def feed_header(since: int, last: int) -> dict[str, Any]:
+    """The first line of a feed: its schema, the ``since`` asked for and the last change."""
+    return {"schema": FEED_SCHEMA, "since": since, "seq": last}
+
+
+def parse_feed(lines: Iterable[str]) -> tuple[int, list[Registration]]:
+    """(the feed's last change number, its registrations) from JSON Lines; the first line is
+    the header. Raises InvalidRegistration naming the line and field of the first bad one."""
+    import json
+
+    header: Mapping[str, Any] | None = None
+    out: list[Registration] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError as exc:
+            raise InvalidRegistration(f"line {number}", f"not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise InvalidRegistration(f"line {number}", "not a JSON object")
+        if header is None:
+            if data.get("schema") != FEED_SCHEMA:
+                raise InvalidRegistration(
+                    f"line {number}: schema", f"want {FEED_SCHEMA!r} in the first line"
+                )
+            header = data
+            continue
+        try:
+            out.append(Registration.from_json(data))
+        except InvalidRegistration as exc:
+            raise InvalidRegistration(f"line {number}: {exc.field}", str(exc)) from None
+    if header is None:
+        raise InvalidRegistration("line 1: schema", "empty feed")
+    last = header.get("seq")
+    return (last if isinstance(last, int) else max((r.seq for r in out), default=0)), out
