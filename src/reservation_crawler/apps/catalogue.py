@@ -22,6 +22,7 @@ _PRODUCERS = (
     "reservation_crawler.drivers.fetch",
     "reservation_crawler.core.policy",
     "reservation_crawler.core.decide",
+    "reservation_crawler.core.registry",
     "reservation_crawler.drivers.cache",
     "reservation_crawler.drivers.lookup",
     "reservation_crawler.apps.validate",

@@ -10,7 +10,7 @@ from reservation_crawler.cli._command import add_command
 from reservation_crawler.cli._output import Output, add_json_flag
 from reservation_crawler.core.fetching import DEFAULT_TIMEOUT
 
-EXITS = {ExitCode.OK: "done", ExitCode.USAGE: "bad arguments"}
+EXITS = {ExitCode.OK: "done", ExitCode.USAGE: "bad arguments or registry unusable"}
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -51,6 +51,19 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="append every decision to the hash-chained audit log in DIR (docs/audit.md)",
     )
     p.add_argument("--operator", default="", help="operator name recorded in the audit log")
+    p.add_argument(
+        "--registry",
+        metavar="LOCATION",
+        help="also consult this registry (a SQLite file, sqlite:///…, postgresql://…; "
+        "'default' for <user data dir>/registry.sqlite3); docs/registry.md",
+    )
+    p.add_argument(
+        "--registry-claimed",
+        choices=("reserve", "evidence"),
+        default="reserve",
+        help="what an unverified (claimed) registration does: reserve (default: permission "
+        "first) or only appear as evidence",
+    )
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
@@ -82,6 +95,16 @@ def run(args: argparse.Namespace, out: Output) -> int:
         except (ConfigError, OSError) as exc:
             out.message(f"cannot open the audit log: {exc}")
             return ExitCode.USAGE
+    registry = None
+    if args.registry:
+        from reservation_crawler.errors import RegistryUnavailable
+
+        try:
+            registry = _load_registry(args.registry)
+        except RegistryUnavailable as exc:
+            out.message(str(exc))
+            return ExitCode.USAGE
+    claimed_reserves = args.registry_claimed == "reserve"
     policies: dict = {}  # one fetch of the policy files per origin per invocation
     refused: list[str] = []
     try:
@@ -89,7 +112,14 @@ def run(args: argparse.Namespace, out: Output) -> int:
             limits=FetchLimits(timeout=args.timeout), allow_private=args.allow_private
         ) as f:
             for url in args.urls:
-                record = collect(f, url, agents, policies=policies)
+                record = collect(
+                    f,
+                    url,
+                    agents,
+                    policies=policies,
+                    registry=registry,
+                    claimed_reserves=claimed_reserves,
+                )
                 if renamed:
                     record = dataclasses.replace(record, agent_tokens=renamed)
                 if any(s.outcome is Outcome.REFUSED for s in record.sources.values()):
@@ -124,6 +154,14 @@ def record_decisions(record: Any) -> list[Any]:
             )
             rows.append(Decided(record.url, agent, purpose, decision, evidence, "page"))
     return rows
+
+
+def _load_registry(location: str) -> Any:
+    from reservation_crawler.core.registry import RegistryIndex
+    from reservation_crawler.drivers.registry import RegistryStore
+
+    with RegistryStore(None if location == "default" else location) as store:
+        return RegistryIndex(store.changes_since(0))
 
 
 def render_record(record: Any) -> str:

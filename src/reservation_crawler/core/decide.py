@@ -12,6 +12,8 @@ This is the only place that decides. The spider, the Checker, the middleware, th
 - ai.txt: the agent (or ``*``) disallowed -> train-ai reserved; explicitly allowed -> allowed.
 - noai (global or for the agent) -> train-ai and ai-input reserved; noimageai the same for images
   (on any other response it is evidence with effect unspecified: it reserves the page's images).
+- registry (docs/registry.md): a registration covering the URL or the page's bytes, for the agent
+  or ``*`` -> its purposes reserved (a ``claimed`` one too, unless ``claimed_reserves`` is off).
 - Per purpose: any reserved wins, else any allowed, else unspecified (aipref vocab §"Combining").
 
 Also decided here, and only here: the conflicts (a purpose both reserved and allowed for an
@@ -27,6 +29,11 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
 from reservation_crawler.core.policy import PAGE, PAGE_NOT_FETCHED, OriginPolicy, robots_fallback
+from reservation_crawler.core.registry import (
+    CLAIMED_RESERVES,
+    registry_evidence,
+    registry_findings,
+)
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity
 from reservation_crawler.model.record import (
     PURPOSES,
@@ -40,6 +47,7 @@ from reservation_crawler.model.record import (
 from reservation_crawler.signals import tdmrep
 
 if TYPE_CHECKING:
+    from reservation_crawler.model.registry import Registration
     from reservation_crawler.signals.aipref import ContentUsage
     from reservation_crawler.signals.aitxt import AiTxtMatch
     from reservation_crawler.signals.contentsignal import ContentSignal
@@ -89,11 +97,17 @@ def decide(
     page_findings: Sequence[Finding] = (),
     fetched_at: str | None = None,
     include_default: bool = True,
+    registry: Sequence[Registration] = (),
+    claimed_reserves: bool = CLAIMED_RESERVES,
 ) -> ReservationRecord:
-    """Build the record of ``url`` for ``*`` (unless ``include_default``) and each agent."""
+    """Build the record of ``url`` for ``*`` (unless ``include_default``) and each agent.
+
+    ``registry``: the registrations that cover the URL or the page's bytes (core/registry.py).
+    """
     return _decide(
-        url, agents, origin, page, page_source, page_findings, fetched_at, include_default
-    )[0]
+        url, agents, origin, page, page_source, page_findings, fetched_at, include_default,
+        registry, claimed_reserves,
+    )[0]  # fmt: skip
 
 
 class Decided(NamedTuple):
@@ -114,12 +128,15 @@ def decide_in_full(
     page_findings: Sequence[Finding] = (),
     fetched_at: str | None = None,
     include_default: bool = True,
+    registry: Sequence[Registration] = (),
+    claimed_reserves: bool = CLAIMED_RESERVES,
 ) -> Decided:
     """:func:`decide`, also returning each agent's :class:`AgentDecision` (its conflicts) and
     the TDMRep layer conflict, for reports that show them (``validate``)."""
     record, verdicts, shared = _decide(
-        url, agents, origin, page, page_source, page_findings, fetched_at, include_default
-    )
+        url, agents, origin, page, page_source, page_findings, fetched_at, include_default,
+        registry, claimed_reserves,
+    )  # fmt: skip
     return Decided(record, verdicts, _layer_conflict(origin, shared))
 
 
@@ -132,6 +149,8 @@ def _decide(
     page_findings: Sequence[Finding],
     fetched_at: str | None,
     include_default: bool,
+    registry: Sequence[Registration] = (),
+    claimed_reserves: bool = CLAIMED_RESERVES,
 ) -> tuple[ReservationRecord, tuple[AgentDecision, ...], _Shared]:
     shared = _agent_independent_evidence(origin, page, _tdm_rule(url, origin))
     decisions: dict[str, Mapping[Purpose, Decision]] = {}
@@ -140,6 +159,8 @@ def _decide(
     verdicts: list[AgentDecision] = []
     for agent in _agent_list(agents, include_default):
         verdict = _decide_agent(agent, origin, page, _match(url, agent, origin), shared)
+        if registry:
+            verdict = with_registry(verdict, registry, claimed_reserves=claimed_reserves)
         verdicts.append(verdict)
         decisions[agent] = verdict.cells
         evidence.extend(verdict.evidence)
@@ -156,6 +177,7 @@ def _decide(
     if page is not None:
         findings.extend(page.findings)
     findings.extend(shared.findings)
+    findings.extend(registry_findings(registry))
     findings.extend(conflicts)
     record = ReservationRecord(
         url=url,
@@ -302,6 +324,21 @@ def decide_agent(
         if AGENT_DECISIONS_PER_POLICY:
             memo[key] = decision
     return decision
+
+
+def with_registry(
+    verdict: AgentDecision,
+    registry: Sequence[Registration],
+    *,
+    claimed_reserves: bool = CLAIMED_RESERVES,
+) -> AgentDecision:
+    """``verdict`` with the registry's rows for its agent added and the cells recombined."""
+    extra = registry_evidence(verdict.agent, registry, claimed_reserves=claimed_reserves)
+    if not extra:
+        return verdict
+    rows = (*verdict.evidence, *extra)
+    cells, contested = _combine_rows(rows)
+    return AgentDecision(verdict.agent, cells, rows, contested)
 
 
 def _decide_agent(

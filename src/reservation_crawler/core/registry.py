@@ -7,11 +7,81 @@ prefix length registered on the URL's origin, the origin, the hash -- never a sc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from reservation_crawler.model.registry import Registration, TargetKind, split_url
+from reservation_crawler.model.findings import Finding, FindingSpec, Severity
+from reservation_crawler.model.record import Decision, Evidence
+from reservation_crawler.model.registry import Registration, Status, TargetKind, split_url
 
-__all__ = ["RegistryIndex"]
+__all__ = [
+    "CLAIMED_RESERVES",
+    "REGISTRY_CLAIMED",
+    "RegistryIndex",
+    "registry_evidence",
+    "registry_findings",
+]
+
+# Permission first: an unverified "no" is not a "yes". An operator who only honours verified
+# registrations passes claimed_reserves=False (a claimed one is then evidence without effect).
+CLAIMED_RESERVES = True
+
+REGISTRY_CLAIMED = FindingSpec(
+    code="registry.claimed",
+    severity=Severity.INFO,
+    source="registry",
+    title="a registry entry covers this URL but its registrant has not proved control",
+    explanation=(
+        "Someone registered a reservation for this URL, its prefix, its origin or the bytes "
+        "served, without (yet) proving control of the origin. By default it still reserves: an "
+        "unverified opt-out is not a permission. A hash claim is always of this kind."
+    ),
+    fix=(
+        "Registrant: serve the verification token (reservation-crawler registry verify). "
+        "Publisher who disagrees: contact the registry operator."
+    ),
+    example="registry add --origin https://example.com --contact me@example.com",
+)
+
+
+def registry_evidence(
+    agent: str, registrations: Sequence[Registration], *, claimed_reserves: bool = CLAIMED_RESERVES
+) -> list[Evidence]:
+    """One row per registration that speaks to ``agent`` (the registrations already match the
+    URL or the bytes): verified ones reserve their purposes like the publisher's own signal;
+    claimed ones reserve when ``claimed_reserves``, else are evidence with no effect."""
+    rows = []
+    for r in registrations:
+        if not r.active or not r.applies_to_agent(agent):
+            continue
+        reserves = r.status is Status.VERIFIED or claimed_reserves
+        rows.append(
+            Evidence(
+                agent,
+                r.purposes,
+                Decision.RESERVED if reserves else Decision.UNSPECIFIED,
+                "registry",
+                "registry",
+                "*" if "*" in r.agents else agent,
+                f"{r.status} registration {r.id}: {r.target.kind} {r.target.value} "
+                f"(created {r.created_at}, updated {r.updated_at})",
+                None,
+                f"registry:{r.id}",
+            )
+        )
+    return rows
+
+
+def registry_findings(registrations: Sequence[Registration]) -> list[Finding]:
+    """registry.claimed for each active, unverified registration that matched."""
+    return [
+        REGISTRY_CLAIMED(
+            f"claimed (unverified) registration {r.id} covers this "
+            f"{'content' if r.target.kind is TargetKind.SHA256 else r.target.kind}",
+            location=f"registry:{r.id}",
+        )
+        for r in registrations
+        if r.status is Status.CLAIMED
+    ]
 
 
 class RegistryIndex:

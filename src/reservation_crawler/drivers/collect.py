@@ -9,6 +9,7 @@ from typing import NamedTuple
 from reservation_crawler.core.decide import Decided, decide_in_full
 from reservation_crawler.core.lookup import now_iso, policy_from_fetches
 from reservation_crawler.core.policy import PAGE, OriginPolicy, classify
+from reservation_crawler.core.registry import CLAIMED_RESERVES, RegistryIndex
 from reservation_crawler.drivers.fetch import (
     Fetcher,
     FetchResult,
@@ -48,22 +49,48 @@ def read_page(result: FetchResult) -> PageRead:
 
 
 def decide_read(
-    url: str, agents: Iterable[str], policy: OriginPolicy, page: PageRead | None
+    url: str,
+    agents: Iterable[str],
+    policy: OriginPolicy,
+    page: PageRead | None,
+    *,
+    registry: RegistryIndex | None = None,
+    claimed_reserves: bool = CLAIMED_RESERVES,
 ) -> Decided:
-    """Decide ``url`` from its origin policy and (optionally) the page read, in full."""
+    """Decide ``url`` from its origin policy, (optionally) the page read, and the registrations
+    that cover the URL or the page's bytes (``registry``), in full."""
+    sha256 = page.source.sha256 if page is not None else None
+    matched = registry.matching(url, sha256) if registry is not None else ()
     if page is None:
-        return decide_in_full(url, agents, policy)
+        return decide_in_full(
+            url, agents, policy, registry=matched, claimed_reserves=claimed_reserves
+        )
     return decide_in_full(
-        url, agents, policy, page.signals, page_source=page.source, page_findings=page.findings
+        url,
+        agents,
+        policy,
+        page.signals,
+        page_source=page.source,
+        page_findings=page.findings,
+        registry=matched,
+        claimed_reserves=claimed_reserves,
     )
 
 
 def record_from_page(
-    url: str, agents: Iterable[str], policy: OriginPolicy, result: FetchResult | None
+    url: str,
+    agents: Iterable[str],
+    policy: OriginPolicy,
+    result: FetchResult | None,
+    *,
+    registry: RegistryIndex | None = None,
+    claimed_reserves: bool = CLAIMED_RESERVES,
 ) -> ReservationRecord:
-    """Decide ``url`` from its origin policy and (optionally) the fetched page."""
+    """Decide ``url`` from its origin policy, (optionally) the fetched page, and the registry."""
     page = None if result is None else read_page(result)
-    return decide_read(url, agents, policy, page).record
+    return decide_read(
+        url, agents, policy, page, registry=registry, claimed_reserves=claimed_reserves
+    ).record
 
 
 def collect(
@@ -73,6 +100,8 @@ def collect(
     *,
     fetch_page: bool = True,
     policies: dict[str, OriginPolicy] | None = None,
+    registry: RegistryIndex | None = None,
+    claimed_reserves: bool = CLAIMED_RESERVES,
 ) -> ReservationRecord:
     """Fetch the origin's policy files (once per origin in ``policies``) and the page."""
     origin = origin_of(url)
@@ -82,4 +111,6 @@ def collect(
         if policies is not None:
             policies[origin] = policy
     result = fetcher.fetch(url) if fetch_page else None
-    return record_from_page(url, agents, policy, result)
+    return record_from_page(
+        url, agents, policy, result, registry=registry, claimed_reserves=claimed_reserves
+    )
