@@ -15,11 +15,14 @@ from reservation_crawler.model.registry import Registration, Status, TargetKind,
 
 __all__ = [
     "CLAIMED_RESERVES",
+    "DEFAULT_REFRESH",
     "REGISTRY_CLAIMED",
     "RegistryIndex",
     "registry_evidence",
     "registry_findings",
 ]
+
+DEFAULT_REFRESH = 30.0  # seconds between two reads of a store's changes by a long-running reader
 
 # Permission first: an unverified "no" is not a "yes". An operator who only honours verified
 # registrations passes claimed_reserves=False (a claimed one is then evidence without effect).
@@ -115,6 +118,13 @@ class RegistryIndex:
         self.seq = 0
         self.apply(registrations)
 
+    def copy(self) -> RegistryIndex:
+        """An independent index with the same content (readers of the old one are unaffected)."""
+        twin = RegistryIndex(self._by_id.values())
+        twin._seqs = dict(self._seqs)
+        twin.seq = self.seq
+        return twin
+
     def __len__(self) -> int:
         return len(self._by_id)
 
@@ -137,21 +147,47 @@ class RegistryIndex:
     def matching(self, url: str, sha256: str | None = None) -> tuple[Registration, ...]:
         """The registrations that cover ``url`` (exact, prefixes longest first, origin) or the
         bytes whose SHA-256 is ``sha256``, each once, in that order."""
-        found: dict[str, Registration] = {}
         try:
             origin, rest = split_url(url)
         except ValueError:
             origin = rest = ""
+        return self.matching_at(origin, rest, sha256)
+
+    def matching_at(
+        self, origin: str, rest: str, sha256: str | None = None
+    ) -> tuple[Registration, ...]:
+        """:meth:`matching` for a URL already split into its normalized origin and its
+        path+query (a caller that has them, the Checker, saves parsing the URL again)."""
+        if not self._by_id:
+            return ()
+        if rest[:1] != "/":
+            rest = "/" + rest
+        # Every crawled URL comes through here and almost none is covered: the buckets found are
+        # collected first, and a result built only when there is one.
+        buckets = []
         if origin:
-            found.update(self._exact.get(origin + rest, {}))
+            bucket = self._exact.get(origin + rest) if self._exact else None
+            if bucket:
+                buckets.append(bucket)
             by_prefix = self._prefixes.get(origin)
             if by_prefix is not None:
                 for length in self._prefix_lengths[origin]:
                     if length <= len(rest):
-                        found.update(by_prefix.get(rest[:length], {}))
-            found.update(self._origins.get(origin, {}))
+                        bucket = by_prefix.get(rest[:length])
+                        if bucket:
+                            buckets.append(bucket)
+            bucket = self._origins.get(origin)
+            if bucket:
+                buckets.append(bucket)
         if sha256:
-            found.update(self._hashes.get(sha256.lower(), {}))
+            bucket = self._hashes.get(sha256.lower())
+            if bucket:
+                buckets.append(bucket)
+        if not buckets:
+            return ()
+        found: dict[str, Registration] = {}
+        for bucket in buckets:
+            found.update(bucket)
         return tuple(found.values())
 
     def _slot(self, registration: Registration) -> tuple[dict[str, dict[str, Registration]], str]:

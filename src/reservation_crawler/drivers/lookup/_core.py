@@ -12,9 +12,15 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
-from reservation_crawler.core.decide import AgentDecision, decide, decide_agent, is_final
+from reservation_crawler.core.decide import (
+    AgentDecision,
+    decide,
+    decide_agent,
+    is_final,
+    with_registry,
+)
 from reservation_crawler.core.fetching import fetch_result
 from reservation_crawler.core.lookup import (
     MEMORY,
@@ -30,6 +36,7 @@ from reservation_crawler.core.policy import (
     OriginPolicy,
     PolicyFile,
 )
+from reservation_crawler.core.registry import CLAIMED_RESERVES, DEFAULT_REFRESH
 from reservation_crawler.drivers.audit import AuditSink
 from reservation_crawler.drivers.cache import (
     AsyncReservationCache,
@@ -75,6 +82,9 @@ DEFAULT_MAX_STALE = 30 * 86400.0
 DEFAULT_MEMO_SIZE = 262_144
 MEMO_PER_ORIGIN = (64, 4096)
 ORIGIN_PREFIXES = 65536  # "scheme://authority" -> origin spellings remembered
+
+if TYPE_CHECKING:
+    from reservation_crawler.drivers.registry.mirror import RegistryMirror
 
 _T = TypeVar("_T")
 _PURPOSE_OF: dict[str, Purpose] = {str(p): p for p in PURPOSES}
@@ -260,6 +270,9 @@ class _CheckerBase:
         memo_size: int,
         audit: AuditSink | None = None,
         audit_required: bool = False,
+        registry: str | None = None,
+        registry_refresh: float = DEFAULT_REFRESH,
+        registry_claimed_reserves: bool = CLAIMED_RESERVES,
     ) -> None:
         if memory_size < 0 or memory_ttl < 0 or max_stale < 0 or memo_size < 0:
             raise ConfigError("memory_size, memory_ttl, max_stale and memo_size must be >= 0")
@@ -276,6 +289,19 @@ class _CheckerBase:
         # verdict is returned only once its entry is durable.
         self.audit = audit
         self.audit_required = audit_required
+        # Optional: the registry (docs/registry.md), in memory, refreshed incrementally.
+        self.registry_claimed_reserves = registry_claimed_reserves
+        self._registry: RegistryMirror | None = None
+        if registry:
+            # Imported here: SQLAlchemy and Alembic load only when a registry is configured.
+            from reservation_crawler.drivers.registry import RegistryStore
+            from reservation_crawler.drivers.registry.mirror import RegistryMirror
+
+            self._registry = RegistryMirror(RegistryStore(registry), refresh=registry_refresh)
+
+    def _close_registry(self) -> None:
+        if self._registry is not None:
+            self._registry.close()
 
     @staticmethod
     def _now() -> float:
@@ -531,8 +557,18 @@ class _CheckerBase:
         )
 
     def _verdict(self, entry: _PolicyEntry, item: _Item, source: Source, now: float) -> Verdict:
-        url, _origin, path, agent, purpose, given = item
-        cells = self._cells(entry, url, path, agent)
+        url, origin, path, agent, purpose, given = item
+        registry = self._registry
+        matched = registry.index().matching_at(origin, path) if registry is not None else ()
+        if matched:  # rare: not memoized, the registry changes independently of the policy
+            verdict = with_registry(
+                decide_agent(url, agent, entry.policy),
+                matched,
+                claimed_reserves=self.registry_claimed_reserves,
+            )
+            cells = _Cells(agent, verdict.cells, verdict.evidence, self._stale_rows(entry, agent))
+        else:
+            cells = self._cells(entry, url, path, agent)
         decision, evidence, final = cells.cell(purpose)
         meta = entry.meta
         fetched = meta.fetched_at
@@ -582,7 +618,14 @@ class _CheckerBase:
             body=body or b"",
             error=None if status is not None else ("protocol", "no response"),
         )
-        record = record_from_page(first.url, (first.agent,), entry.policy, result)
+        record = record_from_page(
+            first.url,
+            (first.agent,),
+            entry.policy,
+            result,
+            registry=self._registry.index() if self._registry is not None else None,
+            claimed_reserves=self.registry_claimed_reserves,
+        )
         cells = _Cells.of_record(record, first.agent, self._stale_rows(entry, first.agent))
         verdicts = []
         for item in items:
@@ -610,7 +653,14 @@ class _CheckerBase:
         self, entry: _PolicyEntry, url: str, agents: Sequence[str], source: Source, now: float
     ) -> CheckedRecord:
         tokens, renamed, _ = tokens_of(agents)  # the caller refused strings naming no crawler
-        record = decide(url, tokens, entry.policy)
+        matched = self._registry.index().matching(url) if self._registry is not None else ()
+        record = decide(
+            url,
+            tokens,
+            entry.policy,
+            registry=matched,
+            claimed_reserves=self.registry_claimed_reserves,
+        )
         if renamed:
             record = replace(record, agent_tokens=renamed)
         return CheckedRecord(record, source, entry.age(now), entry.stale)
@@ -663,6 +713,9 @@ class _SyncShell(_CheckerBase):
         memo_size: int = DEFAULT_MEMO_SIZE,
         audit: AuditSink | None = None,
         audit_required: bool = False,
+        registry: str | None = None,
+        registry_refresh: float = DEFAULT_REFRESH,
+        registry_claimed_reserves: bool = CLAIMED_RESERVES,
     ) -> None:
         super().__init__(
             fail_closed=fail_closed,
@@ -672,6 +725,9 @@ class _SyncShell(_CheckerBase):
             memo_size=memo_size,
             audit=audit,
             audit_required=audit_required,
+            registry=registry,
+            registry_refresh=registry_refresh,
+            registry_claimed_reserves=registry_claimed_reserves,
         )
         # jscpd:ignore-end
         self._owns_cache = cache is None
@@ -702,6 +758,7 @@ class _SyncShell(_CheckerBase):
                 sink.record(verdict, policy, self.audit_required)
 
     def close(self) -> None:
+        self._close_registry()
         if self._owns_fetcher:
             self.fetcher.close()
         if self._owns_cache:
@@ -746,6 +803,9 @@ class _AsyncShell(_CheckerBase):
         max_concurrent_fetches: int = 16,
         audit: AuditSink | None = None,
         audit_required: bool = False,
+        registry: str | None = None,
+        registry_refresh: float = DEFAULT_REFRESH,
+        registry_claimed_reserves: bool = CLAIMED_RESERVES,
     ) -> None:
         super().__init__(
             fail_closed=fail_closed,
@@ -755,6 +815,9 @@ class _AsyncShell(_CheckerBase):
             memo_size=memo_size,
             audit=audit,
             audit_required=audit_required,
+            registry=registry,
+            registry_refresh=registry_refresh,
+            registry_claimed_reserves=registry_claimed_reserves,
         )
         # jscpd:ignore-end
         if max_concurrent_fetches < 1:
@@ -812,6 +875,7 @@ class _AsyncShell(_CheckerBase):
             await asyncio.to_thread(sink.record, verdict, policy, True)
 
     async def aclose(self) -> None:
+        self._close_registry()
         if self._owns_fetcher:
             await self.fetcher.aclose()
         if self._owns_cache and self._cache is not None:

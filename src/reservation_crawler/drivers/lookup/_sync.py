@@ -47,6 +47,9 @@ class Checker(_SyncShell):
     ``audit_required`` a verdict is returned only once its entry is durable (docs/audit.md).
     Checker is thread-safe; AsyncChecker runs in one event loop (its Redis client is made on
     first use, inside the loop; ``max_concurrent_fetches`` bounds its fetches).
+    ``registry`` (off by default): a registry database (docs/registry.md), loaded into memory
+    and refreshed with its changes at most every ``registry_refresh`` seconds; its
+    registrations are one more signal (``registry_claimed_reserves``: what a claimed one does).
     """
 
     # -- public API
