@@ -93,3 +93,21 @@ def test_export_import_mirrors_without_contacts(
     feed.write_text('{"schema": "reservation-registry/1"}\n{"id": "x", "kind": "url"}\n')
     code, _, err = run(capsys, "registry", "import", str(feed), "--registry", second_registry_url)
     assert code == ExitCode.USAGE and "line 2" in err
+
+
+def test_import_reads_a_feed_over_http(registry_url, second_registry_url, capsys):
+    from registry_site import Site
+
+    add(capsys, registry_url, "--contact", "a@x.test", "--origin", "https://a.test")
+    code, feed, _ = run(capsys, "registry", "export", "--registry", registry_url)
+    assert code == 0
+    with Site() as site:
+        site.put("/v1/registry/feed", feed, "application/jsonl")
+        source = site.origin + "/v1/registry/feed"
+        code, out, err = run(capsys, "registry", "import", source, "--allow-private",
+                             "--registry", second_registry_url, "--json")  # fmt: skip
+        assert code == 0, err
+        assert json.loads(out)["changed"] == 1
+        code, _, err = run(capsys, "registry", "import", site.origin + "/missing",
+                           "--allow-private", "--registry", second_registry_url)  # fmt: skip
+        assert code == ExitCode.USAGE and "HTTP 404" in err

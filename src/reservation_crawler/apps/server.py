@@ -252,7 +252,9 @@ class _Service:
         audit: AuditSink | None = None,
         audit_required: bool = False,
         audit_api_key: str | None = None,
+        registry: str | None = None,
     ) -> None:
+        self.registry = registry
         self.checker = checker
         self.audit = audit
         self.audit_required = audit_required
@@ -274,6 +276,7 @@ class _Service:
                 fail_closed=self.fail_closed,
                 audit=self.audit,
                 audit_required=self.audit_required,
+                registry=self.registry,
             )
         if self.checker.offload is None:
             self.checker.offload = self.decide_in_thread
@@ -414,12 +417,15 @@ def create_app(
     audit: AuditSink | None = None,
     audit_required: bool = False,
     audit_api_key: str | None = None,
+    registry: str | None = None,
 ) -> Starlette:
     """The ASGI app. Without ``checker`` one is made (on ``redis_url``, with ``allow_private``,
     ``fail_closed`` and ``audit``) and closed on shutdown; a given checker is the caller's to
     close, and its fetcher's guard decides ``allow_private``. The app runs the checker's decision
     step on its worker threads (sets ``checker.offload`` when it is None). ``audit`` (the
-    caller's to close) also answers ``GET /v1/audit`` to requests carrying ``audit_api_key``."""
+    caller's to close) also answers ``GET /v1/audit`` to requests carrying ``audit_api_key``.
+    ``registry`` (a database location) mounts the registry's endpoints (apps/registry_api.py)
+    and makes a made checker consult it."""
     if checker is not None:
         own = _checker_allows_private(checker)
         if allow_private is not None and allow_private != own:
@@ -434,6 +440,7 @@ def create_app(
         audit=audit if checker is None else checker.audit,
         audit_required=audit_required,
         audit_api_key=audit_api_key,
+        registry=registry,
     )
 
     async def bad_input(request: Request, exc: Exception) -> Response:
@@ -465,9 +472,24 @@ def create_app(
         Route("/v1/audit", service.audit_log, methods=["GET"]),
         Route("/metrics", service.prometheus, methods=["GET"]),
     ]
+    lifespan = service.lifespan
+    if registry is not None:
+        from reservation_crawler.apps.registry_api import RegistryAPI
+
+        registry_api = RegistryAPI(registry, allow_private=bool(allow_private))
+        routes += registry_api.routes()
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            try:
+                async with service.lifespan(app):
+                    yield
+            finally:
+                registry_api.close()
+
     app = Starlette(
         routes=routes,
-        lifespan=service.lifespan,
+        lifespan=lifespan,
         exception_handlers={
             _BadInput: bad_input,
             CacheUnavailable: cache_down,
@@ -477,6 +499,8 @@ def create_app(
     )
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)
     app.state.service = service
+    if registry is not None:
+        app.state.registry_api = registry_api
     return app
 
 

@@ -160,7 +160,7 @@ def _load_registry(location: str) -> Any:
     from reservation_crawler.core.registry import RegistryIndex
     from reservation_crawler.drivers.registry import RegistryStore
 
-    with RegistryStore(None if location == "default" else location) as store:
+    with RegistryStore(location) as store:
         return RegistryIndex(store.changes_since(0))
 
 

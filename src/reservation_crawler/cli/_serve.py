@@ -99,6 +99,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="on SIGINT / SIGTERM, wait at most this long for requests in flight (default 10)",
     )
     p.add_argument(
+        "--registry",
+        metavar="LOCATION",
+        help="serve the registry's endpoints (/v1/registry…) over this database and consult it "
+        "in every check (a SQLite file, sqlite:///…, postgresql://…; 'default': the user data "
+        "directory's); docs/registry.md",
+    )
+    p.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -153,6 +160,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         audit=sink,
         audit_required=args.audit_required,
         audit_api_key=key,
+        registry=args.registry,
     )
     out.message(f"listening on {address_of(sock)}")  # first: scripts wait for this line
     if sink is not None:

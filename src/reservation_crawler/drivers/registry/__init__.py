@@ -84,9 +84,9 @@ def default_db_path() -> Path:
 
 
 def database_url(location: str | None) -> str:
-    """A SQLAlchemy URL from what a user types: None (the default file), a file path,
-    ``sqlite:///…`` or ``postgresql://…`` (driven by psycopg 3)."""
-    if not location:
+    """A SQLAlchemy URL from what a user types: None or ``default`` (the default file), a file
+    path, ``sqlite:///…`` or ``postgresql://…`` (driven by psycopg 3)."""
+    if not location or location == "default":
         path = default_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}"
