@@ -70,3 +70,41 @@ def test_import_mirrors_and_skips_what_it_has(registry_url, second_registry_url)
 def test_unreachable_database_is_a_registry_error():
     with pytest.raises(RegistryUnavailable):
         RegistryStore("postgresql://postgres@127.0.0.1:1/none")
+
+
+def test_an_external_adapter_is_mirrored_incrementally(registry_url):
+    from reservation_crawler.drivers.registry.adapter import RegistryAdapter, mirror
+    from reservation_crawler.model.record import Purpose
+    from reservation_crawler.model.registry import Registration, make_target
+
+    class Listed(RegistryAdapter):
+        """An external list: cursor = how many entries were read."""
+
+        name = "listed"
+
+        def __init__(self) -> None:
+            self.entries: list[Registration] = []
+
+        def changes(self, cursor):
+            start = int(cursor or 0)
+            return self.entries[start:], str(len(self.entries))
+
+    def entry(n: int, updated: str) -> Registration:
+        return Registration(
+            id=f"listed-{n}",
+            target=make_target("origin", f"https://w{n}.test"),
+            agents=("*",),
+            purposes=(Purpose.TRAIN_AI,),
+            status=Status.VERIFIED,
+            created_at="2026-01-01T00:00:00Z",
+            updated_at=updated,
+        )
+
+    source = Listed()
+    source.entries += [entry(1, "2026-01-01T00:00:00Z"), entry(2, "2026-01-01T00:00:00Z")]
+    with RegistryStore(registry_url) as store:
+        assert mirror(source, store) == (2, 2, "2")
+        source.entries.append(entry(1, "2026-02-01T00:00:00Z"))
+        assert mirror(source, store, "2") == (1, 1, "3")
+        assert store.get("listed-1").updated_at == "2026-02-01T00:00:00Z"
+        assert store.get("listed-1").status is Status.VERIFIED

@@ -287,12 +287,11 @@ def run_export(args: argparse.Namespace, out: Output) -> int:
 @_guarded
 def run_import(args: argparse.Namespace, out: Output) -> int:
     from reservation_crawler.drivers.fetch import Fetcher
-    from reservation_crawler.drivers.registry.feed import read_feed
+    from reservation_crawler.drivers.registry.adapter import FeedAdapter, mirror
 
-    with Fetcher(allow_private=args.allow_private) as fetcher:
-        last, registrations = read_feed(args.source, fetcher=fetcher)
-    with _store(args) as store:
-        changed = store.import_registrations(registrations)
-    data = {"read": len(registrations), "changed": changed, "seq": last}
-    out.emit(data, lambda: f"{len(registrations)} read, {changed} new or changed (feed seq {last})")
+    with Fetcher(allow_private=args.allow_private) as fetcher, _store(args) as store:
+        read, changed, cursor = mirror(FeedAdapter(args.source, fetcher=fetcher), store)
+    last = int(cursor or 0)
+    data = {"read": read, "changed": changed, "seq": last}
+    out.emit(data, lambda: f"{read} read, {changed} new or changed (feed seq {last})")
     return ExitCode.OK
