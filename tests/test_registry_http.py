@@ -125,3 +125,17 @@ async def test_unknown_ids_and_bad_since(api: httpx.AsyncClient) -> None:
     assert (await api.get("/v1/registry/nope")).status_code == 404
     bad = await api.get("/v1/registry/feed", params={"since": "x"})
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "since"
+
+
+async def test_openapi_describes_the_registry_routes(api: httpx.AsyncClient, registry_url) -> None:
+    spec = (await api.get("/openapi.json")).json()
+    documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
+    app = create_app(AsyncChecker(redis_url="redis://127.0.0.1:1/0"), registry=registry_url)
+    served = {
+        (route.path, method)
+        for route in app.routes
+        for method in (route.methods or ())  # type: ignore[attr-defined]
+        if method != "HEAD"
+    }
+    assert served == documented
+    assert ("/v1/registry/feed", "GET") in documented

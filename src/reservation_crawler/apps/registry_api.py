@@ -195,3 +195,98 @@ async def _secret(request: Request) -> str:
     if not isinstance(secret, str) or not secret:
         raise InvalidRegistration("secret", "required: 'Authorization: Bearer …' or {\"secret\"}")
     return secret
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The registry's paths for ``/openapi.json`` (merged by apps/server.py when mounted)."""
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    obj = {"content": {"application/json": {"schema": {"type": "object"}}}}
+    refusals = {
+        "400": {"description": "bad input; error.field names the field", **error},
+        "503": {"description": "the registry database cannot be used", **error},
+    }
+    rid = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    fields = {
+        "contact": {"type": "string"},
+        "kind": {"enum": ["url", "prefix", "origin", "sha256"]},
+        "target": {"type": "string"},
+        "agents": {"type": "array", "items": {"type": "string"}},
+        "purposes": {"type": "array", "items": {"type": "string"}},
+        "name": {"type": "string"},
+        "jurisdiction": {"type": "string"},
+        "note": {"type": "string"},
+    }
+    return {
+        "/v1/registry": {
+            "post": {
+                "operationId": "registryCreate",
+                "summary": "Register a reservation; the withdrawal secret is returned only here",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["contact", "kind", "target"],
+                                "properties": fields,
+                                "additionalProperties": False,
+                            }
+                        }
+                    },
+                },
+                "responses": {"201": {"description": "created", **obj}, **refusals},
+            }
+        },
+        "/v1/registry/feed": {
+            "get": {
+                "operationId": "registryFeed",
+                "summary": "Public feed of changes since a change number (no contacts)",
+                "parameters": [
+                    {"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0}}
+                ],
+                "responses": {
+                    "200": {
+                        "description": "JSON Lines: a header, then registrations",
+                        "content": {FEED_MEDIA_TYPE: {"schema": {"type": "string"}}},
+                    },
+                    "304": {"description": "unchanged (If-None-Match)"},
+                    **refusals,
+                },
+            }
+        },
+        "/v1/registry/{id}/verify": {
+            "post": {
+                "operationId": "registryVerify",
+                "summary": "Fetch the proof from the origin; verified when the token is served",
+                "parameters": [rid],
+                "responses": {
+                    "200": {"description": "the attempt and the registration", **obj},
+                    "404": {"description": "no such registration", **error},
+                    **refusals,
+                },
+            }
+        },
+        "/v1/registry/{id}": {
+            "get": {
+                "operationId": "registryShow",
+                "summary": "A registration, public form",
+                "parameters": [rid],
+                "responses": {
+                    "200": {"description": "the registration", **obj},
+                    "404": {"description": "no such registration", **error},
+                    **refusals,
+                },
+            },
+            "delete": {
+                "operationId": "registryWithdraw",
+                "summary": "Withdraw with the secret (Authorization: Bearer, or {secret})",
+                "parameters": [rid],
+                "responses": {
+                    "200": {"description": "the withdrawn registration", **obj},
+                    "403": {"description": "wrong secret", **error},
+                    "404": {"description": "no such registration", **error},
+                    **refusals,
+                },
+            },
+        },
+    }

@@ -385,7 +385,7 @@ class _Service:
         return Response(body, media_type=media_type)
 
     async def openapi(self, request: Request) -> Response:
-        return JSONResponse(openapi_schema(self.limits))
+        return JSONResponse(openapi_schema(self.limits, registry=self.registry is not None))
 
     async def audit_log(self, request: Request) -> Response:
         """What a rights holder asks: who checked this origin, when, and what was decided."""
@@ -511,8 +511,20 @@ def _checker_allows_private(checker: AsyncChecker) -> bool:
 # --- OpenAPI ------------------------------------------------------------------------------------
 
 
-def openapi_schema(limits: ServiceLimits | None = None) -> dict[str, Any]:
-    """The OpenAPI 3.1 description of the service (served at ``/openapi.json``)."""
+def openapi_schema(
+    limits: ServiceLimits | None = None, *, registry: bool = False
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the service (served at ``/openapi.json``); with
+    ``registry``, the registry's paths too (``serve --registry``)."""
+    schema = _openapi_schema(limits)
+    if registry:
+        from reservation_crawler.apps.registry_api import openapi_paths
+
+        schema["paths"].update(openapi_paths())
+    return schema
+
+
+def _openapi_schema(limits: ServiceLimits | None) -> dict[str, Any]:
     limits = limits or ServiceLimits()
     purposes = [str(p) for p in PURPOSES]
     decisions = ["reserved", "allowed", "unspecified"]
