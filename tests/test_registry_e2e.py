@@ -148,3 +148,58 @@ def test_a_mirror_answers_the_same(registry_url, second_registry_url, site, caps
         there = check(capsys, second_registry_url, site.origin + path)
         assert here["decisions"] == there["decisions"]
         assert registry_rows(here) == registry_rows(there) != []
+
+
+def test_a_registry_mirrors_another_through_serve(
+    registry_url, second_registry_url, redis_url, site, capsys
+):
+    """serve --registry A over a socket; registry import of its feed URL into B; same answers."""
+    import os
+    import re
+    import select
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    command = [sys.executable, "-m", "reservation_crawler.cli", "serve", "--port", "0",
+               "--redis", redis_url, "--registry", registry_url]  # fmt: skip
+    with subprocess.Popen(
+        command,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    ) as process:
+        try:
+            assert process.stderr is not None
+            ready, _, _ = select.select([process.stderr], [], [], 60)
+            line = process.stderr.readline() if ready else ""
+            match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+            assert match, line
+            with httpx.Client(base_url=match.group(1), timeout=30, trust_env=False) as client:
+                created = client.post(
+                    "/v1/registry",
+                    json={"contact": "a@x.test", "kind": "prefix",
+                          "target": site.origin + "/works/", "agents": ["GPTBot"]},
+                )  # fmt: skip
+                assert created.status_code == 201
+            feed = match.group(1) + "/v1/registry/feed"
+            code, out, err = run(capsys, "registry", "import", feed, "--allow-private",
+                                 "--registry", second_registry_url, "--json")  # fmt: skip
+            assert code == 0, err
+            assert json.loads(out)["changed"] == 1
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    assert process.returncode == 0
+    here = check(capsys, registry_url, site.origin + "/works/1")
+    there = check(capsys, second_registry_url, site.origin + "/works/1")
+    assert here["decisions"] == there["decisions"]
+    assert here["decisions"]["GPTBot"]["train-ai"] == "reserved"
+    assert registry_rows(here) == registry_rows(there) != []
