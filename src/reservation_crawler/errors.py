@@ -11,7 +11,11 @@ The tree::
      │    └── MalformedRecord             a line or row stats skips (``apps.stats``)
      ├── InputError                       a records file / Redis source stats cannot read
      ├── CacheUnavailable                 Redis cannot be reached or answered with an error
-     └── AuditUnavailable                 the audit log cannot be written (``docs/audit.md``)
+     ├── AuditUnavailable                 the audit log cannot be written (``docs/audit.md``)
+     ├── InvalidRegistration (+ ValueError)  registry input refused; ``field`` names the field
+     ├── RegistrationNotFound (+ LookupError) no registration has this id
+     ├── WrongSecret                      the withdrawal secret does not match
+     └── RegistryUnavailable              the registry database cannot be used (SQLAlchemy)
 
 The root itself is raised only for programming errors: the package finds itself inconsistent (a
 finding code declared twice, a codec shape that does not fit its class, an httpx release without
@@ -21,7 +25,7 @@ exceptions.
 Scrapy components raise Scrapy's own control exceptions (``NotConfigured``, ``IgnoreRequest``,
 ``DropItem``) where Scrapy expects them.
 
-Errors from httpx, redis, Scrapy, pyarrow or starlette are translated at the boundary
+Errors from httpx, redis, Scrapy, pyarrow, starlette or SQLAlchemy are translated at the boundary
 (``raise ... from exc``) so a caller can catch ``ReservationCrawlerError`` alone. Parsers never
 raise on content; they return findings. Network and content problems met while fetching are not
 raised either: the fetcher reports them in ``FetchResult.error``.
@@ -36,9 +40,13 @@ __all__ = [
     "DecodeError",
     "InputError",
     "InvalidOrigin",
+    "InvalidRegistration",
+    "RegistrationNotFound",
+    "RegistryUnavailable",
     "ReservationCrawlerError",
     "ReservationError",
     "UsageError",
+    "WrongSecret",
 ]
 
 
