@@ -9,6 +9,7 @@ SQLAlchemy errors become :class:`RegistryUnavailable` here, at the boundary.
 
 from __future__ import annotations
 
+import builtins
 import json
 import secrets
 import uuid
@@ -251,7 +252,8 @@ class RegistryStore:
         with self._transaction() as connection:
             return [_registration(row) for row in connection.execute(query).mappings()]
 
-    def changes_since(self, seq: int, limit: int | None = None) -> list[Registration]:
+    # builtins.list: the method list above shadows the name inside the class
+    def changes_since(self, seq: int, limit: int | None = None) -> builtins.list[Registration]:
         """The registrations changed after change ``seq``, in change order."""
         query = (
             sa.select(_registrations)
