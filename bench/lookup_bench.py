@@ -503,6 +503,12 @@ def run_modes(
                 timed(flushed(loop(checks_of(fresh), urls), sink))
             )
             fresh.close()
+        results["warm_memo_registry"].append(
+            timed(loop(lambda u: registry_checker.check(u, AGENT, PURPOSE), urls))
+        )
+        fresh = fresh_warm_checker(redis_url, policies, registry=registry)
+        results["warm_new_url_registry"].append(timed(loop(checks_of(fresh), urls)))
+        fresh.close()
     dropped = {name: sink.dropped for name, sink in sinks.items()}
     for checker in audited_memo.values():
         checker.close()
@@ -512,12 +518,6 @@ def run_modes(
     audit_client.srem("rc:v1:audit:writers", "bench")
     audit_client.close()
     shutil.rmtree(audit_dir)
-        results["warm_memo_registry"].append(
-            timed(loop(lambda u: registry_checker.check(u, AGENT, PURPOSE), urls))
-        )
-        fresh = fresh_warm_checker(redis_url, policies, registry=registry)
-        results["warm_new_url_registry"].append(timed(loop(checks_of(fresh), urls)))
-        fresh.close()
     lat = latencies(redis_checker, urls, 20_000)
     memo_checker.close()
     redis_checker.close()
