@@ -112,7 +112,9 @@ def test_check_text_table(web, capsys):
 
 def test_check_rejects_non_http_url(capsys):
     assert main(["check", "ftp://example.com/"]) == 2
-    assert "not an http(s) URL" in capsys.readouterr().err
+    assert "invalid URL 'ftp://example.com/': the scheme 'ftp' is not supported" in (
+        capsys.readouterr().err
+    )
 
 
 def test_console_script_help_lists_every_command():

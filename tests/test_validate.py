@@ -659,7 +659,7 @@ def test_cli_exit_2_for_a_private_address_without_allow_private(web, capsys):
 
 def test_cli_exit_2_on_bad_arguments(web, capsys):
     status, out, err = run_cli(capsys, "ftp://example.com/")
-    assert status == 2 and out == "" and "not an http(s) URL" in err
+    assert status == 2 and out == "" and "invalid URL 'ftp://example.com/': the scheme" in err
     status, out, err = run_cli(
         capsys, url_of(web, "clean"), "--allow-private", "--url", url_of(web, "known")
     )

@@ -39,8 +39,9 @@ from starlette.routing import Route
 
 from reservation_crawler._version import __version__
 from reservation_crawler.apps.metrics import MetricsMiddleware, ServeMetrics, log_config
+from reservation_crawler.core.urls import origin_of, target_url
 from reservation_crawler.drivers.audit import AuditSink, query_sink
-from reservation_crawler.drivers.fetch import AddressGuard, is_localhost_name, origin_of
+from reservation_crawler.drivers.fetch import AddressGuard, is_localhost_name
 from reservation_crawler.drivers.lookup import AsyncChecker
 from reservation_crawler.errors import (
     CacheUnavailable,
@@ -122,7 +123,7 @@ def _error(
 
 def _valid_url(value: Any, limits: ServiceLimits, guard: AddressGuard, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise _BadInput(400, "missing-url", f"{where}: 'url' is required (an absolute http(s) URL)")
+        raise _BadInput(400, "missing-url", f"{where}: 'url' is required (an http(s) URL or host)")
     url = value.strip()
     if len(url) > limits.max_url_length:
         raise _BadInput(
@@ -130,10 +131,11 @@ def _valid_url(value: Any, limits: ServiceLimits, guard: AddressGuard, where: st
             "url-too-long",
             f"{where}: the URL has {len(url)} characters; the limit is {limits.max_url_length}",
         )
-    try:
-        origin = origin_of(url)
+    try:  # the validation every command uses: a bare host gets https://, as on the command line
+        url = target_url(url)
     except InvalidOrigin as exc:
-        raise _BadInput(400, "invalid-url", f"{where}: {exc}") from exc
+        raise _BadInput(400, "invalid-url", f"{where} 'url': {exc}", field="url") from exc
+    origin = origin_of(url)
     blocked = _blocked_host(origin, guard)
     if blocked:
         raise _BadInput(
@@ -337,7 +339,7 @@ class _Service:
             try:
                 items.append(self._batch_item(raw, f"item {index}"))
             except _BadInput as exc:
-                results[index] = _error_body(exc.code, str(exc), index=index)
+                results[index] = _error_body(exc.code, str(exc), index=index, **exc.extra)
                 continue
             positions.append(index)
         verdicts = await self.get_checker().check_many(items) if items else []

@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from reservation_crawler.apps._exit import ExitCode
 from reservation_crawler.apps.catalogue import catalogue
 from reservation_crawler.core.policy import AITXT, PAGE, ROBOTS, TDMREP, OriginPolicy, classify
+from reservation_crawler.core.urls import origin_of, target_url
 from reservation_crawler.errors import InvalidOrigin
 from reservation_crawler.model import codec
 from reservation_crawler.model.codec import shape
@@ -428,28 +429,17 @@ def exit_status(report: ValidationReport, *, strict: bool = False) -> int:
 def site_url(site: str) -> str:
     """The URL to check for SITE_OR_URL: ``example.com`` -> ``https://example.com/``.
 
-    Raises :class:`InvalidOrigin` for anything that is not an http(s) URL or a host name.
+    Raises :class:`InvalidOrigin` naming what is wrong (``core.urls.target_url``).
     """
-    text = site.strip()
-    if "://" not in text:
-        text = "https://" + text
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidOrigin(f"not an http(s) URL or host name: {site!r}")
-    from reservation_crawler.drivers.fetch import origin_of
-
-    origin_of(text)  # validates the port and host
-    return text if parts.path else urlunsplit(parts._replace(path="/"))
+    return target_url(site)
 
 
 def _page_urls(start: str, extra: Iterable[str]) -> list[str]:
     """The start URL and the extra ones (paths or same-origin URLs), without repeats."""
-    from reservation_crawler.drivers.fetch import origin_of
-
     origin = origin_of(start)
     out = [start]
     for raw in extra:
-        url = urljoin(origin + "/", raw.strip())
+        url = target_url(urljoin(origin + "/", raw.strip()))
         if origin_of(url) != origin:
             raise InvalidOrigin(f"{raw!r} is not on {origin}; validate checks one site at a time")
         if url not in out:

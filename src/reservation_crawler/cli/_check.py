@@ -27,7 +27,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         exits=EXITS,
         run=run,
     )
-    p.add_argument("urls", metavar="URL", nargs="+")
+    p.add_argument(
+        "urls", metavar="URL", nargs="+", help="http(s) URL or bare host (https:// assumed)"
+    )
     p.add_argument(
         "--agent",
         "-a",
@@ -70,16 +72,19 @@ def run(args: argparse.Namespace, out: Output) -> int:
     import dataclasses
     import functools
 
+    from reservation_crawler.core.urls import target_url
     from reservation_crawler.drivers.collect import collect
     from reservation_crawler.drivers.fetch import Fetcher, FetchLimits
+    from reservation_crawler.errors import InvalidOrigin
     from reservation_crawler.model.findings import listing
     from reservation_crawler.model.record import Outcome
     from reservation_crawler.signals.useragent import tokens_of
 
-    for url in args.urls:
-        if not url.startswith(("http://", "https://")):
-            out.message(f"not an http(s) URL: {url}")
-            return ExitCode.USAGE
+    try:  # every URL before the first fetch; a bare host gets https:// as validate and crawl do
+        urls = [target_url(url) for url in args.urls]
+    except InvalidOrigin as exc:
+        out.message(str(exc))
+        return ExitCode.USAGE
     agents, renamed, problems = tokens_of(args.agent)
     if problems:  # never answered as "*" (docs/agents.md, "Agent strings")
         for problem in problems:
@@ -111,7 +116,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         with Fetcher(
             limits=FetchLimits(timeout=args.timeout), allow_private=args.allow_private
         ) as f:
-            for url in args.urls:
+            for url in urls:
                 record = collect(
                     f,
                     url,

@@ -143,7 +143,17 @@ def add_common_options(p: argparse.ArgumentParser, *, output_default: str, timeo
 
 def run(args: argparse.Namespace, out: Output) -> int:
     from reservation_crawler.apps.crawl import CrawlOptions, run_crawl
+    from reservation_crawler.core.urls import target_url
+    from reservation_crawler.errors import InvalidOrigin
 
+    # A bad target argument is a usage error (exit 2); a bad line of a file or of stdin is
+    # skipped with a warning, as a ranked list may hold junk.
+    for raw in args.targets:
+        try:
+            target_url(raw, scheme=args.scheme)
+        except InvalidOrigin as exc:
+            out.message(str(exc))
+            return ExitCode.USAGE
     try:
         files, extra = _read_stdin_targets(args.input)
         options = CrawlOptions(

@@ -71,13 +71,21 @@ def run(args: argparse.Namespace, out: Output) -> int:
     agents = list(given)
     source = args.file
     fetch_note: dict[str, Any] | None = None
-    if source.startswith(("http://", "https://")):
+    if "://" in source:  # a URL (any scheme: ftp:// is refused here, not read as a file name)
         from reservation_crawler.core.policy import ROBOTS, classify
+        from reservation_crawler.core.urls import target_url
+        from reservation_crawler.errors import InvalidOrigin
+
+        try:
+            url = target_url(source)
+        except InvalidOrigin as exc:
+            out.message(str(exc))
+            return ExitCode.USAGE
         from reservation_crawler.drivers.fetch import Fetcher
         from reservation_crawler.model.record import Outcome
 
         with Fetcher(allow_private=args.allow_private) as fetcher:
-            result = fetcher.fetch(source, max_bytes=fetcher.limits.robots_max_bytes)
+            result = fetcher.fetch(url, max_bytes=fetcher.limits.robots_max_bytes)
         outcome, fetch_findings = classify(ROBOTS, result)
         fetch_note = {
             "source": codec.to_json(outcome),

@@ -45,6 +45,7 @@ from reservation_crawler.core.fetching import (
     media_type,
 )
 from reservation_crawler.core.policy import AITXT, POLICY_PATHS, ROBOTS, TDMREP
+from reservation_crawler.core.urls import DEFAULT_PORTS, origin_of, split_origin
 from reservation_crawler.errors import ConfigError, InvalidOrigin, ReservationCrawlerError
 
 __all__ = [
@@ -73,8 +74,6 @@ __all__ = [
 ]
 
 LOOPBACK = "127.0.0.1"
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._")
 _DEFAULT_LIMITS = FetchLimits()
 TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
 
@@ -82,42 +81,11 @@ TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport
 # URLs and origins
 
 
-def origin_of(url: str) -> str:
-    """``scheme://host[:port]`` of an http(s) URL, lower-cased, default port dropped.
-
-    The host is in its ASCII (IDNA) form, IPv6 literals bracketed. Raises ``InvalidOrigin`` (a
-    ``ValueError``) for anything that is not an http(s) URL with a host.
-    """
-    scheme, host, port = _split_authority(url)
-    shown = f"[{host}]" if ":" in host else host
-    return f"{scheme}://{shown}" if port == _DEFAULT_PORTS[scheme] else f"{scheme}://{shown}:{port}"
-
-
-def _split_authority(url: str) -> tuple[str, str, int]:
-    """(scheme, ASCII host, port) of an http(s) URL, or InvalidOrigin."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise InvalidOrigin(f"not a valid URL: {url!r} ({exc})") from exc
-    scheme = parsed.scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
-        raise InvalidOrigin(f"not an http(s) URL: {url!r}")
-    host = parsed.raw_host.decode("ascii").lower()
-    if not host:
-        raise InvalidOrigin(f"URL has no host: {url!r}")
-    if _ip_literal(host) is None and not set(host) <= _HOST_CHARS:
-        raise InvalidOrigin(f"invalid host name in {url!r}")
-    port = parsed.port if parsed.port is not None else _DEFAULT_PORTS[scheme]
-    if not 0 < port < 65536:
-        raise InvalidOrigin(f"invalid port in {url!r}")
-    return scheme, host, port
-
-
 def url_key(url: str | httpx.URL) -> Hashable:
     """What makes two URLs the same resource for loop detection (fragment ignored)."""
     url = httpx.URL(url) if isinstance(url, str) else url
     scheme = url.scheme.lower()
-    port = url.port if url.port is not None else _DEFAULT_PORTS.get(scheme, 0)
+    port = url.port if url.port is not None else DEFAULT_PORTS.get(scheme, 0)
     return scheme, url.raw_host.decode("ascii").lower(), port, url.raw_path
 
 
@@ -128,7 +96,7 @@ def join_location(current: str, location: str) -> str:
         target = str(httpx.URL(current).join(location).copy_with(fragment=None))
     except httpx.InvalidURL as exc:
         raise InvalidOrigin(str(exc)) from exc
-    _split_authority(target)
+    split_origin(target)
     return target
 
 
@@ -700,7 +668,7 @@ class _FetcherBase(Generic[TransportT]):
     def _refusal(self, url: str) -> tuple[str, str] | None:
         """Why ``url`` must not be requested at all (checked before every hop), or None."""
         try:
-            _, host, _ = _split_authority(url)
+            _, host, _ = split_origin(url)
         except InvalidOrigin as exc:
             return "invalid-url", str(exc)
         known = _resolve_without_dns(host)

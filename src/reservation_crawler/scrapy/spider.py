@@ -152,8 +152,8 @@ class ReservationsSpider(scrapy.Spider):
         stats = self.crawler.stats
         stats.set_value("reservation/sites/total", len(targets))
         stats.set_value("reservation/targets/invalid", len(targets.invalid))
-        for raw in targets.invalid[:20]:
-            logger.warning("not an origin, domain or http(s) URL, skipped: %r", raw)
+        for problem in targets.problems[:20]:
+            logger.warning("%s; skipped", problem)
         ledger = ledger_for(self.crawler)
         done = ledger.done_origins if ledger is not None else frozenset()
         for origin, urls in targets.by_origin.items():

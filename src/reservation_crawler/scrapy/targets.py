@@ -8,48 +8,42 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from reservation_crawler.drivers.fetch import origin_of
+from reservation_crawler.core import urls
 from reservation_crawler.errors import InvalidOrigin
 
 
 @dataclass(slots=True)
 class Targets:
-    """Target URLs per origin (insertion order kept) and the inputs that were not usable."""
+    """Target URLs per origin (insertion order kept) and the inputs that were not usable, each
+    with what is wrong with it (``invalid`` and ``problems`` in step)."""
 
     by_origin: dict[str, list[str]] = field(default_factory=dict)
     invalid: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
     def add(self, raw: str, *, scheme: str = "https") -> None:
-        url = target_url(raw, scheme=scheme)
-        if url is None:
+        try:
+            url = urls.target_url(raw, scheme=scheme)
+        except InvalidOrigin as exc:
             self.invalid.append(raw)
+            self.problems.append(str(exc))
             return
-        origin = origin_of(url)
-        urls = self.by_origin.setdefault(origin, [])
-        if url not in urls:
-            urls.append(url)
+        found = self.by_origin.setdefault(urls.origin_of(url), [])
+        if url not in found:
+            found.append(url)
 
     def __len__(self) -> int:
         return len(self.by_origin)
 
 
 def target_url(raw: str, *, scheme: str = "https") -> str | None:
-    """The URL to crawl for one input: a URL as given (fragment dropped); an origin or a bare
-    domain becomes its home page (``scheme`` for bare domains). None when unusable."""
-    text = raw.strip()
-    if not text:
-        return None
-    if "://" not in text:
-        text = f"{scheme}://{text}"
+    """The URL to crawl for one input (``core.urls.target_url``: a bare domain gets ``scheme``,
+    an origin its home page, the fragment is dropped); None when unusable."""
     try:
-        parts = urlsplit(text)
-        origin = origin_of(text)
-    except (InvalidOrigin, ValueError):
+        return urls.target_url(raw, scheme=scheme)
+    except InvalidOrigin:
         return None
-    path = parts.path or "/"
-    return urlunsplit((urlsplit(origin).scheme, urlsplit(origin).netloc, path, parts.query, ""))
 
 
 def iter_target_lines(text: str) -> Iterator[str]:

@@ -37,6 +37,7 @@ from reservation_crawler.core.policy import (
     PolicyFile,
 )
 from reservation_crawler.core.registry import CLAIMED_RESERVES, DEFAULT_REFRESH
+from reservation_crawler.core.urls import target_url
 from reservation_crawler.drivers.audit import AuditSink
 from reservation_crawler.drivers.cache import (
     AsyncReservationCache,
@@ -310,14 +311,15 @@ class _CheckerBase:
     # -- parsing arguments
 
     def _split(self, url: str) -> tuple[str, str]:
-        """(origin, path-and-query) of ``url``; InvalidOrigin when it is not http(s).
+        """(origin, path-and-query) of ``url`` or a bare host; InvalidOrigin naming what is wrong.
 
         The authority ends at the first "/", "?" or "#" (RFC 3986 §3.2); the origin of each
         distinct "scheme://authority" prefix is computed once by ``fetch.origin_of``.
         """
-        start = url.find("://") + 3
-        if start < 3:
-            return origin_of(url), "/"  # raises InvalidOrigin
+        start = url.find("://") + 3 if isinstance(url, str) else 0
+        if start < 3:  # a bare host (https:// assumed, as everywhere) or not a URL at all
+            url = target_url(url)  # raises InvalidOrigin
+            start = url.find("://") + 3
         end = url.find("/", start)
         if end < 0:
             end = len(url)
