@@ -34,6 +34,7 @@ BAD = {
     "http://user:pw@a/": "user information ('user@') is not accepted",
     "http://a%2Fb/": "the host contains '/'",
     "http://a..b/": "the host has an empty label",
+    "http://[::1/": "the IPv6 address has no closing ']'",
     "": "it is empty",
 }
 
@@ -216,3 +217,21 @@ async def test_service_accepts_a_bare_host(api: httpx.AsyncClient) -> None:
     # Accepted as https://localhost:9/, then refused by the guard, not as a bad URL.
     response = await api.get("/v1/check", params={"url": "localhost:9"})
     assert response.status_code == 403 and response.json()["error"]["code"] == "blocked-address"
+
+
+# --- the Scrapy middleware ------------------------------------------------------------------
+
+
+async def test_middleware_drops_a_request_with_user_information(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from scrapy import Request
+    from scrapy.exceptions import IgnoreRequest
+
+    from reservation_crawler.scrapy.middleware import ReservationMiddleware
+
+    middleware = ReservationMiddleware(agent="GPTBot", redis_url=redis_url)
+    with pytest.raises(IgnoreRequest, match="InvalidOrigin"):
+        await middleware.process_request(Request("http://user:pw@a/"))
+    warned = [r for r in caplog.records if message("http://user:pw@a/") in r.getMessage()]
+    assert warned and warned[0].exc_info is None  # said once, without a traceback

@@ -36,6 +36,8 @@ def _parse(text: str, given: str) -> httpx.URL:
         message = str(exc)
         if message.startswith("Invalid port:"):
             port = message.partition(":")[2].strip().strip("'")
+            if ":" in port:  # httpx reads "[::1" as host "[" and port ":1"
+                raise _invalid(given, "the IPv6 address has no closing ']'") from None
             raise _invalid(given, f"the port {port[:20]!r} is not a number") from None
         raise _invalid(given, message[:1].lower() + message[1:]) from None
     except TypeError:

@@ -28,7 +28,7 @@ from reservation_crawler.core.policy import rests_on_refusal
 from reservation_crawler.drivers.audit import AuditSink, JsonlSink, RedisStreamSink
 from reservation_crawler.drivers.fetch import FetchLimits, origin_of
 from reservation_crawler.drivers.lookup import AsyncChecker, Verdict
-from reservation_crawler.errors import CacheUnavailable, ConfigError
+from reservation_crawler.errors import CacheUnavailable, ConfigError, InvalidOrigin
 from reservation_crawler.model import codec
 from reservation_crawler.model.record import PURPOSES, Decision, Purpose
 from reservation_crawler.signals.useragent import agent_token
@@ -236,7 +236,9 @@ class ReservationMiddleware:
     def _failed(self, exc: Exception, request: Request) -> IgnoreRequest:
         """Fail closed: count, log and drop; a dead cache also stops the crawl (clear error)."""
         self._inc(f"reservation/exception_count/{type(exc).__name__}")
-        if isinstance(exc, CacheUnavailable):
+        if isinstance(exc, InvalidOrigin):  # the request's URL (core.urls): no traceback to show
+            logger.warning("dropping %s: %s", request, exc)
+        elif isinstance(exc, CacheUnavailable):
             logger.error("reservation cache unavailable, dropping %s: %s", request, exc)
             self._close_spider()
         else:
