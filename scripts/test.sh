@@ -24,4 +24,6 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
 .venv/bin/python scripts/unasync.py --check
+.venv/bin/mypy  # the type checker, configured in pyproject.toml [tool.mypy]
+./scripts/duplicates.sh >/dev/null || ./scripts/duplicates.sh  # no 6-line block repeated in src/
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -1119,6 +1119,9 @@ def _aitxt_signals(policy: OriginPolicy) -> list[Signal]:
     return out
 
 
+_TDM_VALUE_NAMES: dict[int | None, str] = {1: "reserved (1)", 0: "not reserved (0)"}
+
+
 def _tdmrep_signals(policy: OriginPolicy) -> list[Signal]:
     tdm_file = policy.tdmrep
     if tdm_file is None:
@@ -1126,7 +1129,7 @@ def _tdmrep_signals(policy: OriginPolicy) -> list[Signal]:
     url = policy.tdmrep_file.source.url
     out = []
     for rule in tdm_file.rules:
-        value = {1: "reserved (1)", 0: "not reserved (0)"}.get(rule.reservation, "unset")
+        value = _TDM_VALUE_NAMES.get(rule.reservation, "unset")
         summary = f"rule {rule.index}: {rule.location.raw} -> TDM rights {value}"
         if rule.policy:
             summary += f", policy {rule.policy}"
@@ -1156,7 +1159,7 @@ def _page_signals(page: PageSignals) -> list[Signal]:
                 SourceLine(None, f'<meta name="tdm-policy" content="{v}">')
                 for v in values.raw_policy
             ]
-        value = {1: "reserved (1)", 0: "not reserved (0)"}.get(values.reservation, "unset")
+        value = _TDM_VALUE_NAMES.get(values.reservation, "unset")
         where = "response header" if source == "header" else "HTML meta tag"
         summary = f"TDMRep {where}: TDM rights {value}"
         if values.policy:
@@ -1332,14 +1335,14 @@ def render_text(report: ValidationReport) -> str:
     out += ["", "Conflicts between signals"]
     if not report.conflicts:
         out.append("  none")
-    for number, conflict in enumerate(report.conflicts, 1):
+    for position, conflict in enumerate(report.conflicts, 1):
         purposes = ", ".join(conflict.purposes)
         agents = _names(list(conflict.agents))
-        out.extend(_wrap(f"{number}. {purposes} for {agents}:", "  ", 3))
-        for ref in conflict.reserved_by:
-            out.extend(_wrap(f"reserved by {ref.describe()}", "       "))
-        for ref in conflict.allowed_by:
-            out.extend(_wrap(f"allowed by {ref.describe()}", "       "))
+        out.extend(_wrap(f"{position}. {purposes} for {agents}:", "  ", 3))
+        for reserving in conflict.reserved_by:
+            out.extend(_wrap(f"reserved by {reserving.describe()}", "       "))
+        for allowing in conflict.allowed_by:
+            out.extend(_wrap(f"allowed by {allowing.describe()}", "       "))
         out.extend(_wrap(f"-> {conflict.resolution}", "       "))
         if len(report.pages) > 1:
             out.extend(_wrap(f"on {', '.join(conflict.urls)}", "       "))

@@ -8,9 +8,12 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+# jscpd:ignore-start - every command module starts with these imports (cli/_command.py's pattern)
 from reservation_crawler.apps._exit import ExitCode
 from reservation_crawler.cli._command import add_command
 from reservation_crawler.cli._output import Output, add_json_flag
+
+# jscpd:ignore-end
 
 EXITS = {
     ExitCode.OK: "done",

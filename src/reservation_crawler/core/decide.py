@@ -118,6 +118,8 @@ class Decided(NamedTuple):
     layer_conflict: LayerConflict | None  # TDMRep layers that disagree for the URL, if any
 
 
+# jscpd:ignore-start - decide_in_full takes decide()'s parameters, spelled out (not **kwargs) so
+# that help() and the type checker show them; both hand them to the one _decide().
 def decide_in_full(
     url: str,
     agents: Iterable[str],
@@ -133,6 +135,7 @@ def decide_in_full(
 ) -> Decided:
     """:func:`decide`, also returning each agent's :class:`AgentDecision` (its conflicts) and
     the TDMRep layer conflict, for reports that show them (``validate``)."""
+    # jscpd:ignore-end
     record, verdicts, shared = _decide(
         url, agents, origin, page, page_source, page_findings, fetched_at, include_default,
         registry, claimed_reserves,

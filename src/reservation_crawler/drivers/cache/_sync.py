@@ -91,7 +91,9 @@ class ReservationCache(_CacheBase):
     def get_policy_raw(self, origin: str, *, stale: bool = False) -> bytes | None:
         """The stored bytes (JSON with its ``_cache`` member); with ``stale``, also a kept copy
         past its expiry."""
-        return _fresh_raw(self.client.get(policy_key(origin)), stale=stale)
+        # Our clients never decode responses: a value is bytes (redis-py types allow str too).
+        raw = cast("bytes | None", self.client.get(policy_key(origin)))
+        return _fresh_raw(raw, stale=stale)
 
     @_translated
     def get_policies_raw(
@@ -151,8 +153,10 @@ class ReservationCache(_CacheBase):
         if not keys:
             return []
         if self.cluster:  # MGET cannot span slots
-            return cast(Cluster, self.client).mget_nonatomic(keys)
-        return self.client.mget(keys)
+            values = cast(Cluster, self.client).mget_nonatomic(keys)
+        else:
+            values = self.client.mget(keys)
+        return cast("list[bytes | None]", values)  # never decoded: bytes or None
 
     @_translated
     def ping(self) -> None:
