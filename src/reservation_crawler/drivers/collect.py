@@ -16,7 +16,7 @@ from reservation_crawler.drivers.fetch import (
     origin_of,
 )
 from reservation_crawler.model.findings import Finding
-from reservation_crawler.model.record import Outcome, ReservationRecord, SourceOutcome
+from reservation_crawler.model.record import ReservationRecord, SourceOutcome
 from reservation_crawler.signals.page import PageSignals, parse_page
 
 # now_iso and policy_from_fetches live in the core (the lookup flow uses them); named here too.
@@ -36,14 +36,19 @@ class PageRead(NamedTuple):
 
     source: SourceOutcome
     findings: tuple[Finding, ...]
-    signals: PageSignals | None  # parsed for a 2xx only
+    signals: PageSignals | None  # parsed whenever a 2xx response head arrived
 
 
 def read_page(result: FetchResult) -> PageRead:
-    """Classify a page fetch and parse the page (once) when it answered 2xx."""
+    """Classify a page fetch and parse the page (once) whenever a 2xx response head arrived.
+
+    Whatever happened to the body afterwards (over the cap, a bomb, a timeout, a reset), its
+    headers and the part of the body that was read (up to the cap) still carry reservations:
+    dropping them would turn a ``noai`` into "unspecified" (fail-open). The outcome keeps the error.
+    """
     page_source, page_findings = classify(PAGE, result)
     page = None
-    if page_source.outcome is Outcome.OK:
+    if result.status is not None and 200 <= result.status < 300:
         page = parse_page(result.final_url, result.status, result.headers, result.body)
     return PageRead(page_source, page_findings, page)
 

@@ -48,6 +48,7 @@ from reservation_crawler.core.fetching import (
 )
 from reservation_crawler.drivers.fetch import URL_RULES, origin_of
 from reservation_crawler.errors import InvalidOrigin
+from reservation_crawler.scrapy.handlers import HEAD_STATUS
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -59,10 +60,16 @@ RC = "rc"  # request.meta key holding the spider's state for one fetch (plain, p
 
 class BodyReaders:
     """Feeds each response's raw bytes to a core ``BodyReader`` and stops the download when
-    the reader has read enough. One per crawler (connected to its signals)."""
+    the reader has read enough. One per crawler (connected to its signals).
+
+    Keeps each response's head (status noted by ``handlers.py``) with its reader, so a download
+    that fails after the head (a timeout mid-body) still yields the head and what arrived.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
-        self._readers: weakref.WeakKeyDictionary[Request, BodyReader] = weakref.WeakKeyDictionary()
+        self._reads: weakref.WeakKeyDictionary[Request, tuple[Head, BodyReader]] = (
+            weakref.WeakKeyDictionary()
+        )
         crawler.signals.connect(self._headers_received, signal=signals.headers_received)
         crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
 
@@ -72,15 +79,21 @@ class BodyReaders:
         state = request.meta.get(RC)
         if state is None:
             return
-        self._readers[request] = BodyReader.for_head(state["cap"], Head(0, pairs_of(headers)))
+        head = Head(request.meta.get(HEAD_STATUS, 0), pairs_of(headers))
+        self._reads[request] = (head, BodyReader.for_head(state["cap"], head))
 
     def _bytes_received(self, data: bytes, request: Request, spider: Any) -> None:
-        reader = self._readers.get(request)
-        if reader is not None and not reader.feed(data):
+        received = self._reads.get(request)
+        if received is not None and not received[1].feed(data):
             raise StopDownload(fail=False)
 
     def pop(self, request: Request) -> BodyReader | None:
-        return self._readers.pop(request, None)
+        received = self.pop_received(request)
+        return received[1] if received is not None else None
+
+    def pop_received(self, request: Request) -> tuple[Head, BodyReader] | None:
+        """The head received for ``request`` (status 0 when unknown) and its body reader."""
+        return self._reads.pop(request, None)
 
 
 def pairs_of(headers: Any) -> tuple[tuple[str, str], ...]:
@@ -124,10 +137,19 @@ def result_from_response(
 
 
 def result_from_redirect_error(
-    response: Response, state: Mapping[str, Any], code: str, detail: str
+    response: Response | tuple[Head, str], state: Mapping[str, Any], code: str, detail: str
 ) -> FetchResult:
     """A redirect that was not followed: the 3xx answer, with the error."""
-    return _answered(response, state, error=(code, detail))
+    head, url = response if isinstance(response, tuple) else (head_of(response), response.url)
+    return fetch_result(
+        state["url"],
+        url,
+        status=head.status,
+        headers=head.headers,
+        error=(code, detail),
+        redirects=state.get("redirects", ()),
+        elapsed_ms=elapsed_ms(state),
+    )
 
 
 def _answered(response: Response, state: Mapping[str, Any], **kw: Any) -> FetchResult:
@@ -143,13 +165,24 @@ def _answered(response: Response, state: Mapping[str, Any], **kw: Any) -> FetchR
 
 
 def result_from_failure(
-    failure: Failure, request: Request, state: Mapping[str, Any], *, blocked: str | None = None
+    failure: Failure,
+    request: Request,
+    state: Mapping[str, Any],
+    *,
+    blocked: str | None = None,
+    received: tuple[Head, BodyReader] | None = None,
 ) -> FetchResult:
-    """The FetchResult of a request that produced no response."""
+    """The FetchResult of a request that produced no response: with the head and the part of
+    the body ``received`` before the failure (a timeout mid-body), as ``fetch.Fetcher`` keeps."""
+    error = classify_failure(failure, blocked=blocked)
+    head, reader = received if received is not None and received[0].status else (None, None)
     return fetch_result(
         state["url"],
         request.url,
-        error=classify_failure(failure, blocked=blocked),
+        status=head.status if head is not None else None,
+        headers=head.headers if head is not None else (),
+        reader=reader,
+        error=error,
         redirects=state.get("redirects", ()),
         elapsed_ms=elapsed_ms(state),
     )
@@ -224,11 +257,13 @@ def classify_failure(failure: Failure, *, blocked: str | None = None) -> tuple[s
 
 
 def redirect_target(
-    response: Response, state: Mapping[str, Any], limits: FetchLimits
+    response: Response | tuple[Head, str], state: Mapping[str, Any], limits: FetchLimits
 ) -> tuple[str, None] | tuple[None, tuple[str, str]] | None:
     """For a 3xx with Location: ``(target, None)`` to follow, ``(None, (code, detail))`` to stop;
-    None when the response is final. The decision is ``core.fetching.next_hop``'s."""
-    step = next_hop(head_of(response), response.url, state.get("redirects", ()), limits, URL_RULES)
+    None when the response is final. The decision is ``core.fetching.next_hop``'s.
+    ``response`` may also be a head received for a URL (a download that failed afterwards)."""
+    head, url = response if isinstance(response, tuple) else (head_of(response), response.url)
+    step = next_hop(head, url, state.get("redirects", ()), limits, URL_RULES)
     if isinstance(step, Follow):
         return step.url, None
     if isinstance(step, Stop):

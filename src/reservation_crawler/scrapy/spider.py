@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +30,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from twisted.python.failure import Failure
 
 from reservation_crawler.core.decide import decide_agent
-from reservation_crawler.core.fetching import DEFAULT_TIMEOUT, FetchLimits, FetchResult
+from reservation_crawler.core.fetching import DEFAULT_TIMEOUT, FetchLimits, FetchResult, Head
 from reservation_crawler.core.policy import (
     AITXT,
     POLICY_PATHS,
@@ -234,25 +234,46 @@ class ReservationsSpider(scrapy.Spider):
         state = response.meta[RC]
         assert response.request is not None  # a callback's response always has its request
         reader = self.readers.pop(response.request)
-        step = fetching.redirect_target(response, state, self.limits)
-        if step is not None:
-            target, error = step
-            if target is not None:
-                follow = {**state, "redirects": [*state["redirects"], response.url]}
-                yield self._request(target, follow)
-                return
-            assert error is not None
-            result = fetching.result_from_redirect_error(response, state, *error)
-        else:
-            result = fetching.result_from_response(response, reader, state)
-        yield from self._advance(state, result)
+        yield from self._after_head(
+            state,
+            fetching.head_of(response),
+            response.url,
+            lambda: fetching.result_from_response(response, reader, state),
+        )
 
     def fetch_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
         state = request.meta[RC]
-        self.readers.pop(request)
+        received = self.readers.pop_received(request)
+        if received is not None and received[0].status:
+            # The head arrived, then the body failed (a timeout): the head and the part of the
+            # body read still count, as in fetch.Fetcher (docs/fetch.md).
+            yield from self._after_head(
+                state,
+                received[0],
+                request.url,
+                lambda: fetching.result_from_failure(failure, request, state, received=received),
+            )
+            return
         blocked = blocked_address(host_of(request.url))
         result = fetching.result_from_failure(failure, request, state, blocked=blocked)
+        yield from self._advance(state, result)
+
+    def _after_head(
+        self, state: dict[str, Any], head: Head, url: str, final: Callable[[], FetchResult]
+    ) -> Iterator[Any]:
+        """A response head arrived for ``url``: follow its redirect, or hand on ``final()``."""
+        step = fetching.redirect_target((head, url), state, self.limits)
+        if step is not None:
+            target, error = step
+            if target is not None:
+                follow = {**state, "redirects": [*state["redirects"], url]}
+                yield self._request(target, follow)
+                return
+            assert error is not None
+            result = fetching.result_from_redirect_error((head, url), state, *error)
+        else:
+            result = final()
         yield from self._advance(state, result)
 
     def _advance(self, state: dict[str, Any], result: FetchResult) -> Iterator[Any]:
