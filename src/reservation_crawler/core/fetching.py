@@ -15,7 +15,7 @@ import hashlib
 import zlib
 from collections.abc import Callable, Generator, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from reservation_crawler.errors import ConfigError, InvalidOrigin, ReservationCrawlerError
 
@@ -34,9 +34,11 @@ __all__ = [
     "DEFAULT_ROBOTS_MAX_BYTES",
     "DEFAULT_TIMEOUT",
     "FETCH_ERRORS",
+    "NOT_FETCHED",
     "RAW_BACKSTOP_FACTOR",
     "READ_BODY",
     "REDIRECT_STATUSES",
+    "UNREACHABLE_ORIGIN_ERRORS",
     "BodyReader",
     "FetchLimits",
     "FetchResult",
@@ -51,6 +53,8 @@ __all__ = [
     "fetch_result",
     "media_type",
     "next_hop",
+    "origin_unreachable",
+    "skip_after_robots",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -76,6 +80,13 @@ FETCH_ERRORS: Final = (
     "invalid-url",
     "protocol",
 )
+
+# robots.txt failing with one of these (no HTTP status at all) means nothing answers at the origin:
+# its ai.txt and tdmrep.json are not fetched (each would cost another timeout), see
+# skip_after_robots. An HTTP status, even 5xx, is an answer: the other files are still fetched.
+UNREACHABLE_ORIGIN_ERRORS: Final = frozenset({"timeout", "connect", "dns", "tls", "reset"})
+# The error code of a FetchResult standing for a request deliberately not made.
+NOT_FETCHED: Final = "not-fetched"
 
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 
@@ -243,6 +254,34 @@ def fetch_result(
         redirects=tuple(redirects),
         elapsed_ms=elapsed_ms,
     )
+
+
+class _Answered(Protocol):
+    """How a fetch ended: a FetchResult, or the SourceOutcome recorded from one."""
+
+    @property
+    def status(self) -> int | None: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+
+def origin_unreachable(robots: _Answered) -> str | None:
+    """Why nothing else is fetched from the origin after this robots.txt fetch
+    (``origin unreachable (robots.txt: timeout)``), or None when it answered."""
+    if robots.status is None and robots.error in UNREACHABLE_ORIGIN_ERRORS:
+        return f"origin unreachable (robots.txt: {robots.error})"
+    return None
+
+
+def skip_after_robots(robots: _Answered, urls: Sequence[str]) -> tuple[FetchResult, ...] | None:
+    """The ``not-fetched`` results of ``urls`` (ai.txt, tdmrep.json) when robots.txt found the
+    origin unreachable (whatever a concurrent fetch of them gave), else None.
+    The one rule for ``Fetcher``, ``AsyncFetcher`` (so the Checker) and the spider."""
+    why = origin_unreachable(robots)
+    if why is None:
+        return None
+    return tuple(fetch_result(url, url, error=(NOT_FETCHED, why)) for url in urls)
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from reservation_crawler.core.fetching import FetchResult
+from reservation_crawler.core.fetching import NOT_FETCHED, FetchResult
 from reservation_crawler.model import codec
 from reservation_crawler.model.codec import shape
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity
@@ -239,6 +239,9 @@ def classify(kind: str, result: FetchResult) -> tuple[SourceOutcome, tuple[Findi
     location = result.url
     status = result.status
     error = result.error
+    if error == NOT_FETCHED:  # skipped on purpose (fetching.skip_after_robots): not a failure
+        source = SourceOutcome(url=location, outcome=Outcome.NOT_FETCHED, error=result.error_detail)
+        return source, ()
     if error in _NETWORK_ERRORS:
         outcome = Outcome.UNREACHABLE
     elif error in _REDIRECT_ERRORS:

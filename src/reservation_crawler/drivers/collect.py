@@ -115,6 +115,8 @@ def collect(
         policy = policy_from_fetches(fetcher.fetch_policy_files(origin))
         if policies is not None:
             policies[origin] = policy
+    # Fetched even when robots.txt timed out: a host whose robots.txt alone is slow still
+    # answers for the page, and stats counts that site as reached (docs/stats.md).
     result = fetcher.fetch(url) if fetch_page else None
     return record_from_page(
         url, agents, policy, result, registry=registry, claimed_reserves=claimed_reserves

@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 import anyio
+import anyio.abc
 import httpcore
 import httpx
 
@@ -43,6 +44,8 @@ from reservation_crawler.core.fetching import (
     UrlRules,
     fetch_flow,
     media_type,
+    origin_unreachable,
+    skip_after_robots,
 )
 from reservation_crawler.core.policy import AITXT, POLICY_PATHS, ROBOTS, TDMREP
 from reservation_crawler.core.urls import DEFAULT_PORTS, origin_of, split_origin
@@ -750,7 +753,12 @@ class Fetcher(_FetcherBase[httpx.BaseTransport]):
     def fetch_policy_files(self, origin: str) -> PolicyFetches:
         """robots.txt, /ai.txt and /.well-known/tdmrep.json of ``origin`` (any URL on it)."""
         base, targets = self._policy_urls(origin)
-        robots, aitxt, tdmrep = (self.fetch(url, max_bytes=cap) for url, cap in targets)
+        (robots_url, robots_cap), *rest = targets
+        robots = self.fetch(robots_url, max_bytes=robots_cap)
+        others = skip_after_robots(robots, [url for url, _ in rest])
+        if others is None:
+            others = tuple(self.fetch(url, max_bytes=cap) for url, cap in rest)
+        aitxt, tdmrep = others
         return PolicyFetches(origin=base, robots=robots, aitxt=aitxt, tdmrep=tdmrep)
 
     def close(self) -> None:
@@ -831,14 +839,19 @@ class AsyncFetcher(_FetcherBase[httpx.AsyncBaseTransport]):
         base, targets = self._policy_urls(origin)
         results: list[FetchResult | None] = [None] * len(targets)
 
-        async def fetch_one(index: int, url: str, cap: int) -> None:
-            results[index] = await self.fetch(url, max_bytes=cap)
+        async def fetch_one(index: int, url: str, cap: int, group: anyio.abc.TaskGroup) -> None:
+            result = results[index] = await self.fetch(url, max_bytes=cap)
+            if index == 0 and origin_unreachable(result) is not None:
+                group.cancel_scope.cancel()  # the others would wait for their own timeouts
 
         async with anyio.create_task_group() as group:
             for index, (url, cap) in enumerate(targets):
-                group.start_soon(fetch_one, index, url, cap)
-        robots, aitxt, tdmrep = results
-        assert robots is not None and aitxt is not None and tdmrep is not None
+                group.start_soon(fetch_one, index, url, cap, group)
+        robots = results[0]
+        assert robots is not None
+        others = skip_after_robots(robots, [url for url, _ in targets[1:]])
+        aitxt, tdmrep = results[1:] if others is None else others
+        assert aitxt is not None and tdmrep is not None
         return PolicyFetches(origin=base, robots=robots, aitxt=aitxt, tdmrep=tdmrep)
 
     async def aclose(self) -> None:

@@ -30,7 +30,13 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from twisted.python.failure import Failure
 
 from reservation_crawler.core.decide import decide_agent
-from reservation_crawler.core.fetching import DEFAULT_TIMEOUT, FetchLimits, FetchResult, Head
+from reservation_crawler.core.fetching import (
+    DEFAULT_TIMEOUT,
+    FetchLimits,
+    FetchResult,
+    Head,
+    skip_after_robots,
+)
 from reservation_crawler.core.policy import (
     AITXT,
     POLICY_PATHS,
@@ -305,9 +311,15 @@ class ReservationsSpider(scrapy.Spider):
             "files": files,
             "fetched_at": state["fetched_at"],
         }
-        index = POLICY_ORDER.index(kind)
-        if index + 1 < len(POLICY_ORDER):
-            yield self._policy_request(site, POLICY_ORDER[index + 1])
+        if kind == ROBOTS:  # a dead origin: ai.txt and tdmrep.json are not fetched
+            later = POLICY_ORDER[1:]
+            urls = [state["origin"] + POLICY_PATHS[other] for other in later]
+            skipped = skip_after_robots(result, urls)
+            for other, unfetched in zip(later, skipped or (), strict=False):
+                files[other] = codec.to_json(PolicyFile.from_fetch(other, unfetched))
+        pending = [other for other in POLICY_ORDER if other not in files]
+        if pending:
+            yield self._policy_request(site, pending[0])
             return
         policy = OriginPolicy(
             origin=state["origin"],
