@@ -356,7 +356,8 @@ def render_summary(result: CrawlResult) -> str:
         )
     if result.redis:
         lines.append(
-            f"Redis: {result.redis} (keys rc:v1:record:<url>, rc:v1:policy:<origin>; docs/redis.md)"
+            f"Redis: {result.redis} (keys rc:v1:record:<url>, rc:v1:policy:{{<origin>}}; "
+            "docs/redis.md)"
         )
     if result.output:
         where = "stdout" if result.output == "-" else str(Path(result.output).absolute())
