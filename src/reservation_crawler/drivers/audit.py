@@ -93,7 +93,7 @@ class AuditSink:
         self.batch_size = batch_size
         self.interval = interval
         self.fsync = fsync
-        self.dropped = 0  # entries not logged because the queue was full
+        self.dropped = 0  # entries not logged: the queue was full, or the writer had failed
         self.written = 0
         self.error: BaseException | None = None  # the writer's failure, re-raised to callers
         self._queue: collections.deque[tuple[Any, ...]] = collections.deque()
@@ -184,6 +184,8 @@ class AuditSink:
     def _write_batch(self, batch: list[tuple[Any, ...]]) -> None:
         pendings = [item[3] for item in batch if item[3] is not None]
         if self.error is not None:  # the chain's head is uncertain: write nothing more
+            with self._drop_lock:  # queued before the failure, never written: count them
+                self.dropped += len(batch) - len(pendings)
             for p in pendings:
                 p.error = self.error
                 p.done.set()
@@ -197,6 +199,8 @@ class AuditSink:
             self.written += len(items)
         except Exception as exc:  # the writer must not die silently: callers see it
             self.error = exc
+            with self._drop_lock:  # this batch's unrequired entries are lost: count them
+                self.dropped += len(batch) - len(pendings)
             for p in pendings:
                 p.error = exc
         for p in pendings:
