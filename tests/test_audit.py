@@ -496,6 +496,44 @@ def test_serve_audit_default_location_and_no_audit(redis_url, web, tmp_path):
     assert not (quiet / "reservation-crawler" / "audit").exists()
 
 
+def test_audit_commands_read_serves_default_log_and_serve_logs_json(
+    redis_url, web, tmp_path, capsys, monkeypatch
+):
+    """Without FILES, `audit query/verify` read the logs serve keeps by default; under
+    --log-format json every line serve writes to stderr is JSON, its own messages too."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    code, _, err = cli(capsys, "audit", "query", "--origin", web.url(0))
+    assert code == 2 and str(tmp_path / "reservation-crawler" / "audit") in err
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "RC_AUDIT_API_KEY": ""}
+    command = [sys.executable, "-m", "reservation_crawler.cli", "serve", "--port", "0"]
+    command += ["--redis", redis_url, "--allow-private", "--log-format", "json"]
+    stderr = tmp_path / "stderr"
+    with stderr.open("w") as sink, subprocess.Popen(command, stderr=sink, env=env) as process:
+        try:
+            deadline = time.monotonic() + 60
+            while "listening on" not in stderr.read_text() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            first = json.loads(stderr.read_text().splitlines()[0])
+            base = re.search(r"http://127\.0\.0\.1:\d+", first["message"]).group(0)  # type: ignore[union-attr]
+            with httpx.Client(base_url=base, timeout=30, trust_env=False) as client:
+                for agent in ("GPTBot", "CCBot"):
+                    client.get("/v1/check", params={"url": web.url(0, "/q"), "agent": agent})
+                client.get("/v1/check", params={"url": web.url(1, "/other"), "agent": "GPTBot"})
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+    lines = [json.loads(line) for line in stderr.read_text().splitlines() if line.strip()]
+    ours = [ln["message"] for ln in lines if ln["logger"] == "reservation_crawler.serve"]
+    assert any(m.startswith("audit log: ") and "serve-127.0.0.1-" in m for m in ours), ours
+
+    code, out, _ = cli(capsys, "audit", "query", "--origin", web.url(0), "--json")
+    found = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [e["agent"] for e in found] == ["GPTBot", "CCBot"]
+    assert {e["origin"] for e in found} == {web.url(0).rstrip("/")}
+    code, out, _ = cli(capsys, "audit", "verify")
+    assert code == 0 and "ok: " in out and "serve-127.0.0.1-" in out
+
+
 def test_a_scrapy_crawl_logs_its_checks(redis_url, web, tmp_path, capsys):
     import test_middleware  # its crawl(): the probe spider in a subprocess
 

@@ -68,3 +68,33 @@ async def test_async_checker_reserves_a_registered_work_by_its_bytes(registry_ur
             assert verdict.decision == "reserved"
             other = await checker.check_response(url, 200, [], PAGE + b" ", "GPTBot", "train-ai")
             assert other.decision == "unspecified"
+
+
+async def test_async_checker_queries_the_registry_off_the_event_loop(registry_url, redis_url):
+    """A refresh is a database query: in the async Checker (Scrapy's reactor, serve) it runs on
+    a worker thread, and the answer still follows the change at once (refresh 0)."""
+    import threading
+
+    with Site() as site, RegistryStore(registry_url) as store:
+        site.put("/poems/1", PAGE)
+        url = site.origin + "/poems/1"
+        async with AsyncChecker(
+            redis_url=redis_url, allow_private=True, registry=registry_url, registry_refresh=0
+        ) as checker:
+            mirror = checker._registry
+            assert mirror is not None
+            threads: list[threading.Thread] = []
+            query = mirror.store.changes_since
+
+            def observed(seq: int):  # the real query, noting the thread it ran on
+                threads.append(threading.current_thread())
+                return query(seq)
+
+            mirror.store.changes_since = observed  # type: ignore[method-assign]
+            assert (await checker.check(url, "GPTBot", "train-ai")).decision == "unspecified"
+            store.create(contact="p@x.test", kind="prefix", target=site.origin + "/poems/")
+            assert (await checker.check(url, "GPTBot", "train-ai")).decision == "reserved"
+            record = await checker.record(url, ["GPTBot"])
+            assert "registry.claimed" in {f.code for f in record.record.findings}
+        assert len(threads) >= 3
+        assert threading.main_thread() not in threads

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reservation_crawler._version import APP_NAME
 from reservation_crawler.apps._exit import ExitCode
 from reservation_crawler.core.fetching import DEFAULT_TIMEOUT
 from reservation_crawler.errors import UsageError
@@ -390,7 +391,7 @@ def summary_json(result: CrawlResult) -> dict[str, Any]:
 def demo_dir() -> Path:
     import platformdirs
 
-    return Path(platformdirs.user_data_dir("reservation-crawler")) / "demo"
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "demo"
 
 
 def compare_with_truth(records_path: Path, truth: list[dict[str, Any]]) -> dict[str, int]:

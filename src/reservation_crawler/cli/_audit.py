@@ -38,7 +38,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(title="subcommands", metavar="SUBCOMMAND")
 
     def sources(q: argparse.ArgumentParser) -> None:
-        q.add_argument("files", metavar="FILE", nargs="*", help="audit files or directories")
+        q.add_argument(
+            "files",
+            metavar="FILE",
+            nargs="*",
+            help="audit files or directories (default: every log under <user data dir>/audit, "
+            "where serve keeps its own; each directory is a chain of its own)",
+        )
         q.add_argument("--redis", metavar="URL", help="read the Redis Streams sink instead")
         add_json_flag(q)
 
@@ -96,9 +102,12 @@ def _chains(args: argparse.Namespace, out: Output) -> Iterator[tuple[str, list[A
         from reservation_crawler.drivers.cache import connect
 
         return sink.read_streams(connect(args.redis))
-    if not args.files:
-        out.message("give FILES or --redis URL")
-        return None
+    if not args.files:  # every log kept in the default place (serve's), each its own chain
+        directories = sink.default_chains()
+        if not directories:
+            out.message(f"no audit log in {sink.default_root()}: give FILES or --redis URL")
+            return None
+        return iter([(str(d), list(sink.read_files([d]))) for d in directories])
     missing = [f for f in args.files if not Path(f).exists()]
     if missing:
         out.message(f"no such file: {missing[0]}")

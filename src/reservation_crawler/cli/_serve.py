@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -120,7 +121,29 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
 
 
+class _JsonLogOutput(Output):
+    """``--log-format json``: serve's own messages are JSON log lines too, as uvicorn's and the
+    access log's are, so stderr holds one format (logger ``reservation_crawler.serve``)."""
+
+    def message(self, text: str, *, prefix: str | None = None, level: int = logging.INFO) -> None:
+        from reservation_crawler.apps.metrics import JsonFormatter
+
+        record = logging.LogRecord("reservation_crawler.serve", level, __file__, 0, text, (), None)
+        self.stderr.write(JsonFormatter().format(record) + "\n")
+        self.stderr.flush()
+
+
+def _failed(out: Output, text: str) -> None:
+    """An error message: level ``error`` in JSON log lines."""
+    if isinstance(out, _JsonLogOutput):
+        out.message(text, level=logging.ERROR)
+    else:
+        out.message(text)
+
+
 def run(args: argparse.Namespace, out: Output) -> int:
+    if args.log_format == "json":
+        out = _JsonLogOutput(out.prefix, json=out.json)
     from reservation_crawler.apps.server import (
         ServerTimeouts,
         ServiceLimits,
@@ -132,25 +155,25 @@ def run(args: argparse.Namespace, out: Output) -> int:
     from reservation_crawler.errors import ConfigError
 
     if not 0 <= args.port < 65536:
-        out.message(f"invalid port {args.port}")
+        _failed(out, f"invalid port {args.port}")
         return ExitCode.USAGE
     try:
         limits = ServiceLimits(body_timeout=args.body_timeout)
         timeouts = ServerTimeouts(header=args.header_timeout, shutdown=args.shutdown_timeout)
     except ConfigError as exc:
-        out.message(str(exc))
+        _failed(out, str(exc))
         return ExitCode.USAGE
     try:
         sock = listen(args.host, args.port)
     except OSError as exc:
-        out.message(f"cannot listen on {args.host}:{args.port}: {exc}")
+        _failed(out, f"cannot listen on {args.host}:{args.port}: {exc}")
         return ExitCode.UNREACHABLE
     try:
         sink = _audit_sink(args, sock)
         key = _api_key(args)
     except (OSError, ReservationCrawlerError) as exc:
         sock.close()
-        out.message(f"cannot open the audit log: {exc}")
+        _failed(out, f"cannot open the audit log: {exc}")
         return ExitCode.USAGE
     app = create_app(
         redis_url=args.redis,
@@ -187,12 +210,9 @@ def _audit_sink(args: argparse.Namespace, sock: Any) -> Any:
 
         return audit.RedisStreamSink(connect(args.redis), **options)
     directory = args.audit_log
-    if directory is None:
-        import platformdirs
-
+    if directory is None:  # one directory per address: two serve processes, two writers
         host, port = sock.getsockname()[:2]
-        name = f"serve-{host}-{port}".replace(":", "_")
-        directory = Path(platformdirs.user_data_dir("reservation-crawler")) / "audit" / name
+        directory = audit.default_root() / f"serve-{host}-{port}".replace(":", "_")
     return audit.JsonlSink(directory, **options)
 
 

@@ -20,6 +20,8 @@ from typing import Any
 
 from reservation_crawler._version import __version__
 from reservation_crawler.core.policy import OriginPolicy
+from reservation_crawler.model import codec
+from reservation_crawler.model.codec import shape
 from reservation_crawler.model.record import Evidence
 
 __all__ = [
@@ -193,6 +195,14 @@ class Line:
     terminated: bool = True
 
 
+def _named(entry: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What a report names of a broken entry: enough to find it, not the whole entry."""
+    if entry is None:
+        return None
+    return {k: entry.get(k) for k in ("kind", "time", "url", "agent", "hash")}
+
+
+@shape(convert={"entry": (_named, None)})
 @dataclass(frozen=True, slots=True)
 class Broken:
     """The first broken link: the entry's position (0-based, over all entries), where, and why."""
@@ -203,17 +213,10 @@ class Broken:
     entry: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        named = None
-        if self.entry is not None:
-            named = {k: self.entry.get(k) for k in ("kind", "time", "url", "agent", "hash")}
-        return {
-            "position": self.position,
-            "where": self.where,
-            "reason": self.reason,
-            "entry": named,
-        }
+        return codec.to_json(self)
 
 
+@shape(computed={"ok": lambda v: v.ok}, order="ok entries head broken torn")
 @dataclass(frozen=True, slots=True)
 class Verification:
     """The outcome of :func:`verify`: ``ok`` unless a link is broken (a torn tail is not)."""
@@ -228,13 +231,7 @@ class Verification:
         return self.broken is None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "entries": self.entries,
-            "head": self.head,
-            "broken": None if self.broken is None else self.broken.to_json(),
-            "torn": list(self.torn),
-        }
+        return codec.to_json(self)
 
 
 def verify(lines: Iterable[Line], start: str = GENESIS, anchor: str | None = None) -> Verification:

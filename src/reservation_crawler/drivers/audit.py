@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from reservation_crawler._version import PRODUCT_TOKEN
+from reservation_crawler._version import APP_NAME, PRODUCT_TOKEN
 from reservation_crawler.core import audit
 from reservation_crawler.core.policy import OriginPolicy
 from reservation_crawler.errors import AuditUnavailable, ConfigError
@@ -32,6 +32,8 @@ __all__ = [
     "Decided",
     "JsonlSink",
     "RedisStreamSink",
+    "default_chains",
+    "default_root",
     "read_files",
     "read_streams",
 ]
@@ -384,6 +386,23 @@ class RedisStreamSink(AuditSink):
 
 
 # --- reading --------------------------------------------------------------------------------
+
+
+def default_root() -> Path:
+    """``<user data dir>/audit``: where ``serve`` keeps its logs by default, one directory per
+    address (``serve-<host>-<port>``), and where ``audit verify|query|export`` look without
+    FILES (platformdirs; honours ``XDG_DATA_HOME``)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "audit"
+
+
+def default_chains(root: Path | None = None) -> list[Path]:
+    """The directories under ``root`` (default :func:`default_root`) holding audit files."""
+    root = default_root() if root is None else root
+    if not root.is_dir():
+        return []
+    return [d for d in sorted(root.iterdir()) if d.is_dir() and log_files(d)]
 
 
 def log_files(directory: Path) -> list[Path]:

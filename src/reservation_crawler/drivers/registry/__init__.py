@@ -24,6 +24,7 @@ import platformdirs
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from reservation_crawler._version import APP_NAME
 from reservation_crawler.errors import (
     InvalidRegistration,
     RegistrationNotFound,
@@ -45,7 +46,6 @@ from reservation_crawler.model.registry import (
 
 __all__ = ["RegistryStore", "database_url", "default_db_path", "now_iso"]
 
-APP_NAME = "reservation-crawler"
 DB_FILENAME = "registry.sqlite3"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -18,23 +18,38 @@ class RegistryMirror:
     index and swaps it in, so a reader never sees one half-updated.
 
     A failed refresh raises :class:`RegistryUnavailable` (no answer from an index of unknown
-    age is given silently) and is retried on the next call.
+    age is given silently) and is retried on the next call. ``inline=False`` (the async
+    Checker): :meth:`index` never queries the store; the owner calls :meth:`update_if_due`
+    off the event loop first.
     """
 
-    def __init__(self, store: RegistryStore, *, refresh: float = DEFAULT_REFRESH) -> None:
+    def __init__(
+        self, store: RegistryStore, *, refresh: float = DEFAULT_REFRESH, inline: bool = True
+    ) -> None:
         self.store = store
         self.refresh = refresh
+        self.inline = inline
         self._index = RegistryIndex(store.changes_since(0))
         self._next = time.monotonic() + refresh
         self._guard = threading.Lock()
 
     def index(self) -> RegistryIndex:
-        """The index, first refreshed when ``refresh`` seconds have passed."""
-        if time.monotonic() >= self._next:
-            with self._guard:
-                if time.monotonic() >= self._next:
-                    self._update()
+        """The index, first refreshed when ``refresh`` seconds have passed (when ``inline``)."""
+        if self.inline:
+            self.update_if_due()
         return self._index
+
+    def due(self) -> bool:
+        """Whether the next :meth:`index` / :meth:`update_if_due` queries the store."""
+        return time.monotonic() >= self._next
+
+    def update_if_due(self) -> None:
+        """Apply the store's changes when ``refresh`` seconds have passed (a database query:
+        the async Checker runs it on a worker thread)."""
+        if self.due():
+            with self._guard:
+                if self.due():
+                    self._update()
 
     def _update(self) -> None:
         changes = self.store.changes_since(self._index.seq)

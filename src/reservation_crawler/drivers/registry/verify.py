@@ -14,6 +14,7 @@ from bs4 import BeautifulSoup
 
 from reservation_crawler.drivers.fetch import Fetcher, FetchResult
 from reservation_crawler.errors import InvalidRegistration
+from reservation_crawler.model import codec
 from reservation_crawler.model.registry import (
     VERIFICATION_META,
     VERIFICATION_PATH,
@@ -35,7 +36,7 @@ class Verification:
     detail: str
 
     def to_json(self) -> dict[str, object]:
-        return {"verified": self.verified, "method": self.method, "detail": self.detail}
+        return codec.to_json(self)
 
 
 def proof_url(registration: Registration) -> str:
