@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-PURPOSES = ("crawl", "train-ai", "ai-input", "search")
-AI_USE = ("train-ai", "ai-input")
+PURPOSES = ("crawl", "train-ai", "ai-use", "search")
+AI_USE = ("train-ai", "ai-use")
 
 # Site archetypes and their weights (percent). Each names what the site publishes.
 ARCHETYPES = (

@@ -146,7 +146,7 @@ def test_verdict_json(small_web: FixtureWeb, redis_url: str) -> None:
     assert data["decisions"] == {
         "crawl": "reserved",
         "train-ai": "reserved",
-        "ai-input": "reserved",
+        "ai-use": "reserved",
         "search": "reserved",
     }
     assert data["evidence"][0]["raw"] == "Disallow: /"

@@ -17,7 +17,7 @@ from reservation_crawler.signals.page import parse_page
 
 ORIGIN = "https://example.com"
 R, A, U = Decision.RESERVED, Decision.ALLOWED, Decision.UNSPECIFIED
-CRAWL, TRAIN, INPUT, SEARCH = Purpose.CRAWL, Purpose.TRAIN_AI, Purpose.AI_INPUT, Purpose.SEARCH
+CRAWL, TRAIN, INPUT, SEARCH = Purpose.CRAWL, Purpose.TRAIN_AI, Purpose.AI_USE, Purpose.SEARCH
 
 
 def result(

@@ -473,7 +473,7 @@ def test_gzip_bomb(web, client):
 
 # ------------------------------------------------------------------------- ground truth
 
-# Hand-written expectations: per (path, agent) four letters for crawl, train-ai, ai-input,
+# Hand-written expectations: per (path, agent) four letters for crawl, train-ai, ai-use,
 # search: R reserved, A allowed, u unspecified, ? not asserted (readings disagree).
 LETTER = {"reserved": "R", "allowed": "A", "unspecified": "u", None: "?"}
 BLOCK_GPTBOT = robots(group(["GPTBot"], [("disallow", "/")]), ALLOW_ALL)
@@ -726,7 +726,7 @@ def test_any_reserved_wins_and_conflicts_are_listed():
         (c["path"], c["agent"], c["purpose"]) for c in truth["conflicts"] if c["path"] == "/"
     } == {
         ("/", "GPTBot", "train-ai"),
-        ("/", "GPTBot", "ai-input"),
+        ("/", "GPTBot", "ai-use"),
     }
     assert truth["conflicts"][0]["reserved_by"] == ["robots"]
     assert truth["conflicts"][0]["allowed_by"] == ["tdmrep-file"]
@@ -781,7 +781,7 @@ def test_summary_and_families():
     assert summary["reserved"]["*"] == {
         "crawl": False,
         "train-ai": True,
-        "ai-input": False,
+        "ai-use": False,
         "search": False,
     }
     assert summary["reserved"]["GPTBot"]["crawl"] is True

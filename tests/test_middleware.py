@@ -170,7 +170,7 @@ def test_crawl_marks_page_verdicts_for_several_purposes(
 ) -> None:
     """CCBot, every purpose, mark mode: what is downloaded reaches the spider with the page-level
     decisions in response.meta["reservation"]; only final origin-level reservations drop."""
-    purposes = ["crawl", "train-ai", "ai-input", "search"]
+    purposes = ["crawl", "train-ai", "ai-use", "search"]
     picked = sorted({r.kind: i for i, r in enumerate(web.recipes)}.values())
     urls = [web.url(i, path) for i in picked for path in PAGES]
     rows, stats = crawl(
@@ -246,7 +246,7 @@ def test_settings_are_read_and_defaults_documented() -> None:
     crawler = get_crawler(
         settings_dict={
             "RESERVATION_AGENT": "MyBot",
-            "RESERVATION_PURPOSES": "train-ai, ai-input",
+            "RESERVATION_PURPOSES": "train-ai, ai-use",
             "RESERVATION_PAGE_ACTION": "mark",
             "RESERVATION_FAIL_CLOSED": True,
             "RESERVATION_ALLOW_PRIVATE": True,
@@ -254,7 +254,7 @@ def test_settings_are_read_and_defaults_documented() -> None:
     )
     middleware = ReservationMiddleware.from_crawler(crawler)
     assert middleware.agent == "MyBot"
-    assert [str(p) for p in middleware.purposes] == ["train-ai", "ai-input"]
+    assert [str(p) for p in middleware.purposes] == ["train-ai", "ai-use"]
     assert middleware.page_action == "mark" and middleware.fail_closed
     assert middleware.checker.fail_closed
     assert middleware.checker.fetcher.guard.allow_private

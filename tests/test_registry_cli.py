@@ -27,7 +27,7 @@ def test_add_list_show_withdraw(registry_url, capsys):
     )
     reg = made["registration"]
     assert reg["status"] == "claimed" and reg["target"] == "https://a.test"
-    assert reg["agents"] == ["GPTBot"] and reg["purposes"] == ["train-ai", "ai-input"]
+    assert reg["agents"] == ["GPTBot"] and reg["purposes"] == ["train-ai", "ai-use"]
     assert made["verification"]["file"].endswith(
         f"/.well-known/reservation-crawler-verification/{reg['id']}.txt"
     )

@@ -73,7 +73,7 @@ def test_verified_registration_reserves_and_withdrawal_lifts_it(registry_url, si
 
     record = check(capsys, registry_url, url)
     assert record["decisions"]["GPTBot"]["train-ai"] == "reserved"
-    assert record["decisions"]["*"]["ai-input"] == "reserved"
+    assert record["decisions"]["*"]["ai-use"] == "reserved"
     assert record["decisions"]["*"]["crawl"] == "allowed"  # not a purpose it registered
     (row,) = registry_rows(record)
     assert row["location"] == f"registry:{rid}" and row["raw"].startswith("verified registration")

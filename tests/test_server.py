@@ -87,7 +87,7 @@ async def test_get_check_answers_from_the_fixture_web(
 ) -> None:
     truth = web.truth(0)["expected"][web.url(0, "/a/1.html")]
     for agent in ("GPTBot", "CCBot", "*"):
-        for purpose in ("crawl", "train-ai", "ai-input", "search"):
+        for purpose in ("crawl", "train-ai", "ai-use", "search"):
             response = await api.get(
                 "/v1/check",
                 params={"url": web.url(0, "/a/1.html"), "agent": agent, "purpose": purpose},

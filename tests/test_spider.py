@@ -723,7 +723,7 @@ def test_summary_counts_add_up() -> None:
         "*": {
             "crawl": "allowed",
             "train-ai": "reserved",
-            "ai-input": "allowed",
+            "ai-use": "allowed",
             "search": "unspecified",
         }
     }

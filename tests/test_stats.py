@@ -40,7 +40,7 @@ from reservation_crawler.model.record import (
 
 AGENTS = ("*", "GPTBot", "CCBot")
 ALL = PURPOSES
-AI_USE = (Purpose.TRAIN_AI, Purpose.AI_INPUT)
+AI_USE = (Purpose.TRAIN_AI, Purpose.AI_USE)
 TRAIN = (Purpose.TRAIN_AI,)
 R, A = Decision.RESERVED, Decision.ALLOWED
 OK, ABSENT, UNREACHABLE, ERROR, NOT_FETCHED = (
@@ -148,7 +148,7 @@ def crawl_a() -> list[dict[str, Any]]:
             "https://s6.example", "/img.png", evidence=ev("noimageai", "header", R, AI_USE)
         ),
         # s7: tdmrep.json allows (0) while robots.txt blocks GPTBot: a conflict for GPTBot
-        # (train-ai and ai-input: two findings, one record).
+        # (train-ai and ai-use: two findings, one record).
         make_record(
             "https://s7.example",
             tdmrep=OK,
@@ -348,13 +348,13 @@ def test_purposes(crawl_a_jsonl: Path, capsys: pytest.CaptureFixture[str]):
     assert {p: count(v["any_agent"]) for p, v in purposes.items()} == {
         "crawl": (3, 10),  # s1, s7 (GPTBot), s11
         "train-ai": (9, 10),
-        "ai-input": (6, 10),  # s1, s7 (robots), s3, s4 (TDMRep), s6 (noai), s11
+        "ai-use": (6, 10),  # s1, s7 (robots), s3, s4 (TDMRep), s6 (noai), s11
         "search": (3, 10),  # robots.txt disallows reserve every purpose
     }
     assert {p: count(v["all_agents"]) for p, v in purposes.items()} == {
         "crawl": (1, 10),
         "train-ai": (7, 10),
-        "ai-input": (4, 10),
+        "ai-use": (4, 10),
         "search": (1, 10),
     }
 

@@ -426,14 +426,14 @@ def test_validate_matrix_of_a_known_site(reports):
     expected_default = {
         "crawl": "allowed",
         "train-ai": "reserved",
-        "ai-input": "unspecified",
+        "ai-use": "unspecified",
         "search": "allowed",
     }
     assert rows["*"].decisions == expected_default
     # GPTBot's own group disallows everything: every purpose reserved.
     assert set(rows["GPTBot"].decisions.values()) == {"reserved"}
     # ClaudeBot follows `*` but a scoped X-Robots-Tag noai reserves AI training and input.
-    assert rows["ClaudeBot"].decisions == {**expected_default, "ai-input": "reserved"}
+    assert rows["ClaudeBot"].decisions == {**expected_default, "ai-use": "reserved"}
     for token, row in rows.items():
         if token not in ("*", "GPTBot", "ClaudeBot"):
             assert row.decisions == expected_default, token
@@ -441,7 +441,7 @@ def test_validate_matrix_of_a_known_site(reports):
     assert rows["Google-Extended"].control_only
     assert any("Disallow: /" in reason for reason in rows["GPTBot"].reasons["train-ai"])
     assert any("Content-Signal" in reason for reason in rows["*"].reasons["train-ai"])
-    assert rows["*"].reasons["ai-input"] == ()
+    assert rows["*"].reasons["ai-use"] == ()
 
 
 def test_validate_matrix_includes_asked_agents(web, fetcher):
@@ -512,7 +512,7 @@ def test_validate_conflict_between_signals_is_grouped(reports):
     report = reports["conflict"]
     (conflict,) = report.conflicts
     assert conflict.kind == "signals"
-    assert conflict.agents == ("GPTBot",) and conflict.purposes == ("train-ai", "ai-input")
+    assert conflict.agents == ("GPTBot",) and conflict.purposes == ("train-ai", "ai-use")
     assert [r.signal for r in conflict.reserved_by] == ["robots"]
     assert [r.signal for r in conflict.allowed_by] == ["tdmrep"]
     (occurrence,) = finding(report, "decision.conflict").occurrences

@@ -105,7 +105,7 @@ class RegistryAPI:
             if data.get(name) is not None and not isinstance(data[name], str):
                 raise InvalidRegistration(name, "a string")
         lists = {}
-        for name, default in (("agents", ["*"]), ("purposes", ["train-ai", "ai-input"])):
+        for name, default in (("agents", ["*"]), ("purposes", ["train-ai", "ai-use"])):
             value = data.get(name, default)
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise InvalidRegistration(name, "a list of strings")

@@ -49,7 +49,12 @@ from reservation_crawler.errors import (
     InvalidOrigin,
     ReservationCrawlerError,
 )
-from reservation_crawler.model.record import PURPOSES, Purpose
+from reservation_crawler.model.record import (
+    PURPOSE_ALIASES,
+    PURPOSES,
+    Purpose,
+    purpose_alias_note,
+)
 from reservation_crawler.signals.useragent import agent_token
 
 __all__ = ["ServiceLimits", "address_of", "create_app", "listen", "openapi_schema", "serve"]
@@ -197,6 +202,15 @@ def _valid_purpose(value: Any, where: str) -> Purpose:
         ) from None
 
 
+def _with_purpose_note(body: dict[str, Any], value: Any) -> dict[str, Any]:
+    """A verdict's JSON, with a ``note`` when the purpose was asked by an earlier name
+    (``ai-input``: answered for ``ai-use``, which the verdict's ``purpose`` names)."""
+    note = purpose_alias_note(value) if isinstance(value, str) else None
+    if note is not None:
+        body["note"] = note
+    return body
+
+
 def _single(request: Request, name: str) -> str | None:
     values = request.query_params.getlist(name)
     if len(values) > 1:
@@ -306,10 +320,11 @@ class _Service:
     async def check_one(self, request: Request) -> Response:
         url = _valid_url(_single(request, "url"), self.limits, self.guard, "query")
         agent = _valid_agent(_single(request, "agent"), self.limits, "query")
-        purpose = _valid_purpose(_single(request, "purpose"), "query")
+        asked = _single(request, "purpose")
+        purpose = _valid_purpose(asked, "query")
         verdict = await self.get_checker().check(url, agent, purpose)
         self.metrics.observe_verdicts((verdict,))
-        return JSONResponse(verdict.to_json())
+        return JSONResponse(_with_purpose_note(verdict.to_json(), asked))
 
     async def check_batch(self, request: Request) -> Response:
         media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -345,7 +360,7 @@ class _Service:
         verdicts = await self.get_checker().check_many(items) if items else []
         self.metrics.observe_verdicts(verdicts)
         for index, verdict in zip(positions, verdicts, strict=True):
-            results[index] = verdict.to_json()
+            results[index] = _with_purpose_note(verdict.to_json(), data[index].get("purpose"))
         errors = len(data) - len(positions)
         return JSONResponse({"results": results, "errors": errors})
 
@@ -557,7 +572,12 @@ def _openapi_schema(limits: ServiceLimits | None) -> dict[str, Any]:
         "default": "*",
         "description": "robots.txt product token (e.g. GPTBot), or * for any agent",
     }
-    purpose_schema = {"type": "string", "enum": purposes, "default": "train-ai"}
+    purpose_schema = {
+        "type": "string",
+        "enum": purposes + list(PURPOSE_ALIASES),
+        "default": "train-ai",
+        "description": "ai-input: the earlier name of ai-use, answered for ai-use with a note",
+    }
     refusals = {
         "400": error_response("invalid input"),
         "403": error_response("private, loopback or link-local target refused"),
@@ -776,6 +796,10 @@ def _openapi_schema(limits: ServiceLimits | None) -> dict[str, Any]:
                         },
                         "evidence": {"type": "array", "items": {"$ref": ref + "Evidence"}},
                         "source": {"enum": ["memory", "redis", "fetch", "fail-closed"]},
+                        "note": {
+                            "type": "string",
+                            "description": "the purpose was asked by an earlier name (ai-input)",
+                        },
                         "age": {
                             "type": ["number", "null"],
                             "description": "seconds since the policy files were fetched",

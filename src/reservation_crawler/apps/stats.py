@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reservation_crawler.errors import ConfigError, DecodeError, InputError
-from reservation_crawler.model.record import PURPOSES, SCHEMA
+from reservation_crawler.model.record import PURPOSE_ALIASES, PURPOSES, SCHEMA
 
 _loads: Callable[[bytes | str], Any]
 try:  # orjson parses a record about twice as fast; the standard library is the fallback
@@ -40,6 +40,9 @@ OUTCOMES = ("ok", "absent", "unreachable", "error", "not-fetched", "refused-by-c
 _REACHING_SOURCES = frozenset({"robots.txt", "page"})
 _REACHING_OUTCOMES = frozenset({"ok", "absent"})
 PURPOSE_NAMES: tuple[str, ...] = tuple(str(p) for p in PURPOSES)
+# Cells under an earlier purpose name (ai-input) are counted under the current one (ai-use).
+_NEW_PURPOSE_NAME = {old: str(new) for old, new in PURPOSE_ALIASES.items()}
+_OLD_PURPOSE_NAMES = frozenset(_NEW_PURPOSE_NAME)
 TRAIN_AI = "train-ai"
 RESERVED = "reserved"
 ALLOWED = "allowed"
@@ -175,7 +178,9 @@ def normalize_record(raw: Any) -> dict[str, Any]:
     decisions = _as_mapping(raw.get("decisions"), "decisions")
     for agent, cells in decisions.items():
         if type(cells) is not dict:  # a None cell (Arrow struct) is simply not counted
-            decisions[agent] = _as_mapping(cells, f"decisions[{agent!r}]")
+            cells = decisions[agent] = _as_mapping(cells, f"decisions[{agent!r}]")
+        for old in _OLD_PURPOSE_NAMES.intersection(cells):  # records written before 0.3.0
+            cells.setdefault(_NEW_PURPOSE_NAME[old], cells.pop(old))
     evidence = raw.get("evidence")
     findings = raw.get("findings")
     if type(evidence) is not list or not all(type(item) is dict for item in evidence):

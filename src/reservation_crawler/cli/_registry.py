@@ -52,7 +52,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="PURPOSE",
-        help="crawl, train-ai, ai-input, search (repeatable; default: train-ai and ai-input)",
+        help=(
+            "crawl, train-ai, ai-use, search (repeatable; default: train-ai and ai-use; "
+            "ai-input is read as ai-use)"
+        ),
     )
     add.add_argument("--jurisdiction", help="e.g. EU, KR, JP (free text)")
     add.add_argument("--note", help="free text, public")
@@ -163,7 +166,7 @@ def run_add(args: argparse.Namespace, out: Output) -> int:
             kind=kind,
             target=target,
             agents=args.agent or ["*"],
-            purposes=args.purpose or ["train-ai", "ai-input"],
+            purposes=args.purpose or ["train-ai", "ai-use"],
             name=args.name,
             jurisdiction=args.jurisdiction,
             note=args.note,

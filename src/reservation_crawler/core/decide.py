@@ -7,10 +7,10 @@ This is the only place that decides. The spider, the Checker, the middleware, th
   allowed -> crawl allowed. 4xx (no file) -> crawl allowed. Unreachable -> everything reserved.
 - Content-Signal (robots.txt group or header) and Content-Usage (robots.txt, path-scoped, or
   header): their purposes allowed/reserved -- only for URLs the agent may crawl.
-- TDMRep effective value (file, header, meta layers): 1 -> train-ai and ai-input reserved,
+- TDMRep effective value (file, header, meta layers): 1 -> train-ai and ai-use reserved,
   0 -> both allowed.
 - ai.txt: the agent (or ``*``) disallowed -> train-ai reserved; explicitly allowed -> allowed.
-- noai (global or for the agent) -> train-ai and ai-input reserved; noimageai the same for images
+- noai (global or for the agent) -> train-ai and ai-use reserved; noimageai the same for images
   (on any other response it is evidence with effect unspecified: it reserves the page's images).
 - registry (docs/registry.md): a registration covering the URL or the page's bytes, for the agent
   or ``*`` -> its purposes reserved (a ``claimed`` one too, unless ``claimed_reserves`` is off).
@@ -58,12 +58,13 @@ if TYPE_CHECKING:
 DEFAULT_AGENT = "*"
 
 ALL_PURPOSES = PURPOSES
-AI_USE = (Purpose.TRAIN_AI, Purpose.AI_INPUT)
+AI_PURPOSES = (Purpose.TRAIN_AI, Purpose.AI_USE)  # what TDMRep and noai reserve
 
-# Cloudflare Content Signals keys -> our purposes (signals.md §7).
+# Cloudflare Content Signals keys -> our purposes (signals.md §7; docs/record.md, "Purposes":
+# ai-input, answer-time input to AI models, is aipref vocab-08's ai-use).
 CONTENT_SIGNAL_PURPOSES = {
     "ai-train": Purpose.TRAIN_AI,
-    "ai-input": Purpose.AI_INPUT,
+    "ai-input": Purpose.AI_USE,
     "search": Purpose.SEARCH,
 }
 # IETF aipref vocabulary labels -> our purposes (vocab-07: only train-ai and search remain).
@@ -587,13 +588,15 @@ def _tdm_layer_row(origin: OriginPolicy, rule: TdmRepRule | None, layer: TdmLaye
     if layer.layer == "file" and rule is not None:
         return _file_rule_row(origin, rule, effect)
     source = "header" if layer.layer == "header" else "meta"
-    return _Row(AI_USE, effect, "tdmrep", source, DEFAULT_AGENT, layer.raw, None, layer.location)
+    return _Row(
+        AI_PURPOSES, effect, "tdmrep", source, DEFAULT_AGENT, layer.raw, None, layer.location
+    )
 
 
 def _file_rule_row(origin: OriginPolicy, rule: TdmRepRule, effect: Decision) -> _Row:
     location = f"{origin.tdmrep_file.source.url}#{rule.pointer}"
     return _Row(
-        AI_USE, effect, "tdmrep", "tdmrep.json", DEFAULT_AGENT, rule.raw, rule.line, location
+        AI_PURPOSES, effect, "tdmrep", "tdmrep.json", DEFAULT_AGENT, rule.raw, rule.line, location
     )
 
 
@@ -627,7 +630,7 @@ def _noai_rows(agent: str, page: PageSignals) -> list[_Row]:
     ]
     return [
         _Row(
-            AI_USE,
+            AI_PURPOSES,
             effect,
             directive.token,
             directive.source,

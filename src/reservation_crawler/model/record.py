@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from reservation_crawler.model import codec
@@ -18,13 +19,38 @@ SCHEMA = "reservation-record/1"
 
 
 class Purpose(StrEnum):
+    """What a use is for (docs/record.md, "Purposes"). ``train-ai``, ``ai-use`` and ``search``
+    are the categories of draft-ietf-aipref-vocab-08; ``crawl`` is RFC 9309 access."""
+
     CRAWL = "crawl"
     TRAIN_AI = "train-ai"
-    AI_INPUT = "ai-input"
+    AI_USE = "ai-use"
     SEARCH = "search"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Purpose | None:
+        """An earlier name still read as input (:data:`PURPOSE_ALIASES`)."""
+        return PURPOSE_ALIASES.get(value) if isinstance(value, str) else None
 
 
 PURPOSES: tuple[Purpose, ...] = tuple(Purpose)
+
+# Earlier names of a purpose, still accepted wherever a purpose is read (records, registries,
+# feeds, HTTP, settings written before 0.3.0): ``ai-input`` was this project's name for answer-time
+# AI use (Cloudflare's Content-Signal key) until aipref vocab-08 named the category ``ai-use``.
+# Output always uses the current name; docs/record.md, "Purposes".
+PURPOSE_ALIASES: Mapping[str, Purpose] = MappingProxyType({"ai-input": Purpose.AI_USE})
+
+
+def purpose_alias_note(name: str) -> str | None:
+    """A sentence saying which purpose an alias ``name`` was read as; None for current names."""
+    purpose = PURPOSE_ALIASES.get(name)
+    if purpose is None:
+        return None
+    return (
+        f"purpose {name!r} is the earlier name of {str(purpose)!r} (draft-ietf-aipref-vocab-08); "
+        f"answered for {str(purpose)!r}"
+    )
 
 
 class Decision(StrEnum):

@@ -6,7 +6,7 @@ DuckDB, pandas or Spark query it directly:
 - ``schema``, ``url``, ``origin``, ``fetched_at``: string;
 - ``sources``: map<string, struct<url, outcome, status int32, content_type, size int64, sha256,
   error, redirects list<string>>> keyed by ``robots.txt`` / ``ai.txt`` / ``tdmrep.json`` / ``page``;
-- ``decisions``: map<string (agent), struct<crawl, train-ai, ai-input, search>> of
+- ``decisions``: map<string (agent), struct<crawl, train-ai, ai-use, search>> of
   ``reserved`` / ``allowed`` / ``unspecified``;
 - ``evidence``: list<struct<agent, purposes list<string>, effect, signal, source, scope, raw,
   line int32, location>>;

@@ -30,7 +30,7 @@ from reservation_crawler.drivers.fetch import FetchLimits, origin_of
 from reservation_crawler.drivers.lookup import AsyncChecker, Verdict
 from reservation_crawler.errors import CacheUnavailable, ConfigError, InvalidOrigin
 from reservation_crawler.model import codec
-from reservation_crawler.model.record import PURPOSES, Decision, Purpose
+from reservation_crawler.model.record import PURPOSES, Decision, Purpose, purpose_alias_note
 from reservation_crawler.signals.useragent import agent_token
 
 if TYPE_CHECKING:
@@ -92,6 +92,9 @@ class ReservationMiddleware:
         for purpose in purposes:
             try:
                 chosen.append(Purpose(str(purpose).strip()))
+                note = purpose_alias_note(str(purpose).strip())
+                if note is not None:
+                    logger.warning("RESERVATION_PURPOSES: %s", note)
             except ValueError as exc:
                 raise ConfigError(
                     f"RESERVATION_PURPOSES: unknown purpose {purpose!r}; "

@@ -283,7 +283,7 @@ class PageSignals:
 
     def ai_reservations(self, agent: str) -> tuple[RobotsDirective, ...]:
         """The noai directives for ``agent`` ("*": global ones only), plus noimageai when the
-        response is an image: each reserves train-ai and ai-input."""
+        response is an image: each reserves train-ai and ai-use."""
         return tuple(
             d
             for d in self.robots_directives

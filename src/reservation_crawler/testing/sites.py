@@ -20,7 +20,7 @@ Params = dict[str, Any]
 
 # The agents the ground truth decides for, and the purposes (docs/record.md).
 AGENTS: tuple[str, ...] = ("*", "GPTBot", "ClaudeBot", "CCBot")
-PURPOSES: tuple[str, ...] = ("crawl", "train-ai", "ai-input", "search")
+PURPOSES: tuple[str, ...] = ("crawl", "train-ai", "ai-use", "search")
 
 # Every site has the same pages; "/" links to the /a/ pages, /a/1.html to /b/1.html.
 HTML_PAGES: tuple[str, ...] = ("/", "/a/1.html", "/a/2.html", "/b/1.html")

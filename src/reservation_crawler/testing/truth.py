@@ -29,9 +29,9 @@ from reservation_crawler.testing.sites import (
 )
 
 RESERVED, ALLOWED, UNSPECIFIED = "reserved", "allowed", "unspecified"
-AI_PURPOSES = ("train-ai", "ai-input")
+AI_PURPOSES = ("train-ai", "ai-use")
 MAX_ROBOTS_REDIRECTS = 5  # RFC 9309 §2.3.1.2; more is unreachable in the project's table
-CONTENT_SIGNAL_PURPOSES = {"ai-train": "train-ai", "ai-input": "ai-input", "search": "search"}
+CONTENT_SIGNAL_PURPOSES = {"ai-train": "train-ai", "ai-input": "ai-use", "search": "search"}
 CONTENT_USAGE_PURPOSES = {"train-ai": "train-ai", "search": "search"}
 # robots meta / X-Robots-Tag directives that contain a colon themselves (signals.md §5).
 _COLON_DIRECTIVES = {"unavailable_after", "max-snippet", "max-image-preview", "max-video-preview"}

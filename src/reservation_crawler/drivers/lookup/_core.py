@@ -63,6 +63,7 @@ from reservation_crawler.errors import ConfigError
 from reservation_crawler.model import codec
 from reservation_crawler.model.codec import shape
 from reservation_crawler.model.record import (
+    PURPOSE_ALIASES,
     PURPOSES,
     Decision,
     Evidence,
@@ -88,7 +89,8 @@ if TYPE_CHECKING:
     from reservation_crawler.drivers.registry.mirror import RegistryMirror
 
 _T = TypeVar("_T")
-_PURPOSE_OF: dict[str, Purpose] = {str(p): p for p in PURPOSES}
+# Current names, and the earlier ones still read (ai-input -> ai-use; docs/record.md).
+_PURPOSE_OF: dict[str, Purpose] = {**{str(p): p for p in PURPOSES}, **PURPOSE_ALIASES}
 
 
 # --- results ------------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ class RegistryStore:
         kind: str,
         target: str,
         agents: Sequence[str] = ("*",),
-        purposes: Sequence[str] = (Purpose.TRAIN_AI, Purpose.AI_INPUT),
+        purposes: Sequence[str] = (Purpose.TRAIN_AI, Purpose.AI_USE),
         name: str | None = None,
         jurisdiction: str | None = None,
         note: str | None = None,
