@@ -451,8 +451,13 @@ def run_modes(
     audit_dir = Path(tempfile.mkdtemp(prefix="rc-audit-bench-"))
     audit_client = connect(redis_url)
     sinks: dict[str, AuditSink] = {
-        "file": JsonlSink(audit_dir, operator="bench"),
+        "file": JsonlSink(audit_dir / "thread", operator="bench"),
         "redis": RedisStreamSink(audit_client, writer="bench", operator="bench"),
+        # The writer process (process=True): chaining, hashing and I/O off this process's GIL.
+        "file_process": JsonlSink(audit_dir / "process", operator="bench", process=True),
+        "redis_process": RedisStreamSink(
+            redis_url, writer="bench-process", operator="bench", process=True
+        ),
     }
     audited_memo = {
         name: fresh_warm_checker(redis_url, policies, audit=sink) for name, sink in sinks.items()
@@ -514,8 +519,9 @@ def run_modes(
         checker.close()
     for sink in sinks.values():
         sink.close()
-    audit_client.delete("rc:v1:audit:bench")
-    audit_client.srem("rc:v1:audit:writers", "bench")
+    for writer in ("bench", "bench-process"):
+        audit_client.delete(f"rc:v1:audit:{writer}")
+        audit_client.srem("rc:v1:audit:writers", writer)
     audit_client.close()
     shutil.rmtree(audit_dir)
     lat = latencies(redis_checker, urls, 20_000)
@@ -710,6 +716,10 @@ def report(figures: dict[str, object]) -> None:
         "warm_memo_audit_redis": "  memo hit, audit to Redis Streams (flushed)",
         "warm_new_url_audit_file": "  new URL, audit to JSON Lines (flushed, fsynced)",
         "warm_new_url_audit_redis": "  new URL, audit to Redis Streams (flushed)",
+        "warm_memo_audit_file_process": "  memo hit, JSON Lines, writer process (flushed)",
+        "warm_memo_audit_redis_process": "  memo hit, Redis Streams, writer process (flushed)",
+        "warm_new_url_audit_file_process": "  new URL, JSON Lines, writer process (flushed)",
+        "warm_new_url_audit_redis_process": "  new URL, Redis Streams, writer process (flushed)",
         "warm_memo_registry": "Checker.check, warm (memo hit), registry of 11k claims",
         "warm_new_url_registry": "Checker.check, warm, new URL, registry of 11k claims",
     }

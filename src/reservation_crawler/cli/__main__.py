@@ -4,4 +4,5 @@ import sys
 
 from reservation_crawler.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a spawned child (the audit writer) imports it
+    sys.exit(main())

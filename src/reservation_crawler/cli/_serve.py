@@ -204,11 +204,14 @@ def _audit_sink(args: argparse.Namespace, sock: Any) -> Any:
         return None
     from reservation_crawler.drivers import audit
 
-    options = {"operator": args.operator}
+    # The writer process (docs/audit.md, "Performance"): hashing and I/O off serve's GIL.
+    options: dict[str, Any] = {"operator": args.operator, "process": True}
     if args.audit_redis:
+        if args.redis:  # the writer process connects with the URL itself
+            return audit.RedisStreamSink(args.redis, **options)
         from reservation_crawler.drivers.cache import connect
 
-        return audit.RedisStreamSink(connect(args.redis), **options)
+        return audit.RedisStreamSink(connect(None), **{**options, "process": False})
     directory = args.audit_log
     if directory is None:  # one directory per address: two serve processes, two writers
         host, port = sock.getsockname()[:2]

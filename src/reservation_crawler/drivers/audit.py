@@ -5,15 +5,23 @@ A sink takes (time, verdict, policy) from the checker and appends hash-chained e
 bounded deque; when it is full the entry is dropped and counted (:attr:`AuditSink.dropped`),
 never silently. With ``required`` the check waits until its entry is durable (fsynced, or
 acknowledged by Redis) before its verdict is returned.
+
+With ``process=True`` the chaining, hashing and writing run in a child process (the "writer
+process"): the checking process only hands each batch over, pickled, so the hashing does not
+compete for its GIL (docs/audit.md, "Performance").
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import fcntl
 import json
+import multiprocessing
 import os
+import pickle
 import re
+import signal
 import socket
 import threading
 import time
@@ -84,6 +92,8 @@ class AuditSink:
         batch_size: int = DEFAULT_BATCH,
         interval: float = 0.05,
         fsync: str = "batch",
+        process: bool = False,
+        _in_child: bool = False,
     ) -> None:
         if queue_size < 1 or batch_size < 1 or interval <= 0:
             raise ConfigError("queue_size and batch_size must be >= 1, interval > 0")
@@ -104,12 +114,19 @@ class AuditSink:
         self._closing = False
         self._caller = audit.caller_json(operator, token)
         self._evidence: dict[int, tuple[object, str, str]] = {}
-        self._policies: dict[int, tuple[object, str, str]] = {}
+        self._policies: dict[int, tuple[object, str, str | None]] = {}
         self._quoted: dict[Any, str] = {}  # agents, purposes, decisions, levels: few values
         self._head = audit.GENESIS
         self._second = -1
         self._stamp = ""
         self._thread: threading.Thread | None = None
+        self.process = process and not _in_child
+        self._in_child = _in_child
+        self._child: tuple[Any, Any] | None = None  # (Process, Connection) with ``process``
+
+    def _child_options(self) -> dict[str, Any]:
+        """What the writer process's own sink is built with (it does the chaining and I/O)."""
+        return {"operator": self.operator, "token": self.token, "fsync": self.fsync}
 
     # -- the checker's side (hot path: an append, nothing else)
 
@@ -156,7 +173,10 @@ class AuditSink:
         self._wake.set()
         self._thread.join()
         self._thread = None
-        self._close_io()
+        if self._child is not None:
+            self._stop_child()
+        else:
+            self._close_io()
 
     def __enter__(self) -> AuditSink:
         return self
@@ -167,8 +187,63 @@ class AuditSink:
     # -- the writer thread
 
     def _start(self) -> None:
+        if self._in_child:  # the writer process's sink: batches come from the pipe
+            return
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
+
+    def _spawn(self, cls: type[AuditSink], args: tuple[Any, ...], options: dict[str, Any]) -> None:
+        """Start the writer process (spawned: no inherited threads or locks) and wait until its
+        sink is open; its error (a held lock, an unreachable Redis) is raised here."""
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        child = context.Process(
+            target=_writer_process,
+            args=(theirs, cls, args, {**options, "_in_child": True}),
+            name="audit-writer",
+            daemon=True,
+        )
+        child.start()
+        theirs.close()
+        try:
+            status, detail = ours.recv() if ours.poll(120) else ("failed", None)
+        except EOFError:
+            status, detail = "failed", None
+        if status != "ready":
+            child.join(5)
+            if isinstance(detail, BaseException):
+                raise detail
+            raise AuditUnavailable("the audit writer process did not start")
+        self._child = (child, ours)
+        self._start()
+
+    def _hand_over(self, items: list[tuple[Any, ...]], sync: bool) -> int:
+        """Send a prepared batch to the writer process; wait until it is written (and durable
+        when ``sync``). The number written; the process's error is raised here."""
+        assert self._child is not None
+        child, conn = self._child
+        try:
+            conn.send_bytes(pickle.dumps((items, sync), protocol=pickle.HIGHEST_PROTOCOL))
+            status, detail = conn.recv()
+        except (EOFError, OSError) as exc:
+            raise AuditUnavailable(
+                f"the audit writer process ended (exit code {child.exitcode})"
+            ) from exc
+        if status != "ok":
+            raise detail if isinstance(detail, BaseException) else AuditUnavailable(str(detail))
+        return int(detail)
+
+    def _stop_child(self) -> None:
+        assert self._child is not None
+        child, conn = self._child
+        self._child = None
+        try:
+            conn.send_bytes(pickle.dumps(None))
+            conn.recv()
+        except (EOFError, OSError):
+            pass  # it is gone already: what it acknowledged was durable
+        conn.close()
+        child.join(30)
 
     def _run(self) -> None:
         while True:
@@ -193,12 +268,16 @@ class AuditSink:
                 p.done.set()
             return
         try:
-            items = [item[:3] for item in batch if item[1] is not None]
-            if items:
-                self._append(items)
-            if self.fsync == "batch" or pendings:
-                self._sync()
-            self.written += len(items)
+            items = [self._prepare(*item[:3]) for item in batch if item[1] is not None]
+            sync = self.fsync == "batch" or bool(pendings)
+            if self._child is not None:
+                self.written += self._hand_over(items, sync)
+            else:
+                if items:
+                    self._append(items)
+                if sync:
+                    self._sync()
+                self.written += len(items)
         except Exception as exc:  # the writer must not die silently: callers see it
             self.error = exc
             with self._drop_lock:  # this batch's unrequired entries are lost: count them
@@ -208,7 +287,9 @@ class AuditSink:
         for p in pendings:
             p.done.set()
 
-    def _line(self, ts: float, verdict: Any, policy: OriginPolicy | None) -> str:
+    def _prepare(self, ts: float, verdict: Any, policy: OriginPolicy | None) -> tuple[Any, ...]:
+        """An entry's parts as plain values, the evidence and policy JSON cached by identity:
+        all the checking process does per entry (the rest is :meth:`_line`, in the writer)."""
         evidence = verdict.evidence
         cached = self._evidence.get(id(evidence))
         if cached is None or cached[0] is not evidence:
@@ -220,25 +301,53 @@ class AuditSink:
         if pcached is None or pcached[0] is not policy:
             if len(self._policies) > 4096:
                 self._policies.clear()
-            origin = audit.quote(policy.origin if policy is not None else verdict.url)
+            origin = audit.quote(policy.origin) if policy is not None else None
             pcached = (policy, audit.policy_json(policy), origin)
             self._policies[id(policy)] = pcached
+        return (
+            ts,
+            verdict.url,
+            verdict.agent,
+            str(verdict.purpose),
+            str(verdict.decision),
+            verdict.level,
+            cached[1],
+            cached[2],
+            pcached[1],
+            pcached[2],
+        )
+
+    def _line(
+        self,
+        ts: float,
+        url: str,
+        agent: str,
+        purpose: str,
+        decision: str,
+        level: str,
+        evidence: str,
+        registry: str,
+        policy: str,
+        origin: str | None,
+    ) -> str:
+        """The sealed line of a prepared entry; the chain's head moves to it."""
         second = int(ts)
         if second != self._second:  # the formatted second, reused: datetime is slow
             self._second, self._stamp = second, audit.iso_time(second)[:-5]
         quoted = self._quoted
+        quoted_url = audit.quote(url)
         body = audit.check_body(
             time=f"{self._stamp}.{int((ts - second) * 1000):03d}Z",
             caller=self._caller,
-            url=audit.quote(verdict.url),
-            origin=pcached[2] if policy is not None else audit.quote(verdict.url),
-            agent=quoted.get(verdict.agent) or self._quote(verdict.agent),
-            purpose=quoted.get(verdict.purpose) or self._quote(verdict.purpose),
-            decision=quoted.get(verdict.decision) or self._quote(verdict.decision),
-            level=quoted.get(verdict.level) or self._quote(verdict.level),
-            evidence=cached[1],
-            policy=pcached[1],
-            registry=cached[2],
+            url=quoted_url,
+            origin=origin if origin is not None else quoted_url,
+            agent=quoted.get(agent) or self._quote(agent),
+            purpose=quoted.get(purpose) or self._quote(purpose),
+            decision=quoted.get(decision) or self._quote(decision),
+            level=quoted.get(level) or self._quote(level),
+            evidence=evidence,
+            policy=policy,
+            registry=registry,
             prev=self._head,
         )
         line, self._head = audit.seal(body)
@@ -259,8 +368,8 @@ class AuditSink:
     # -- what each sink does
 
     def _append(self, items: list[tuple[Any, ...]]) -> None:
-        """Seal (hash-chain) and write ``items`` in order: sealing happens at write time, so a
-        header inserted by a rotation takes its place in the chain."""
+        """Seal (hash-chain) and write the prepared ``items`` in order: sealing happens at write
+        time, so a header inserted by a rotation takes its place in the chain."""
         raise NotImplementedError
 
     def _sync(self) -> None:
@@ -287,6 +396,11 @@ class JsonlSink(AuditSink):
             raise ConfigError("max_bytes must be >= 1024")
         self.directory = Path(directory)
         self.max_bytes = max_bytes
+        if self.process:  # the writer process opens, locks and writes the files
+            self._spawn(
+                JsonlSink, (str(directory),), {**self._child_options(), "max_bytes": max_bytes}
+            )
+            return
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock = open(self.directory / ".lock", "a")  # noqa: SIM115 - held until close
         try:
@@ -352,20 +466,34 @@ class RedisStreamSink(AuditSink):
     other worker before each append (a lock or a WATCH round trip per entry, serializing the
     fleet); per-writer streams append without coordination and each verifies on its own. The
     writers are listed in the set ``rc:v1:audit:writers``. ``client``: a redis-py client (see
-    ``drivers.cache.connect``).
+    ``drivers.cache.connect``), or a Redis URL — required with ``process=True``, as the writer
+    process connects on its own.
     """
 
     def __init__(self, client: Any, *, writer: str | None = None, **kw: Any) -> None:
         super().__init__(**kw)
-        self.client = client
         self.writer = writer or f"{socket.gethostname()}:{os.getpid()}:{int(time.time() * 1000)}"
         self.key = STREAM_PREFIX + self.writer
         self._pending_header: str | None = None
-        last = client.xrevrange(self.key, count=1)
+        self.client: Any
+        if isinstance(client, str):  # a URL (what the writer process connects with)
+            from reservation_crawler.drivers.cache import connect
+
+            self.client = connect(client)
+        elif self.process:
+            raise ConfigError("RedisStreamSink(process=True) takes the Redis URL, not a client")
+        else:
+            self.client = client
+        if self.process:  # the writer process appends; this process reads (sink_chains)
+            self._spawn(
+                RedisStreamSink, (client,), {**self._child_options(), "writer": self.writer}
+            )
+            return
+        last = self.client.xrevrange(self.key, count=1)
         if last:
             self._head = json.loads(last[0][1][b"e"].rsplit(b"\n", 1)[-1])["hash"]
         self._pending_header = self._header(self.writer)
-        client.sadd(WRITERS_KEY, self.writer)
+        self.client.sadd(WRITERS_KEY, self.writer)
         self._start()
 
     def _append(self, items: list[tuple[Any, ...]]) -> None:
@@ -383,6 +511,49 @@ class RedisStreamSink(AuditSink):
 
     def _close_io(self) -> None:
         pass
+
+
+def _writer_process(conn: Any, cls: type[AuditSink], args: tuple[Any, ...], options: Any) -> None:
+    """The writer process: open the sink, then write each batch the checking process sends and
+    acknowledge it once written (and durable when asked). It ignores SIGINT/SIGTERM: a Ctrl-C
+    of the terminal reaches the whole process group, and only its parent ends it (by a message,
+    or by dying: the pipe's end closes the sink, making what was written durable)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        sink = cls(*args, **options)
+    except BaseException as exc:
+        conn.send(("failed", _sendable(exc)))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            message = pickle.loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            message = None  # the checking process is gone
+        if message is None:
+            sink._close_io()
+            with contextlib.suppress(OSError):
+                conn.send(("ok", 0))
+            return
+        items, sync = message
+        try:
+            if items:
+                sink._append(items)
+            if sync:
+                sink._sync()
+            conn.send(("ok", len(items)))
+        except Exception as exc:  # the chain's head is now uncertain: the parent stops writing
+            conn.send(("error", _sendable(exc)))
+
+
+def _sendable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling, else an AuditUnavailable saying what it was."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return AuditUnavailable(f"{type(exc).__name__}: {exc}")
+    return exc
 
 
 # --- reading --------------------------------------------------------------------------------

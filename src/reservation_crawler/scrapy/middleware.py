@@ -274,14 +274,19 @@ def _audit_sink(settings: Any, agent: str) -> AuditSink | None:
     """The audit log the settings ask for: RESERVATION_AUDIT_LOG (a directory) or
     RESERVATION_AUDIT_REDIS (Redis Streams on RESERVATION_REDIS_URL); neither: none."""
     operator = str(settings.get("RESERVATION_AUDIT_OPERATOR") or "")
+    # RESERVATION_AUDIT_PROCESS (default on): a writer process hashes and writes the entries,
+    # off the crawl's GIL (docs/audit.md, "Performance").
+    process = settings.getbool("RESERVATION_AUDIT_PROCESS", True)
     directory = settings.get("RESERVATION_AUDIT_LOG")
     if directory:
-        return JsonlSink(directory, operator=operator, token=agent)
+        return JsonlSink(directory, operator=operator, token=agent, process=process)
     if settings.getbool("RESERVATION_AUDIT_REDIS", False):
+        url = settings.get("RESERVATION_REDIS_URL") or None
+        if process and url:  # the writer process connects with the URL itself
+            return RedisStreamSink(url, operator=operator, token=agent, process=True)
         from reservation_crawler.drivers.cache import connect
 
-        client = connect(settings.get("RESERVATION_REDIS_URL") or None)
-        return RedisStreamSink(client, operator=operator, token=agent)
+        return RedisStreamSink(connect(url), operator=operator, token=agent)
     return None
 
 
