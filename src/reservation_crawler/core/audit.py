@@ -109,6 +109,8 @@ def registry_json(evidence: Sequence[Evidence]) -> str:
         for e in evidence
         if e.signal == "registry"
     ]
+    if not rows:  # nearly every entry: no json.dumps call
+        return "[]"
     return json.dumps(rows, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 

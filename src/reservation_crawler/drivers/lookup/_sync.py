@@ -65,7 +65,10 @@ class Checker(_SyncShell):
             entry, source = self._policy(item.origin, now)
             verdict = self._decided(self._verdict, entry, item, source, now)
         if self.audit is not None:
-            self._audited(((verdict, entry.policy),))
+            if self.audit_required:
+                self._audited(((verdict, entry.policy),))
+            else:  # the hot path: a deque append, nothing to wait for
+                self.audit.record(verdict, entry.policy)
         return verdict
 
     def check_response(
