@@ -14,6 +14,15 @@ class Site:
         files = self.files
 
         class Handler(BaseHTTPRequestHandler):
+            def handle_one_request(self) -> None:
+                # A TLS ClientHello (an https:// probe of this plain-HTTP port) is refused at
+                # once, as real servers do, instead of waiting for a request line that never ends.
+                if self.rfile.peek(1)[:1] == b"\x16":
+                    self.close_connection = True
+                    self.wfile.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                    return
+                super().handle_one_request()
+
             def do_GET(self) -> None:
                 found = files.get(self.path)
                 if found is None:

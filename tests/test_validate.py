@@ -19,12 +19,12 @@ from reservation_crawler.apps.validate import (
     check_rsl_document,
     check_tdm_policy,
     exit_status,
-    render_html,
     render_json,
     render_text,
     site_url,
     validate,
 )
+from reservation_crawler.apps.web.render import render_report_html as render_html
 from reservation_crawler.drivers.fetch import Fetcher, FetchLimits, FetchResult
 from reservation_crawler.errors import InvalidOrigin
 from reservation_crawler.signals.agents import well_known_agents

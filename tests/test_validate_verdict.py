@@ -89,7 +89,9 @@ def test_text_and_html_start_with_the_verdict_and_label_examples(web):
     assert " ".join(text.split("\n\n", 1)[0].split()) == verdict
     assert EXAMPLE_LABEL in text
     _, page = _run(["validate", "--html", "--allow-private", url])
-    assert page.index('<p class="verdict">') < page.index("<h1>")
+    # The verdict first, then the fixes, then the matrix (the web page's template).
+    assert page.index('<p class="verdict">') < page.index('id="findings-title"')
+    assert page.index('id="findings-title"') < page.index('class="matrix"')
     assert f'<p>{EXAMPLE_LABEL}</p><pre class="example">' in page
     # The site's own lines stay in plain <pre> blocks, the generic ones only in .example.
     assert page.count('<pre class="example">') == len(json.loads(out)["findings"])

@@ -140,9 +140,10 @@ class RegistryAPI:
 
     async def verify(self, request: Request) -> Response:
         registration_id = request.path_params["id"]
-        return JSONResponse(await run_in_threadpool(self._verify, registration_id))
+        return JSONResponse(await run_in_threadpool(self.verify_now, registration_id))
 
-    def _verify(self, registration_id: str) -> dict[str, Any]:
+    def verify_now(self, registration_id: str) -> dict[str, Any]:
+        """Fetch the proof and mark the registration verified when it is served (blocking)."""
         store = self.store()
         registration = store.get(registration_id)
         with Fetcher(allow_private=self.allow_private) as fetcher:

@@ -35,7 +35,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from reservation_crawler._version import __version__
 from reservation_crawler.apps.metrics import MetricsMiddleware, ServeMetrics, log_config
@@ -284,6 +284,14 @@ class _Service:
         self.decision_threads = anyio.CapacityLimiter(DECISION_THREADS)
         self.metrics = ServeMetrics(ROUTE_PATHS)
 
+    def valid_url(self, value: Any, where: str) -> str:
+        """``value`` as a URL this service may fetch (``_BadInput`` otherwise): the web front's
+        forms go through the same checks and address guard as the API."""
+        return _valid_url(value, self.limits, self.guard, where)
+
+    def valid_agent(self, value: Any, where: str) -> str:
+        return _valid_agent(value, self.limits, where)
+
     def get_checker(self) -> AsyncChecker:
         if self.checker is None:  # first request (lifespan not run, e.g. a bare ASGI transport)
             self.checker = AsyncChecker(
@@ -435,6 +443,8 @@ def create_app(
     audit_required: bool = False,
     audit_api_key: str | None = None,
     registry: str | None = None,
+    web: bool = True,
+    web_secret: str | None = None,
 ) -> Starlette:
     """The ASGI app. Without ``checker`` one is made (on ``redis_url``, with ``allow_private``,
     ``fail_closed`` and ``audit``) and closed on shutdown; a given checker is the caller's to
@@ -442,7 +452,8 @@ def create_app(
     step on its worker threads (sets ``checker.offload`` when it is None). ``audit`` (the
     caller's to close) also answers ``GET /v1/audit`` to requests carrying ``audit_api_key``.
     ``registry`` (a database location) mounts the registry's endpoints (apps/registry_api.py)
-    and makes a made checker consult it."""
+    and makes a made checker consult it. ``web`` mounts the web front (apps/web: ``/``,
+    ``/register``, ``/audit``, ``/static``); ``web_secret`` signs its CSRF tokens."""
     if checker is not None:
         own = _checker_allows_private(checker)
         if allow_private is not None and allow_private != own:
@@ -479,7 +490,7 @@ def create_app(
         logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
         return _error(500, "internal", "internal error; see the service log")
 
-    routes = [
+    routes: list[BaseRoute] = [
         # One route per path, so a 405 lists every method of the path (two routes for one
         # path made Starlette answer "Allow: GET" to a DELETE though POST works too).
         Route("/v1/check", service.check, methods=["GET", "POST"]),
@@ -490,11 +501,17 @@ def create_app(
         Route("/metrics", service.prometheus, methods=["GET"]),
     ]
     lifespan = service.lifespan
+    registry_api = None
     if registry is not None:
         from reservation_crawler.apps.registry_api import RegistryAPI
 
         registry_api = RegistryAPI(registry, allow_private=bool(allow_private))
         routes += registry_api.routes()
+    if web:
+        from reservation_crawler.apps.web import WebFront
+
+        routes += WebFront(service, registry_api, secret=web_secret).routes()
+    if registry_api is not None:
 
         @contextlib.asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -502,6 +519,7 @@ def create_app(
                 async with service.lifespan(app):
                     yield
             finally:
+                assert registry_api is not None
                 registry_api.close()
 
     app = Starlette(
@@ -516,7 +534,7 @@ def create_app(
     )
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)
     app.state.service = service
-    if registry is not None:
+    if registry_api is not None:
         app.state.registry_api = registry_api
     return app
 

@@ -7,16 +7,16 @@ the same core as ``check`` (``collect`` -> ``decide``); this module adds the che
 make alone (documents a signal points to, media types, control-only tokens) and presents.
 
 The report model (:class:`ValidationReport`) is kept apart from its renderers
-(:func:`render_text`, :func:`render_json`, :func:`render_html`). Readings: ``docs/validate.md``.
+(:func:`render_text`, :func:`render_json`; the HTML page is ``apps/web``'s template, shared with
+the web front). Readings: ``docs/validate.md``.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -44,6 +44,7 @@ from reservation_crawler.signals.robots import MAX_BYTES
 # report (ValidationReport.from_json, the renderers) does not pay for them.
 if TYPE_CHECKING:
     from reservation_crawler.core.decide import Decided
+    from reservation_crawler.core.registry import RegistryIndex
     from reservation_crawler.drivers.fetch import Fetcher, FetchLimits, FetchResult
     from reservation_crawler.signals.page import PageSignals
 
@@ -58,17 +59,19 @@ __all__ = [
     "ReportFinding",
     "Signal",
     "SignalRef",
+    "SourceFile",
     "SourceLine",
     "ValidationReport",
     "build_report",
     "check_rsl_document",
     "check_tdm_policy",
     "exit_status",
+    "purpose_verdict",
     "referenced_documents",
-    "render_html",
     "render_json",
     "render_text",
     "site_url",
+    "source_files",
     "validate",
 ]
 
@@ -277,6 +280,17 @@ class Occurrence:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A policy file as fetched, for showing in full: its name (robots.txt, ai.txt, tdmrep.json),
+    URL and text lines (numbered as the parsers number them), at most ``MAX_FILE_LINES``."""
+
+    name: str
+    url: str
+    lines: tuple[str, ...]
+    omitted: int = 0  # lines past MAX_FILE_LINES, not kept
+
+
+@dataclass(frozen=True, slots=True)
 class ReportFinding:
     """One finding code with its catalogue entry and every place it was seen."""
 
@@ -307,7 +321,8 @@ def _verdict(report: ValidationReport) -> str:
     # written for readers; from_json recomputes them
     computed={"verdict": _verdict, "summary": _summary},
     order="schema verdict target origin checked_at agents reachable summary sources pages "
-    "signals references conflicts findings",
+    "signals references conflicts findings files",
+    omit_default=("files",),  # kept only on request (validate(keep_files=True)): the web page
 )
 @dataclass(frozen=True, slots=True)
 class ValidationReport:
@@ -324,6 +339,7 @@ class ValidationReport:
     references: tuple[Reference, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     findings: tuple[ReportFinding, ...] = ()
+    files: tuple[SourceFile, ...] = ()
     schema: str = field(default=REPORT_SCHEMA)
 
     @property
@@ -351,6 +367,13 @@ class ValidationReport:
             return f"{head}; {tally}" + (f". {hint}" if hint else "")
         return f"{_training_verdict(self.pages[0] if self.pages else None)}; {tally}"
 
+    @property
+    def purpose_verdicts(self) -> dict[str, str]:
+        """One sentence per purpose (``PURPOSES`` order) about the checked page, for the web
+        page's head: "GPTBot may not train on this site"."""
+        page = self.pages[0] if self.pages and self.reachable else None
+        return {str(p): purpose_verdict(page, str(p)) for p in PURPOSES}
+
     def to_json(self) -> dict[str, Any]:
         """The ``validate --json`` form (``docs/validate.md``)."""
         return codec.to_json(self)
@@ -372,25 +395,44 @@ def _tally(counts: Mapping[str, int]) -> str:
     return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
 
 
+# What each purpose's sentence says: (verb phrase for "may not ...", noun for "... is allowed").
+# A purpose missing here (a vocabulary change) is named by its token, never dropped.
+_PURPOSE_WORDING = {
+    "train-ai": ("train on", "training"),
+    "crawl": ("crawl", "crawling"),
+    "search": ("index for search", "search indexing"),
+    "ai-input": ("use as AI input", "use as AI input"),
+    "ai-use": ("use as AI input", "use as AI input"),
+}
+
+
 def _training_verdict(page: PageReport | None) -> str:
     """Who may not train on the page, from its matrix (the ``train-ai`` column)."""
+    return purpose_verdict(page, "train-ai")
+
+
+def purpose_verdict(page: PageReport | None, purpose: str) -> str:
+    """Who may not use the page for ``purpose``, from its matrix (that purpose's column)."""
     if page is None or not page.matrix:
         return "Nothing was decided"
+    verb, noun = _PURPOSE_WORDING.get(purpose, (f"use for {purpose}", purpose))
     star = next((row for row in page.matrix if row.agent == "*"), None)
     named = [row for row in page.matrix if row.agent != "*"]
-    reserved = [row.agent for row in named if row.decisions["train-ai"] == "reserved"]
-    others = star.decisions["train-ai"] if star is not None else "unspecified"
+    reserved = [row.agent for row in named if row.decisions[purpose] == "reserved"]
+    others = star.decisions[purpose] if star is not None else "unspecified"
     if reserved and len(reserved) == len(named) and others == "reserved":
-        return "No AI agent may train on this site"
+        return f"No AI agent may {verb} this site"
     if others == "reserved":
-        free = [row.agent for row in named if row.decisions["train-ai"] != "reserved"]
-        return f"No AI agent may train on this site except {_names(free)}"
+        free = [row.agent for row in named if row.decisions[purpose] != "reserved"]
+        return f"No AI agent may {verb} this site except {_names(free)}"
     if reserved:
         rest = "allowed" if others == "allowed" else "not reserved"
-        return f"{_names(reserved)} may not train on this site (other agents: {rest})"
+        return f"{_names(reserved)} may not {verb} this site (other agents: {rest})"
     if others == "allowed":
-        return "AI agents may train on this site (training is allowed)"
-    return "This site does not reserve AI training (nor allow it explicitly)"
+        return f"AI agents may {verb} this site ({noun} is allowed)"
+    if purpose == "train-ai":  # the 0.2 wording of the report's first line
+        return "This site does not reserve AI training (nor allow it explicitly)"
+    return f"This site does not reserve {noun} (nor allow it explicitly)"
 
 
 _TLS_WORDS = ("tls", "ssl", "handshake", "certificate")
@@ -455,11 +497,15 @@ def validate(
     fetcher: Fetcher | None = None,
     allow_private: bool = False,
     limits: FetchLimits | None = None,
+    registry: RegistryIndex | None = None,
+    keep_files: bool = False,
 ) -> ValidationReport:
     """Fetch the site's policy files, its pages and the documents they point to; build the report.
 
     ``site``: a host name or URL (its page is checked); ``urls``: more pages of the same origin
-    (paths allowed). Raises :class:`InvalidOrigin` for a bad site or a URL of another origin.
+    (paths allowed). ``registry``: registrations to consult (docs/registry.md); ``keep_files``:
+    keep the policy files' text in the report (``files``, for the web page). Raises
+    :class:`InvalidOrigin` for a bad site or a URL of another origin.
     """
     from reservation_crawler.drivers.collect import decide_read, policy_from_fetches, read_page
     from reservation_crawler.drivers.fetch import Fetcher, FetchLimits
@@ -474,7 +520,7 @@ def validate(
         policy = policy_from_fetches(fetcher.fetch_policy_files(start))
         reads = [read_page(fetcher.fetch(url)) for url in page_urls]  # each page parsed once
         decided = [
-            decide_read(url, tokens, policy, read)
+            decide_read(url, tokens, policy, read, registry=registry)
             for url, read in zip(page_urls, reads, strict=True)
         ]
         signals = [read.signals for read in reads]
@@ -483,7 +529,8 @@ def validate(
     finally:
         if own:
             fetcher.close()
-    return build_report(start, policy, decided, signals, fetched, agents=tokens)
+    report = build_report(start, policy, decided, signals, fetched, agents=tokens)
+    return replace(report, files=source_files(policy)) if keep_files else report
 
 
 def _fetch_references(urls: Sequence[str], fetcher: Fetcher) -> dict[str, FetchResult]:
@@ -1008,7 +1055,26 @@ def _signals(
                 signal.scope,
                 tuple(dict.fromkeys(urls)),
             )
-    return out + list(merged.values())
+    return out + list(merged.values()) + _registry_signals(records)
+
+
+def _registry_signals(records: Sequence[ReservationRecord]) -> list[Signal]:
+    """Each registration that speaks to a checked page (docs/registry.md), once, with the pages."""
+    found: dict[tuple[str, str], tuple[Evidence, list[str]]] = {}
+    for record in records:
+        for evidence in record.evidence:
+            if evidence.signal != "registry":
+                continue
+            key = (evidence.location or "", evidence.scope)
+            _first, urls = found.setdefault(key, (evidence, []))
+            if record.url not in urls:
+                urls.append(record.url)
+    out = []
+    for (location, scope), (evidence, urls) in found.items():
+        purposes = ", ".join(str(p) for p in evidence.purposes)
+        summary = f"{evidence.raw}; {purposes} for {scope}"
+        out.append(Signal("registry", "registry", location, summary, (), scope, tuple(urls)))
+    return out
 
 
 def _text_lines(body: bytes | None) -> list[str]:
@@ -1017,6 +1083,27 @@ def _text_lines(body: bytes | None) -> list[str]:
         return []
     text = body[:MAX_BYTES].decode("utf-8", "replace").removeprefix("\ufeff")
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+MAX_FILE_LINES = 5000
+
+
+def source_files(policy: OriginPolicy) -> tuple[SourceFile, ...]:
+    """The policy files that answered with a body, as text lines (robots.py's numbering)."""
+    out = []
+    for name, fetched in (
+        (ROBOTS, policy.robots_file),
+        (AITXT, policy.aitxt_file),
+        (TDMREP, policy.tdmrep_file),
+    ):
+        status = fetched.source.status
+        lines = _text_lines(fetched.body) if status is not None and 200 <= status < 300 else []
+        if lines and lines[-1] == "":
+            lines.pop()  # the newline ending the last line starts no line of its own
+        if lines:
+            kept = tuple(lines[:MAX_FILE_LINES])
+            out.append(SourceFile(name, fetched.source.url, kept, len(lines) - len(kept)))
+    return tuple(out)
 
 
 def _capped(lines: list[SourceLine]) -> tuple[tuple[SourceLine, ...], int]:
@@ -1226,6 +1313,7 @@ _FAMILY_TITLES = {
     "noimageai": "noimageai",
     "rsl": "RSL licences",
     "licence": "Licence links",
+    "registry": "Registry (reservations declared outside the site)",
 }
 
 
@@ -1454,143 +1542,3 @@ def _agent_label(row: MatrixRow) -> str:
 def render_json(report: ValidationReport) -> str:
     """The same content for machines: ``ValidationReport.from_json(json.loads(...))`` reads it."""
     return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
-
-
-_CSS = """
-body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#222}
-h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;
-text-align:left;vertical-align:top}th{background:#f4f4f4}
-code,pre{font:13px/1.4 ui-monospace,monospace}
-pre{background:#f7f7f7;padding:.5em;overflow-x:auto}.reserved{background:#fde2e1}
-.allowed{background:#e3f5e1}.unspecified{color:#777}.error{color:#b00020}.warning{color:#a15c00}
-.info{color:#31608f}.finding{margin:1em 0;padding-left:.8em;border-left:4px solid #ddd}
-.finding.error{border-color:#b00020}.finding.warning{border-color:#e39b00}
-.finding p,.finding ul{color:#222}.summary{font-size:1.1em}
-.verdict{font-size:1.25em;font-weight:600;margin:0 0 .5em}
-.example p{margin:.5em 0 .2em;font-size:.9em;font-style:italic;color:#555}
-pre.example{background:#fff;border:1px dashed #999;color:#555}
-"""
-
-
-def render_html(report: ValidationReport) -> str:
-    """A self-contained HTML page of the report (every value escaped)."""
-    e = html.escape
-    counts = report.counts
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>AI reservations of {e(report.origin)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f'<p class="verdict">{e(report.verdict)}</p>',
-        f"<h1>AI and TDM reservations of <code>{e(report.target)}</code></h1>",
-        f"<p>Origin <code>{e(report.origin)}</code>, checked {e(report.checked_at)}.</p>",
-        f'<p class="summary"><span class="error">{counts["error"]} error(s)</span>, '
-        f'<span class="warning">{counts["warning"]} warning(s)</span>, '
-        f'<span class="info">{counts["info"]} note(s)</span>, '
-        f"{len(report.conflicts)} conflict(s).</p>",
-    ]
-    if not report.reachable:
-        parts.append('<p class="error">The site could not be reached.</p>')
-        hint = _plain_http_hint(report)
-        if hint:
-            parts.append(f"<p>{e(hint)}</p>")
-
-    parts.append(
-        "<h2>Sources</h2><table><tr><th>file</th><th>outcome</th><th>detail</th><th>URL</th></tr>"
-    )
-    rows = [(name, s, "") for name, s in report.sources.items()]
-    rows += [("page", p.source, "") for p in report.pages]
-    rows += [(ref.kind, ref.source, ref.summary) for ref in report.references]
-    for name, source, note in rows:
-        detail = _source_detail(source) + (f"; {note}" if note else "")
-        parts.append(
-            f"<tr><td>{e(name)}</td><td>{e(str(source.outcome))}</td><td>{e(detail)}</td>"
-            f"<td><code>{e(source.url)}</code></td></tr>"
-        )
-    parts.append("</table>")
-
-    parts.append("<h2>Signals found</h2>")
-    if not report.signals:
-        parts.append("<p>None.</p>")
-    for family, title in _FAMILY_TITLES.items():
-        signals = [s for s in report.signals if s.family == family]
-        if not signals:
-            continue
-        parts.append(f"<h3>{e(title)}</h3>")
-        for signal in signals:
-            body = "\n".join(
-                (f"{line.line:>5}  " if line.line is not None else "") + line.text
-                for line in signal.lines
-            )
-            if signal.omitted:
-                body += f"\n       ... {signal.omitted} more line(s)"
-            parts.append(
-                f"<p>{e(signal.summary)} <small>({e(signal.source)}: "
-                f"<code>{e(signal.location)}</code>)</small></p>"
-            )
-            if body:
-                parts.append(f"<pre>{e(body)}</pre>")
-
-    for urls, page in _matrix_groups(report):
-        label = ", ".join(urls)
-        parts.append(f"<h2>What AI agents may do: <code>{e(label)}</code></h2>")
-        parts.append("<table><tr><th>agent</th><th>operator</th>")
-        parts.extend(f"<th>{e(p)}</th>" for p in _PURPOSE_NAMES)
-        parts.append("</tr>")
-        for row in page.matrix:
-            parts.append(f"<tr><td>{e(_agent_label(row))}</td><td>{e(row.operator or '')}</td>")
-            for purpose in _PURPOSE_NAMES:
-                decision = row.decisions[purpose]
-                why = "\n".join(row.reasons.get(purpose, ()))
-                parts.append(f'<td class="{e(decision)}" title="{e(why)}">{e(decision)}</td>')
-            parts.append("</tr>")
-        parts.append("</table>")
-
-    parts.append("<h2>Conflicts between signals</h2>")
-    if not report.conflicts:
-        parts.append("<p>None.</p>")
-    else:
-        parts.append("<ol>")
-        for conflict in report.conflicts:
-            items = [f"reserved by {r.describe()}" for r in conflict.reserved_by]
-            items += [f"allowed by {r.describe()}" for r in conflict.allowed_by]
-            parts.append(
-                f"<li>{e(', '.join(conflict.purposes))} for {e(_names(list(conflict.agents)))}"
-                "<ul>" + "".join(f"<li>{e(i)}</li>" for i in items) + "</ul>"
-                f"<p>{e(conflict.resolution)}</p></li>"
-            )
-        parts.append("</ol>")
-
-    parts.append("<h2>Findings</h2>")
-    if not report.findings:
-        parts.append("<p>None.</p>")
-    for finding in report.findings:
-        severity = str(finding.severity)
-        parts.append(f'<div class="finding {e(severity)}">')
-        parts.append(
-            f'<h3><span class="{e(severity)}">{e(severity.upper())}</span> '
-            f"<code>{e(finding.code)}</code>: {e(finding.title)}</h3><ul>"
-        )
-        for occurrence in finding.occurrences:
-            where = occurrence.location or ""
-            if occurrence.line is not None:
-                where += f" line {occurrence.line}"
-            parts.append(
-                f"<li>{e(occurrence.message)}"
-                + (f" <small><code>{e(where.strip())}</code></small>" if where.strip() else "")
-                + "</li>"
-            )
-        parts.append("</ul>")
-        if finding.explanation:
-            parts.append(f"<p>{e(finding.explanation)}</p>")
-        if finding.example:
-            parts.append(
-                f'<div class="example"><p>{e(EXAMPLE_LABEL)}</p>'
-                f'<pre class="example">{e(finding.example)}</pre></div>'
-            )
-        if finding.fix:
-            parts.append(f"<p><strong>Fix:</strong> {e(finding.fix)}</p>")
-        parts.append("</div>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"

@@ -64,11 +64,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, out: Output) -> int:
     from reservation_crawler.apps.validate import (
         exit_status,
-        render_html,
         render_json,
         render_text,
         validate,
     )
+    from reservation_crawler.apps.web.render import render_report_html
     from reservation_crawler.drivers.fetch import FetchLimits
 
     try:
@@ -79,12 +79,13 @@ def run(args: argparse.Namespace, out: Output) -> int:
             urls=args.urls,
             allow_private=args.allow_private,
             limits=limits,
+            keep_files=args.html,  # the page shows the files, each finding on its line
         )
     except ValueError as exc:  # InvalidOrigin, ConfigError
         out.message(str(exc))
         return ExitCode.USAGE
     # The JSON report is indented (docs/validate.md), so it is rendered here, not by emit().
-    render = render_json if out.json else render_html if args.html else render_text
+    render = render_json if out.json else render_report_html if args.html else render_text
     out.report(render(report), end="")
     status = exit_status(report, strict=args.strict)
     if status == ExitCode.UNREACHABLE:

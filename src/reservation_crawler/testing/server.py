@@ -186,6 +186,11 @@ class _Connection(asyncio.Protocol):
 
     def _process(self) -> None:
         while not self.waiting and not self.closed:
+            if self.buffer[:1] == b"\x16":
+                # A TLS ClientHello (an https:// client) on this plain-HTTP port: answered 400 at
+                # once, as real plain-HTTP servers do, so the client's handshake fails fast.
+                self._send(_BAD_REQUEST, False, False)
+                return
             end = self.buffer.find(b"\r\n\r\n")
             if end < 0:
                 if len(self.buffer) > MAX_HEAD:

@@ -886,6 +886,17 @@ _kind(
     }
 )
 
+# Publisher text a report must show as text: an orphan rule carrying an HTML script element. Not
+# one of KINDS (the seeded webs and the golden outputs stay as they are); its ground truth is the
+# one of `robots-quirks/rules-before-user-agent` (an orphan rule belongs to no group).
+MARKUP = "<script>alert(1)</script>"
+
+
+def markup_in_robots() -> Recipe:
+    """A site whose robots.txt line 2 is ``Disallow: /<script>alert(1)</script>``."""
+    params = {"robots": robots(ALLOW_ALL, orphan_rules=[("disallow", "/" + MARKUP)])}
+    return Recipe("robots-quirks", "markup", params)
+
 
 def _tdm_raw(raw: str, lenient: list[dict[str, Any]] | None = None) -> Generator:
     spec: dict[str, Any] = {"raw": raw}

@@ -36,7 +36,7 @@ from reservation_crawler.core.policy import (
     OriginPolicy,
     PolicyFile,
 )
-from reservation_crawler.core.registry import CLAIMED_RESERVES, DEFAULT_REFRESH
+from reservation_crawler.core.registry import CLAIMED_RESERVES, DEFAULT_REFRESH, RegistryIndex
 from reservation_crawler.core.urls import target_url
 from reservation_crawler.drivers.audit import AuditSink
 from reservation_crawler.drivers.cache import (
@@ -309,6 +309,13 @@ class _CheckerBase:
                 refresh=registry_refresh,
                 inline=self._registry_inline,
             )
+
+    def registry_index(self, *, fresh: bool = False) -> RegistryIndex | None:
+        """The registry's index (None without a registry); ``fresh``: with every stored change
+        read now, not at the next refresh. Reads the database: call it off the event loop."""
+        if self._registry is None:
+            return None
+        return self._registry.index_now() if fresh else self._registry.index()
 
     def _close_registry(self) -> None:
         if self._registry is not None:

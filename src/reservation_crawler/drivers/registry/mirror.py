@@ -51,6 +51,12 @@ class RegistryMirror:
                 if self.due():
                     self._update()
 
+    def index_now(self) -> RegistryIndex:
+        """The index with every change stored so far (a page showing a registration just made)."""
+        with self._guard:
+            self._update()
+        return self._index
+
     def _update(self) -> None:
         changes = self.store.changes_since(self._index.seq)
         if changes:
