@@ -228,3 +228,10 @@ def test_the_markup_site_keeps_its_ground_truth(web: FixtureWeb) -> None:
                     assert records[url]["decisions"][agent][purpose] == want, (url, agent)
                     compared += 1
     assert compared > 20
+
+
+async def test_serve_without_the_web_front(redis_url: str) -> None:
+    async with _client(redis_url, web=False) as c:
+        assert (await c.get("/")).status_code == 404
+        assert (await c.get("/register")).status_code == 404
+        assert (await c.get("/healthz")).status_code == 200

@@ -26,7 +26,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p = add_command(
         commands,
         "serve",
-        help="run the HTTP check service (GET/POST /v1/check, /v1/record, /healthz, /metrics)",
+        help="run the HTTP check service (GET/POST /v1/check, /v1/record, /healthz, /metrics) "
+        "and its web pages (/, /register, /audit)",
         description="Serve fetch-time permission checks over HTTP, backed by the shared Redis "
         "cache (OpenAPI description at /openapi.json).",
         exits=EXITS,
@@ -107,6 +108,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "directory's); docs/registry.md",
     )
     p.add_argument(
+        "--no-web",
+        action="store_true",
+        help="serve the JSON API only, without the web pages / (check a site), /register and "
+        "/audit (docs/web.md; their CSRF tokens are signed with $RC_WEB_SECRET, else a random "
+        "key per process)",
+    )
+    p.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -184,6 +192,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         audit_required=args.audit_required,
         audit_api_key=key,
         registry=args.registry,
+        web=not args.no_web,
     )
     out.message(f"listening on {address_of(sock)}")  # first: scripts wait for this line
     if sink is not None:
