@@ -235,3 +235,23 @@ async def test_serve_without_the_web_front(redis_url: str) -> None:
         assert (await c.get("/")).status_code == 404
         assert (await c.get("/register")).status_code == 404
         assert (await c.get("/healthz")).status_code == 200
+
+
+def test_templates_and_static_files_are_package_data() -> None:
+    """A non-editable install ships every template and static file (pyproject package-data)."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    package = root / "src" / "reservation_crawler"
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = config["tool"]["setuptools"]["package-data"]["reservation_crawler"]
+    files = [
+        p.relative_to(package).as_posix()
+        for folder in ("templates", "static")
+        for p in (package / "apps" / "web" / folder).iterdir()
+    ]
+    assert len(files) >= 10
+    for name in files:
+        assert any(fnmatch.fnmatch(name, glob) for glob in globs), name

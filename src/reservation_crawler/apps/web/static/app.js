@@ -26,3 +26,14 @@ for (const button of document.querySelectorAll("button[data-copy]")) {
     button.textContent = "Copied";
   });
 }
+// A check can take seconds (every host form of the site is fetched): say it is under way.
+for (const form of document.querySelectorAll("form[role=search]")) {
+  form.addEventListener("submit", () => {
+    const button = form.querySelector("button[type=submit]");
+    if (button) {
+      button.textContent = "Checking…";
+      button.setAttribute("aria-disabled", "true");
+    }
+    form.setAttribute("aria-busy", "true");
+  });
+}
