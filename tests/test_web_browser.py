@@ -57,7 +57,9 @@ def _missing(what: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+# One browser for the module, not the session: Playwright's sync API keeps an event loop running
+# in this thread while it is open, which would break the asyncio tests of later modules.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not os.access(CHROMIUM, os.X_OK):
         _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
