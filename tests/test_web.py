@@ -108,6 +108,8 @@ async def test_the_check_form_goes_through_the_address_guard(redis_url: str) -> 
         assert bad.status_code == 400 and "invalid URL" in bad.text
         agent = await c.get("/", params={"site": "example.com", "agents": "Mozilla/5.0 (X11)"})
         assert agent.status_code == 400
+        many = await c.get("/", params={"site": "example.com", "agents": "A " * 17})
+        assert many.status_code == 400 and "at most 16" in many.text
 
 
 async def test_the_check_form_is_rate_limited(redis_url: str) -> None:

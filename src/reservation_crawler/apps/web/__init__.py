@@ -58,6 +58,7 @@ CSRF_MAX_AGE = 2 * 3600  # seconds a form stays valid
 MAX_AUDIT_ENTRIES = 500  # newest first
 MAX_FIELD = 4096
 MAX_FORM_BYTES = 65_536
+MAX_AGENTS = 16  # as the API's /v1/record
 SECURITY_HEADERS = {
     # No inline script or style on served pages: a publisher's text cannot run here.
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -231,7 +232,10 @@ class WebFront:
         try:
             self._limit(self.check_limit, request)
             url = self._valid_url(site, "site")
-            agents = [self._valid_agent(a, "agents") for a in raw_agents.replace(",", " ").split()]
+            tokens = raw_agents.replace(",", " ").split()
+            if len(tokens) > MAX_AGENTS:
+                raise _Refused(400, f"agents: at most {MAX_AGENTS} product tokens")
+            agents = [self._valid_agent(a, "agents") for a in tokens]
             report, variants = await self._check(url, agents)
         except _Refused as exc:
             return self._page(
