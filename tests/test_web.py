@@ -257,3 +257,13 @@ def test_templates_and_static_files_are_package_data() -> None:
     assert len(files) >= 10
     for name in files:
         assert any(fnmatch.fnmatch(name, glob) for glob in globs), name
+
+
+async def test_a_refused_registration_marks_its_field(client: httpx.AsyncClient) -> None:
+    token = _token((await client.get("/register")).text)
+    bad = await client.post("/register", data={**FORM, "sha256": "12", "csrf": token})
+    assert bad.status_code == 400 and "64 hexadecimal digits" in bad.text
+    document = lxml_html.fromstring(bad.text)
+    assert document.get_element_by_id("sha256").get("aria-invalid") == "true"
+    assert document.get_element_by_id("target").get("aria-invalid") is None
+    assert document.get_element_by_id("sha256").get("value") == "12"  # kept for correcting
