@@ -15,6 +15,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from lxml import html as lxml_html
+from registry_site import Site
 
 from reservation_crawler.apps.server import create_app
 from reservation_crawler.apps.validate import ReportFinding, validate
@@ -267,3 +268,19 @@ async def test_a_refused_registration_marks_its_field(client: httpx.AsyncClient)
     assert document.get_element_by_id("sha256").get("aria-invalid") == "true"
     assert document.get_element_by_id("target").get("aria-invalid") is None
     assert document.get_element_by_id("sha256").get("value") == "12"  # kept for correcting
+
+
+async def test_an_html_page_served_as_robots_txt_is_shown_as_text(
+    client: httpx.AsyncClient,
+) -> None:
+    hostile = "<!DOCTYPE html><html><body><script>alert(1)</script><img src=x onerror=alert(2)>"
+    with Site() as site:
+        site.put("/robots.txt", hostile, "text/html")
+        page = await client.get("/", params={"site": site.origin})
+    assert page.status_code == 200
+    assert "robots.html-body" in page.text and "<script>alert" not in page.text
+    document = lxml_html.fromstring(page.text)
+    assert [s.get("src") for s in document.xpath("//script")] == ["/static/app.js"]
+    assert not document.xpath("//img")
+    line = document.get_element_by_id("file-robots-txt-L1")
+    assert line.xpath("string(.//code)") == hostile
