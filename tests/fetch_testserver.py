@@ -384,6 +384,15 @@ def _robots(h: _Handler, path: str, q: dict[str, str]) -> None:
         h.send(200, b"User-agent: *\n" + b"Disallow: /x\n" * 100_000)
     elif host.startswith("html"):  # a soft 404 / home page served as robots.txt
         h.send(200, b"<html><body>Welcome</body></html>", content_type="text/html")
+    elif host.startswith("challenge"):  # a Cloudflare challenge served with 200 as robots.txt
+        _send_as(
+            h,
+            200,
+            "cloudflare",
+            {"cf-mitigated": "challenge"},
+            ACCESS_BODIES["cf-body-200"],
+            "text/html",
+        )
     elif host.startswith("notype"):
         h.send(200, b"User-agent: *\nDisallow: /private/\n", content_type=None)
     else:
@@ -402,6 +411,62 @@ def _tdmrep(h: _Handler, path: str, q: dict[str, str]) -> None:
     if host.startswith("slow"):
         time.sleep(0.4)
     h.send(200, b'[{"location": "/", "tdm-reservation": 1}]', content_type="application/json")
+
+
+# Challenge, block and payment responses (docs/fetch.md, "Access outcomes"): (status, server,
+# headers, body). Server replaces BaseHTTPRequestHandler's own Server header.
+_CF_PAGE = b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>"
+ACCESS_BODIES: dict[str, bytes] = {
+    "cf-mitigated": _CF_PAGE,
+    "cf-body-200": b"<html><body><script>window._cf_chl_opt={cType:'managed'};</script>"
+    b"</body></html>",
+    "cf-server": b"<html><head><title>Attention Required! | Cloudflare</title></head></html>",
+    "cf-jsd": b'<html><body>news<script src="/cdn-cgi/challenge-platform/scripts/jsd/main.js">'
+    b"</script></body></html>",
+    "datadome": b'<html><script src="https://ct.captcha-delivery.com/c.js"></script></html>',
+    "akamai": b"<HTML><BODY><H1>Access Denied</H1>Reference&#32;&#35;18&#46;5f2e1d17</BODY></HTML>",
+    "pay": b"Payment required.\n",
+}
+_ACCESS: dict[str, tuple[int, str, dict[str, str]]] = {
+    "cf-mitigated": (403, "cloudflare", {"cf-mitigated": "challenge"}),
+    "cf-body-200": (200, "nginx", {}),
+    "cf-server": (503, "cloudflare", {}),
+    "cf-jsd": (200, "cloudflare", {}),
+    "datadome": (403, "nginx", {"X-DataDome": "protected"}),
+    "akamai": (403, "AkamaiGHost", {}),
+    "pay": (
+        402,
+        "cloudflare",
+        {"crawler-price": "USD 0.01", "Link": '<https://example.com/license.xml>; rel="license"'},
+    ),
+}
+
+
+def _access(h: _Handler, path: str, q: dict[str, str]) -> None:
+    name = path.rsplit("/", 1)[-1]
+    status, server, headers = _ACCESS[name]
+    _send_as(
+        h, status, server, headers, ACCESS_BODIES[name], "text/html" if name != "pay" else None
+    )
+
+
+def _send_as(
+    h: _Handler,
+    status: int,
+    server: str,
+    headers: dict[str, str],
+    body: bytes,
+    content_type: str | None,
+) -> None:
+    h.send_response_only(status)
+    h.send_header("Server", server)
+    h.send_header("Date", h.date_time_string())
+    h.send_header("Content-Type", content_type or "text/plain; charset=utf-8")
+    for name, value in headers.items():
+        h.send_header(name, value)
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.wfile.write(body)
 
 
 _ROUTES: dict[str, Route] = {
@@ -435,4 +500,5 @@ _PREFIX_ROUTES: tuple[tuple[str, Route], ...] = (
     ("/rel/", _relative),
     ("/huge", _huge),
     ("/enc/", _encoded),
+    ("/access/", _access),
 )

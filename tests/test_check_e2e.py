@@ -130,3 +130,94 @@ def test_broken_servers_become_findings_not_crashes(checked):
         "decision.conflict",
     ):
         assert code in codes, code
+
+
+def test_access_outcomes_match_ground_truth(checked):
+    """What the origin did (docs/fetch.md, "Access outcomes"): the robots.txt access of every
+    site, and the page's wherever check fetched it, as the fixture's recipe says."""
+    truths, records = checked
+    mismatches = []
+    pages_compared = 0
+    for truth in truths:
+        want = truth["sources"]["robots.txt"]["access"]
+        for url in truth["expected"]:
+            got = records[url]["sources"]["robots.txt"].get("access")
+            if got != want:
+                mismatches.append(f"{truth['kind']}/{truth['variant']} robots.txt: {got} != {want}")
+        for page in truth["pages"]:
+            source = records[page["url"]]["sources"]["page"]
+            if source["outcome"] == "not-fetched":
+                continue
+            pages_compared += 1
+            if source.get("access") != page["access"]:
+                mismatches.append(
+                    f"{truth['kind']}/{truth['variant']} {page['url']}: "
+                    f"{source.get('access')} != {page['access']}"
+                )
+    assert not mismatches, "\n".join(mismatches[:40])
+    kinds = {t["sources"]["robots.txt"]["access"] for t in truths}
+    assert {"fetched", "refused", "challenge", "payment-required", "unreachable"} <= kinds
+    assert pages_compared > 0
+
+
+def test_a_challenge_page_as_robots_txt_is_unknown_not_allowed(web, checked):
+    """A challenge served with 200 at /robots.txt is no robots.txt with no rules: the policy is
+    unknown, complete disallow (RFC 9309 §2.3.1.4), with a robots.challenge finding."""
+    truths, records = checked
+    seen = set()
+    for index in web.sites_of("access-challenge"):
+        truth = truths[index]
+        if truth["variant"].startswith("page-"):
+            continue
+        record = records[truth["origin"] + "/"]
+        robots_source = record["sources"]["robots.txt"]
+        assert robots_source["outcome"] == "unreachable", truth["variant"]
+        assert robots_source["access"] == "challenge"
+        seen.add(robots_source["access_rule"].split(":")[0])
+        assert "robots.challenge" in {f["code"] for f in record["findings"]}
+        for agent in ("*", *AGENTS):
+            assert set(record["decisions"][agent].values()) == {"reserved"}, truth["variant"]
+    assert seen == {"cloudflare", "datadome", "akamai"}
+
+
+def test_payment_required_carries_the_price_and_the_licence_link(web, checked):
+    truths, records = checked
+    (index,) = web.sites_of("access-payment", "pages-402")
+    truth = truths[index]
+    page = records[truth["origin"] + "/a/1.html"]["sources"]["page"]
+    assert page["access"] == "payment-required"
+    assert page["price"] == "USD 0.01 (crawler-price)"
+    assert page["license_url"] == truth["origin"] + "/license.xml"
+    codes = {f["code"] for f in records[truth["origin"] + "/a/1.html"]["findings"]}
+    assert "fetch.payment-required" in codes
+
+
+def test_refused_to_our_crawler_only(web, checked):
+    """The fixture refuses our User-Agent only: another client gets 200 (so "refused" is the
+    origin's choice about us), and the record says refused."""
+    import httpx
+
+    truths, records = checked
+    (index,) = web.sites_of("access-refused", "robots-403-our-ua")
+    origin = truths[index]["origin"]
+    assert records[origin + "/"]["sources"]["robots.txt"]["access"] == "refused"
+    with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.1")) as client:
+        other = client.get(
+            f"http://127.0.0.1:{web.port}/robots.txt",
+            headers={"Host": web.host(index), "User-Agent": "curl/8"},
+        )
+        ours = client.get(
+            f"http://127.0.0.1:{web.port}/robots.txt",
+            headers={"Host": web.host(index), "User-Agent": "reservation-crawler/0.2"},
+        )
+    assert (other.status_code, ours.status_code) == (200, 403)
+
+
+def test_a_challenge_page_instead_of_the_page_gives_no_page_signals(web, checked):
+    truths, records = checked
+    (index,) = web.sites_of("access-challenge", "page-cloudflare-200")
+    record = records[truths[index]["origin"] + "/"]
+    page = record["sources"]["page"]
+    assert (page["status"], page["outcome"], page["access"]) == (200, "error", "challenge")
+    assert "fetch.challenge" in {f["code"] for f in record["findings"]}
+    assert not [e for e in record["evidence"] if e["source"] in ("header", "meta")]

@@ -200,6 +200,27 @@ def test_crawl_records_match_the_ground_truth(web: FixtureWeb, main_crawl: dict[
     assert checked_cells(records, truth) > 10_000  # the comparison is not vacuous
 
 
+def test_crawl_records_say_what_the_origin_did(web: FixtureWeb, main_crawl: dict[str, Any]) -> None:
+    """Access outcomes (docs/fetch.md) in the crawl's records, against the ground truth: the
+    robots.txt of every site, and every page the crawl fetched."""
+    truth = truth_by_origin(web)
+    compared = Counter()
+    for record in main_crawl["records"]:
+        site = truth[record["origin"]]
+        robots_access = record["sources"]["robots.txt"].get("access")
+        assert robots_access == site["sources"]["robots.txt"]["access"], site["kind"]
+        page = record["sources"]["page"]
+        if page["outcome"] != "not-fetched":
+            (want,) = [p["access"] for p in site["pages"] if p["url"] == record["url"]]
+            assert page.get("access") == want, (site["kind"], site["variant"], record["url"])
+            compared[want] += 1
+    assert {"fetched", "challenge", "payment-required", "refused"} <= set(compared)
+    reasons = main_crawl["summary"]["sites"]["failed_by_reason"]
+    assert reasons.get("robots.txt:challenge") == len(
+        [i for i in web.sites_of("access-challenge") if web.recipes[i].variant[0] != "p"]
+    )
+
+
 def test_crawl_writes_one_record_per_url(web: FixtureWeb, main_crawl: dict[str, Any]) -> None:
     records = main_crawl["records"]
     urls = [r["url"] for r in records]

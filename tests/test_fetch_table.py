@@ -23,13 +23,14 @@ from urllib.parse import quote
 
 import anyio
 import pytest
-from fetch_testserver import GZIP_VARIED, SMALL_TEXT, VARIED_TEXT, FetchTestServer
+from fetch_testserver import ACCESS_BODIES, GZIP_VARIED, SMALL_TEXT, VARIED_TEXT, FetchTestServer
 
 from reservation_crawler.core.fetching import (
     ACCEPT_ENCODING,
     DEFAULT_MAX_BYTES,
     DEFAULT_ROBOTS_MAX_BYTES,
     FetchResult,
+    access_of,
 )
 from reservation_crawler.drivers.fetch import AsyncFetcher, Fetcher
 
@@ -37,6 +38,7 @@ CAP = DEFAULT_MAX_BYTES
 ROBOTS_CAP = DEFAULT_ROBOTS_MAX_BYTES
 ROBOTS_TXT = b"User-agent: *\nDisallow: /private/\n"
 FIELDS = ("url", "final_url", "status", "content_type", "error", "truncated", "redirects")
+UNREACHABLE = "unreachable"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class Case:
     hops: int = 0  # len(redirects)
     host: str = ""  # default: the row's name
     prefix: bytes = b""
+    access: str = "fetched"  # what the origin did (core.fetching.access_of, docs/fetch.md)
+    access_rule: str | None = None
 
 
 def to(location: str) -> str:
@@ -71,10 +75,30 @@ CASES = (
         error="too-many-redirects",
         final="/chain/1",
         hops=5,
+        access=UNREACHABLE,
+        access_rule="fetch:too-many-redirects",
     ),
     Case("chain-308", "/chain/2?status=308", 200, b"end of chain", final="/chain/0", hops=2),
-    Case("loop", "/loop/a", 302, b"", error="redirect-loop", final="/loop/b", hops=1),
-    Case("self-loop", "/self", 302, b"", error="redirect-loop"),
+    Case(
+        "loop",
+        "/loop/a",
+        302,
+        b"",
+        error="redirect-loop",
+        final="/loop/b",
+        hops=1,
+        access=UNREACHABLE,
+        access_rule="fetch:redirect-loop",
+    ),
+    Case(
+        "self-loop",
+        "/self",
+        302,
+        b"",
+        error="redirect-loop",
+        access=UNREACHABLE,
+        access_rule="fetch:redirect-loop",
+    ),
     Case(
         "relative",
         "/rel/dir/start",
@@ -96,11 +120,11 @@ CASES = (
     Case("no-location", "/noloc", 302, b"redirect without location"),
     # -- status classes (reported, never interpreted here)
     Case("s200", "/status/200", 200, b"status 200"),
-    Case("s403", "/status/403", 403, b"status 403"),
+    Case("s403", "/status/403", 403, b"status 403", access="refused", access_rule="http:403"),
     Case("s404", "/status/404", 404, b"status 404"),
-    Case("s429", "/status/429", 429, b"status 429"),
-    Case("s500", "/status/500", 500, b"status 500"),
-    Case("s503", "/status/503", 503, b"status 503"),
+    Case("s429", "/status/429", 429, b"status 429", access=UNREACHABLE, access_rule="http:429"),
+    Case("s500", "/status/500", 500, b"status 500", access=UNREACHABLE, access_rule="http:500"),
+    Case("s503", "/status/503", 503, b"status 503", access=UNREACHABLE, access_rule="http:503"),
     # -- sizes and truncation
     Case("small-chunked", "/huge?n=1000", 200, 1000, prefix=b"a" * 1000),
     Case("over-cap-chunked", "/huge?n=2500000", 200, CAP, truncated=True, prefix=b"aaaa"),
@@ -110,7 +134,16 @@ CASES = (
     # -- response heads
     Case("header-16k", "/long-header?n=16000", 200, b"long header"),
     # Twisted (the crawl) drops a head with a line over 16 KiB; the httpx fetchers do the same
-    Case("header-over-16k", "/long-header?n=17000", None, b"", error="reset", content_type=None),
+    Case(
+        "header-over-16k",
+        "/long-header?n=17000",
+        None,
+        b"",
+        error="reset",
+        content_type=None,
+        access=UNREACHABLE,
+        access_rule="fetch:reset",
+    ),
     # -- content codings and bombs
     Case("gzip", "/enc/gzip", 200, SMALL_TEXT),
     Case("x-gzip", "/enc/x-gzip", 200, SMALL_TEXT),
@@ -156,6 +189,76 @@ CASES = (
         prefix=b"User-agent: *\nDisallow: /x\n",
     ),
 )
+# -- access outcomes: challenge pages, 402, refusals (docs/fetch.md, "Access outcomes")
+_CHALLENGE = "challenge"
+CASES += (
+    Case(
+        "cf-mitigated",
+        "/access/cf-mitigated",
+        403,
+        ACCESS_BODIES["cf-mitigated"],
+        content_type="text/html",
+        access=_CHALLENGE,
+        access_rule="cloudflare:cf-mitigated",
+    ),
+    Case(
+        "cf-challenge-200",
+        "/access/cf-body-200",
+        200,
+        ACCESS_BODIES["cf-body-200"],
+        content_type="text/html",
+        access=_CHALLENGE,
+        access_rule="cloudflare:challenge-body",
+    ),
+    Case(
+        "cf-server-503",
+        "/access/cf-server",
+        503,
+        ACCESS_BODIES["cf-server"],
+        content_type="text/html",
+        access=_CHALLENGE,
+        access_rule="cloudflare:challenge-page",
+    ),
+    # Cloudflare's JavaScript detections script on an ordinary page is no challenge.
+    Case("cf-jsd-page", "/access/cf-jsd", 200, ACCESS_BODIES["cf-jsd"], content_type="text/html"),
+    Case(
+        "datadome-403",
+        "/access/datadome",
+        403,
+        ACCESS_BODIES["datadome"],
+        content_type="text/html",
+        access=_CHALLENGE,
+        access_rule="datadome:blocked",
+    ),
+    Case(
+        "akamai-403",
+        "/access/akamai",
+        403,
+        ACCESS_BODIES["akamai"],
+        content_type="text/html",
+        access=_CHALLENGE,
+        access_rule="akamai:access-denied",
+    ),
+    Case(
+        "pay-402",
+        "/access/pay",
+        402,
+        ACCESS_BODIES["pay"],
+        access="payment-required",
+        access_rule="http:402",
+    ),
+    Case("s401", "/status/401", 401, b"status 401", access="refused", access_rule="http:401"),
+    Case(
+        "robots-challenge-200",
+        "/robots.txt",
+        200,
+        ACCESS_BODIES["cf-body-200"],
+        host="challenge",
+        content_type="text/html",
+        access=_CHALLENGE,
+        access_rule="cloudflare:cf-mitigated",
+    ),
+)
 if "br" in ACCEPT_ENCODING:
     CASES += (
         Case("br", "/enc/br", 200, SMALL_TEXT),
@@ -184,6 +287,9 @@ def view(result: FetchResult) -> dict[str, Any]:
     out["redirects"] = list(out["redirects"])
     out["body_len"] = len(result.body)
     out["sha256"] = result.sha256
+    reading = access_of(result)
+    out["access"] = None if reading.access is None else str(reading.access)
+    out["access_rule"] = reading.rule
     return out
 
 
@@ -217,6 +323,7 @@ def check(case: Case, port: int, got: dict[str, Any], body: bytes | None) -> Non
     assert got["error"] == want["error"], case.name
     assert got["truncated"] == want["truncated"], case.name
     assert len(got["redirects"]) == want["hops"], case.name
+    assert (got["access"], got["access_rule"]) == (case.access, case.access_rule), case.name
     if isinstance(case.body, bytes) and not case.prefix:
         assert got["body_len"] == len(case.body), case.name
         no_response = case.status is None  # nothing was read: no digest of a body
@@ -270,6 +377,7 @@ SPIDER_SCRIPT = textwrap.dedent(
     """
     import json, sys
     from scrapy.crawler import CrawlerProcess
+    from reservation_crawler.core.fetching import access_of
     from reservation_crawler.apps.crawl import CrawlOptions, build_settings
     from reservation_crawler.scrapy.spider import ReservationsSpider
 
@@ -282,6 +390,8 @@ SPIDER_SCRIPT = textwrap.dedent(
         def _advance(self, state, result):
             row = {{name: getattr(result, name) for name in FIELDS}}
             row.update(stage=state["stage"], body_len=len(result.body), sha256=result.sha256)
+            reading = access_of(result)
+            row.update(access=reading.access and str(reading.access), access_rule=reading.rule)
             row["prefix"] = result.body[:64].hex()
             out.write(json.dumps(row) + "\\n")
             out.flush()
@@ -357,4 +467,6 @@ def test_the_table_covers_every_rule_family() -> None:
     assert {"decompression-bomb", "protocol", None} <= errors
     assert {case.status // 100 for case in CASES if case.status} == {2, 3, 4, 5}
     assert 429 in {case.status for case in CASES}
+    accesses = {case.access for case in CASES}
+    assert accesses == {"fetched", "refused", "challenge", "payment-required", "unreachable"}
     assert any(case.truncated and case.path == "/robots.txt" for case in CASES)

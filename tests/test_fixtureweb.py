@@ -800,6 +800,7 @@ def test_summary_and_families():
         "status": 200,
         "failure": None,
         "redirects": 0,
+        "access": "fetched",
     }
     timeout = site_truth(0, recipe("robots-timeout"), 8000)["sources"]["robots.txt"]
     assert timeout == {
@@ -807,6 +808,7 @@ def test_summary_and_families():
         "status": None,
         "failure": "timeout",
         "redirects": 0,
+        "access": "unreachable",
     }
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reservation_crawler.errors import ConfigError, DecodeError, InputError
-from reservation_crawler.model.record import PURPOSE_ALIASES, PURPOSES, SCHEMA
+from reservation_crawler.model.record import ACCESS_OUTCOMES, PURPOSE_ALIASES, PURPOSES, SCHEMA
 
 _loads: Callable[[bytes | str], Any]
 try:  # orjson parses a record about twice as fast; the standard library is the fallback
@@ -221,6 +221,7 @@ class SiteStats:
         self._conflict = f.mask("conflict")
         self._disagree = f.mask("disagree", TRAIN_AI)
         self._source_masks: dict[tuple[str, Any], int] = {}
+        self._access_masks: dict[tuple[str, Any], int] = {}
         self._decision_masks: dict[tuple[Any, ...], int] = {}
         self._evidence_masks: dict[tuple[Any, ...], tuple[int, str, str, int]] = {}
         self._finding_masks: dict[Any, int] = {}
@@ -327,6 +328,13 @@ class SiteStats:
             key = (name, source.get("outcome"))
             m = source_masks.get(key)
             mask |= m if m is not None else self._source_mask(*key)
+            access = source.get("access")
+            if access is not None:  # what the origin did (docs/stats.md, "Access outcomes")
+                akey = (name, access)
+                m = self._access_masks.get(akey)
+                if m is None:
+                    m = self._access_masks[akey] = self.features.mask("access", *akey)
+                mask |= m
 
         decision_masks = self._decision_masks
         for agent, cells in record["decisions"].items():
@@ -543,6 +551,16 @@ def build_report(
             if outcome != "missing" or tally.count("source", name, outcome, reached=False)
         }
         for name in _source_names(stats.features)
+    }
+    report["access"] = {
+        name: {
+            str(access): _share(
+                tally.count("access", name, str(access), reached=False), tally.sites_attempted
+            )
+            for access in ACCESS_OUTCOMES
+        }
+        for name in _source_names(stats.features)
+        if any(key[0] == "access" and key[1] == name for key in stats.features.keys)
     }
     # Findings include fetch failures, so they are counted over every attempted site.
     findings: list[dict[str, Any]] = [
@@ -1158,6 +1176,17 @@ def format_report(report: dict[str, Any], *, max_rows: int = 40) -> str:
             for name, v in report["sources"].items()
         ],
     )
+    if report.get("access"):
+        out.append("")
+        out.append(
+            f"Access (share of the {attempted:,} attempted sites where the origin did that for "
+            "the source on any record)"
+        )
+        access_names = [str(a) for a in ACCESS_OUTCOMES]
+        out += _table(
+            ["source", *access_names],
+            [[name, *(_cell(v[a]) for a in access_names)] for name, v in report["access"].items()],
+        )
     if report["findings"]:
         out.append("")
         out.append(f"Findings (of the {attempted:,} attempted sites, those with at least one)")

@@ -30,6 +30,7 @@ from reservation_crawler.model.codec import shape
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity
 from reservation_crawler.model.record import (
     PURPOSES,
+    Access,
     Decision,
     Evidence,
     Outcome,
@@ -1317,16 +1318,28 @@ _FAMILY_TITLES = {
 }
 
 
+_NOTED_ACCESS = frozenset({Access.CHALLENGE, Access.REFUSED, Access.PAYMENT_REQUIRED})
+
+
 def _source_detail(source: SourceOutcome) -> str:
-    if source.error:
-        return source.error
     parts = []
-    if source.status is not None:
-        parts.append(f"HTTP {source.status}")
-    if source.content_type:
-        parts.append(source.content_type)
-    if source.size is not None and source.outcome is Outcome.OK:
-        parts.append(f"{source.size:,} bytes")
+    if source.error:
+        parts.append(source.error)
+    else:
+        if source.status is not None:
+            parts.append(f"HTTP {source.status}")
+        if source.content_type:
+            parts.append(source.content_type)
+        if source.size is not None and source.outcome is Outcome.OK:
+            parts.append(f"{source.size:,} bytes")
+    if source.access in _NOTED_ACCESS:
+        # What the origin did (docs/fetch.md, "Access outcomes"), with what a 402 carried.
+        parts.append(f"access: {source.access} ({source.access_rule})")
+        parts.extend(
+            f"{name} {value}"
+            for name, value in (("price", source.price), ("licence", source.license_url))
+            if value
+        )
     return ", ".join(parts)
 
 

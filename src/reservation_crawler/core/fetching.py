@@ -11,13 +11,18 @@ See ``docs/fetch.md``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
+import re
 import zlib
 from collections.abc import Callable, Generator, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from reservation_crawler.errors import ConfigError, InvalidOrigin, ReservationCrawlerError
+from reservation_crawler.model.record import Access
 
 try:  # brotli ships with Scrapy; it is only used when it can bound its output (brotli >= 1.2).
     import brotli
@@ -28,6 +33,7 @@ except (ImportError, TypeError, AttributeError):  # pragma: no cover - depends o
 
 __all__ = [
     "ACCEPT_ENCODING",
+    "ACCESS_RULES",
     "BOMB_RATIO",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_REDIRECTS",
@@ -39,6 +45,8 @@ __all__ = [
     "READ_BODY",
     "REDIRECT_STATUSES",
     "UNREACHABLE_ORIGIN_ERRORS",
+    "AccessReading",
+    "AccessRule",
     "BodyReader",
     "FetchLimits",
     "FetchResult",
@@ -48,6 +56,7 @@ __all__ = [
     "PolicyFetches",
     "Stop",
     "UrlRules",
+    "access_of",
     "content_type_of",
     "fetch_flow",
     "fetch_result",
@@ -597,3 +606,185 @@ def _content_length(value: str | None) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
+
+
+# --------------------------------------------------------------------------------------------
+# Access: what the origin did with our request (docs/fetch.md, "Access outcomes"). One reading
+# for every driver: classify() (core/policy.py) calls access_of() on each FetchResult.
+
+# How much of a body the fingerprints look at: challenge pages put their markers in the head.
+_FINGERPRINT_BYTES = 65_536
+
+
+@dataclass(frozen=True, slots=True)
+class AccessReading:
+    """What the origin did: ``access`` (fetched, refused, challenge, payment-required,
+    unreachable; None when no request was made), the rule that said so, a readable detail, and
+    for a 402 the price and licence link it carries."""
+
+    access: Access | None
+    rule: str | None = None
+    detail: str | None = None
+    price: str | None = None
+    license_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRule:
+    """One challenge fingerprint: a name (``provider:what``), the statuses it applies to (empty:
+    any), and a test of the response head and body; ``source`` is where the fingerprint is
+    documented (docs/fetch.md lists them)."""
+
+    name: str
+    statuses: frozenset[int]
+    test: Callable[[FetchResult, str], bool]
+    source: str
+
+
+def _header_is(name: str, value: str) -> Callable[[FetchResult, str], bool]:
+    folded = value.lower()
+    return lambda result, text: (result.header(name) or "").strip().lower() == folded
+
+
+def _has_header(name: str) -> Callable[[FetchResult, str], bool]:
+    return lambda result, text: result.header(name) is not None
+
+
+def _server_and_body(server: str, *markers: str) -> Callable[[FetchResult, str], bool]:
+    folded = server.lower()
+    return lambda result, text: (
+        folded in (result.header("server") or "").lower()
+        and any(marker in text for marker in markers)
+    )
+
+
+def _body_has(*markers: str) -> Callable[[FetchResult, str], bool]:
+    return lambda result, text: any(marker in text for marker in markers)
+
+
+# Cloudflare's challenge page: the "_cf_chl_opt" options object and the "Just a moment..." title
+# appear on challenge pages only. "/cdn-cgi/challenge-platform/" alone is NOT a fingerprint:
+# Cloudflare's JavaScript detections inject that script into ordinary pages served with 200.
+_CF_MARKERS = ("_cf_chl_opt", "<title>just a moment...</title>", "attention required! | cloudflare")
+_DATADOME_MARKERS = ("captcha-delivery.com",)
+# Akamai's "Access Denied" page writes its reference number with HTML entities.
+_AKAMAI_MARKERS = (
+    "reference #18",
+    "reference&#32;&#35;18",
+    "errors.edgesuite.net",
+    "errors&#46;edgesuite&#46;net",
+)
+
+_CF_DOC = "https://developers.cloudflare.com/cloudflare-challenges/challenge-types/challenge-pages/detect-response"
+_DD_DOC = "https://docs.datadome.co/reference/validate-request"
+_AK_DOC = "https://community.akamai.com/community/cloud-security/blog/2016/04/07/why-is-akamai-blocking-me"
+_BLOCK_STATUSES = frozenset({403, 429, 503})
+
+# In order; the first that matches names the challenge.
+ACCESS_RULES: Final[tuple[AccessRule, ...]] = (
+    AccessRule(
+        "cloudflare:cf-mitigated", frozenset(), _header_is("cf-mitigated", "challenge"), _CF_DOC
+    ),
+    AccessRule(
+        "cloudflare:challenge-page",
+        _BLOCK_STATUSES,
+        _server_and_body("cloudflare", *_CF_MARKERS),
+        _CF_DOC,
+    ),
+    AccessRule("cloudflare:challenge-body", frozenset({200}), _body_has("_cf_chl_opt"), _CF_DOC),
+    AccessRule("datadome:blocked", frozenset({401, 403}), _has_header("x-datadome"), _DD_DOC),
+    AccessRule(
+        "datadome:captcha-body", frozenset({401, 403}), _body_has(*_DATADOME_MARKERS), _DD_DOC
+    ),
+    AccessRule(
+        "akamai:access-denied",
+        frozenset({403}),
+        lambda result, text: (
+            "akamaighost" in (result.header("server") or "").lower()
+            or any(marker in text for marker in _AKAMAI_MARKERS)
+        ),
+        _AK_DOC,
+    ),
+)
+
+# Errors that leave no usable answer even when a status arrived (a reset mid-body, a loop).
+_NO_ANSWER_ERRORS = UNREACHABLE_ORIGIN_ERRORS | {"too-many-redirects", "redirect-loop"}
+_PRICE_HEADER = "crawler-price"  # Cloudflare pay per crawl
+_X402_HEADER = "payment-required"  # x402 v2 HTTP transport: base64 JSON PaymentRequired
+_LINK_LICENSE = re.compile(r'<([^>]*)>[^,]*?;\s*rel\s*=\s*"?license"?', re.IGNORECASE)
+
+
+def _license_link(headers: Sequence[tuple[str, str]]) -> str | None:
+    """The target of the first ``Link: <url>; rel="license"`` (RFC 8288; RSL's HTTP binding)."""
+    for name, value in headers:
+        if name.lower() == "link":
+            found = _LINK_LICENSE.search(value)
+            if found:
+                return found.group(1).strip()
+    return None
+
+
+def _x402_price(result: FetchResult) -> str | None:
+    """``x402: 10000 of <asset> on <network>`` from an x402 PaymentRequired (the v2 header, or a
+    v1 JSON body); None when there is none or it does not read."""
+    raw: Any = None
+    encoded = result.header(_X402_HEADER)
+    try:
+        if encoded is not None:
+            raw = json.loads(base64.b64decode(encoded.strip(), validate=False))
+        elif result.content_type in ("application/json", None):
+            raw = json.loads(result.body[:_FINGERPRINT_BYTES])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    if not isinstance(raw, dict) or "x402Version" not in raw:
+        return None
+    accepts = raw.get("accepts")
+    first = accepts[0] if isinstance(accepts, list) and accepts else None
+    if not isinstance(first, dict):
+        return "x402 (no payment option)"
+    amount = first.get("amount", first.get("maxAmountRequired"))
+    return f"x402: {amount} of {first.get('asset')} on {first.get('network')}"
+
+
+def access_of(result: FetchResult) -> AccessReading:
+    """What the origin did with the request behind ``result`` (docs/fetch.md, "Access outcomes").
+
+    No response: ``unreachable`` (a request deliberately not made, or refused by our own
+    configuration: None). A challenge fingerprint (:data:`ACCESS_RULES`): ``challenge``; 402:
+    ``payment-required``; 401/403: ``refused``; 429 and 5xx: ``unreachable``; any other
+    answer: ``fetched``.
+    """
+    status = result.status
+    if status is None and result.error in (NOT_FETCHED, "blocked-address", "invalid-url"):
+        return AccessReading(None)
+    if status is None or result.error in _NO_ANSWER_ERRORS:
+        why = f"{result.error}: {result.error_detail}" if result.error_detail else result.error
+        return AccessReading(Access.UNREACHABLE, f"fetch:{result.error}", why)
+    text = bytes(result.body[:_FINGERPRINT_BYTES]).decode("utf-8", "replace").lower()
+    for rule in ACCESS_RULES:
+        if (not rule.statuses or status in rule.statuses) and rule.test(result, text):
+            return AccessReading(
+                Access.CHALLENGE,
+                rule.name,
+                f"HTTP {status}: a {rule.name.split(':')[0]} bot challenge or block page "
+                f"({rule.name}) was served instead of the resource",
+            )
+    if status == 402:
+        price = result.header(_PRICE_HEADER)
+        price = f"{price.strip()} ({_PRICE_HEADER})" if price else _x402_price(result)
+        link = _license_link(result.headers)
+        terms = "; ".join(
+            part for part in (price and f"price {price}", link and f"licence {link}") if part
+        )
+        detail = f"HTTP 402 Payment Required: {terms or 'no price or licence link given'}"
+        return AccessReading(Access.PAYMENT_REQUIRED, "http:402", detail, price, link)
+    if status in (401, 403):
+        return AccessReading(
+            Access.REFUSED,
+            f"http:{status}",
+            f"HTTP {status} to our crawler (whether other clients get 200 is not tested: we "
+            "send one User-Agent and never impersonate another)",
+        )
+    if status == 429 or status >= 500:
+        return AccessReading(Access.UNREACHABLE, f"http:{status}", f"HTTP {status}")
+    return AccessReading(Access.FETCHED)

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from reservation_crawler.core.fetching import NOT_FETCHED, FetchResult
+from reservation_crawler.core.fetching import NOT_FETCHED, FetchResult, access_of
 from reservation_crawler.model import codec
 from reservation_crawler.model.codec import shape
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity
-from reservation_crawler.model.record import Outcome, SourceOutcome
+from reservation_crawler.model.record import Access, Outcome, SourceOutcome
 from reservation_crawler.signals import aitxt, robots, tdmrep
 from reservation_crawler.signals.agents import get_agent
 
@@ -94,6 +94,49 @@ ROBOTS_REDIRECTS = FindingSpec(
     ),
     fix="Redirect /robots.txt at most once, to the final file.",
     example="/robots.txt -> /a -> /b -> /c -> /d -> /e -> /f",
+)
+ROBOTS_CHALLENGE = FindingSpec(
+    code="robots.challenge",
+    severity=Severity.ERROR,
+    source=ROBOTS,
+    title="a bot challenge page was served instead of robots.txt: the policy is unknown",
+    explanation=(
+        "The origin (or its CDN) answered /robots.txt with a Cloudflare, DataDome or Akamai "
+        "challenge or block page, whatever its status. That page is not the site's robots.txt: "
+        "reading it as a file with no rules would say 'everything allowed' for a site whose "
+        "rules nobody could read. We read it as RFC 9309 §2.3.1.4 reads a robots.txt the "
+        "crawler cannot reach: complete disallow, every purpose reserved, until it can be read "
+        "(docs/fetch.md, 'Access outcomes')."
+    ),
+    fix="Exempt /robots.txt (and /ai.txt, /.well-known/tdmrep.json) from bot challenges.",
+    example="GET /robots.txt -> 403, cf-mitigated: challenge, <title>Just a moment...</title>",
+)
+FETCH_CHALLENGE = FindingSpec(
+    code="fetch.challenge",
+    severity=Severity.WARNING,
+    source="fetch",
+    title="a bot challenge page was served instead of the file or page: its signals are unknown",
+    explanation=(
+        "The response is a Cloudflare, DataDome or Akamai challenge or block page, not the "
+        "resource: nothing in it is read as the publisher's signal (docs/fetch.md, 'Access "
+        "outcomes')."
+    ),
+    fix="Exempt policy files and crawlers you accept from bot challenges.",
+    example="GET /ai.txt -> 200 with a Cloudflare 'Just a moment...' page",
+)
+FETCH_PAYMENT_REQUIRED = FindingSpec(
+    code="fetch.payment-required",
+    severity=Severity.INFO,
+    source="fetch",
+    title="the origin answered 402 Payment Required (pay per crawl, x402 or a licence server)",
+    explanation=(
+        "HTTP 402: access is offered against payment. The record keeps the price "
+        "(Cloudflare's crawler-price header, an x402 payment requirement) and the licence link "
+        '(Link: rel="license") it carried. For robots.txt a 402 is a 4xx: RFC 9309 §2.3.1.3 '
+        "reads it as no robots.txt."
+    ),
+    fix="Nothing to fix if intended; publish the terms in robots.txt (RSL License:) too.",
+    example="GET /a.html -> 402, crawler-price: USD 0.01",
 )
 FETCH_BLOCKED_ADDRESS = FindingSpec(
     code="fetch.blocked-address",
@@ -220,6 +263,12 @@ def robots_fallback(source: SourceOutcome) -> RobotsFallback | None:
             "link-local address; --allow-private / allow_private=True fetches it); complete "
             "disallow until it can be read (RFC 9309 §2.3.1.4)",
         )
+    if source.access is Access.CHALLENGE:
+        return RobotsFallback(
+            False,
+            f"{source.access_detail}: robots.txt unknown, complete disallow until it can be "
+            "read (RFC 9309 §2.3.1.4)",
+        )
     if outcome in (Outcome.UNREACHABLE, Outcome.ERROR):
         why = source.error or f"HTTP {source.status}"
         return RobotsFallback(
@@ -242,52 +291,18 @@ def classify(kind: str, result: FetchResult) -> tuple[SourceOutcome, tuple[Findi
     if error == NOT_FETCHED:  # skipped on purpose (fetching.skip_after_robots): not a failure
         source = SourceOutcome(url=location, outcome=Outcome.NOT_FETCHED, error=result.error_detail)
         return source, ()
-    if error in _NETWORK_ERRORS:
-        outcome = Outcome.UNREACHABLE
-    elif error in _REDIRECT_ERRORS:
+    access = access_of(result)
+    if access.access is Access.CHALLENGE:
+        # Not the resource, whatever the status: robots.txt unknown (complete disallow, RFC 9309
+        # §2.3.1.4 as for an unreachable file), any other source unusable.
         outcome = Outcome.UNREACHABLE if kind == ROBOTS else Outcome.ERROR
-    elif error == "blocked-address":
-        outcome = Outcome.REFUSED
-        findings.append(FETCH_BLOCKED_ADDRESS(location=location))
-    elif error == "decompression-bomb":
-        outcome = Outcome.ERROR
-        findings.append(FETCH_DECOMPRESSION_BOMB(location=location))
-    elif error is not None or status is None:
-        outcome = Outcome.ERROR
-    elif 200 <= status < 300:
-        outcome = Outcome.OK
-    elif status == 429:
-        outcome = Outcome.UNREACHABLE if kind == ROBOTS else Outcome.ABSENT
-    elif 400 <= status < 500:
-        outcome = Outcome.ABSENT
-    elif 300 <= status < 400:
-        # A redirect the fetcher could not follow (no Location): no document.
-        outcome = Outcome.ABSENT
+        rule = ROBOTS_CHALLENGE if kind == ROBOTS else FETCH_CHALLENGE
+        findings.append(rule(f"{kind}: {access.detail}", location=location))
     else:
-        outcome = Outcome.UNREACHABLE
-
-    if kind == ROBOTS:
-        if outcome in (Outcome.UNREACHABLE, Outcome.ERROR):
-            why = _why(result)
-            if error in _REDIRECT_ERRORS:
-                findings.append(ROBOTS_REDIRECTS(f"robots.txt: {why}", location=location))
-            elif status == 429:
-                findings.append(ROBOTS_RATE_LIMITED(location=location))
-            else:
-                findings.append(
-                    ROBOTS_UNREACHABLE(
-                        f"robots.txt could not be fetched ({why}): the whole site counts as "
-                        "disallowed",
-                        location=location,
-                    )
-                )
-        elif status in (401, 403):
-            findings.append(ROBOTS_ACCESS_DENIED(location=location))
-    elif outcome in (Outcome.UNREACHABLE, Outcome.ERROR) and error not in (
-        "blocked-address",
-        "decompression-bomb",
-    ):
-        findings.append(FETCH_FAILED(f"{kind}: {_why(result)}", location=location))
+        outcome = _outcome(kind, result)
+        findings.extend(_failure_findings(kind, outcome, result))
+    if access.access is Access.PAYMENT_REQUIRED:
+        findings.append(FETCH_PAYMENT_REQUIRED(f"{kind}: {access.detail}", location=location))
     if result.truncated and error != "decompression-bomb":
         findings.append(
             FETCH_TRUNCATED(f"{kind} was cut at {len(result.body)} bytes", location=location)
@@ -303,8 +318,64 @@ def classify(kind: str, result: FetchResult) -> tuple[SourceOutcome, tuple[Findi
         sha256=hashlib.sha256(result.body).hexdigest() if has_response else None,
         error=error,
         redirects=tuple(result.redirects),
+        access=access.access,
+        access_rule=access.rule,
+        access_detail=access.detail,
+        price=access.price,
+        license_url=access.license_url,
     )
     return source, tuple(findings)
+
+
+def _outcome(kind: str, result: FetchResult) -> Outcome:
+    """The protocol outcome of a response that is not a challenge page (RFC 9309 §2.3.1 for
+    robots.txt; any failure of another source only means "no signal")."""
+    status, error = result.status, result.error
+    if error in _NETWORK_ERRORS:
+        return Outcome.UNREACHABLE
+    if error in _REDIRECT_ERRORS:
+        return Outcome.UNREACHABLE if kind == ROBOTS else Outcome.ERROR
+    if error == "blocked-address":
+        return Outcome.REFUSED
+    if error is not None or status is None:
+        return Outcome.ERROR
+    if 200 <= status < 300:
+        return Outcome.OK
+    if status == 429:
+        return Outcome.UNREACHABLE if kind == ROBOTS else Outcome.ABSENT
+    if 300 <= status < 500:
+        # 4xx: unavailable; a redirect the fetcher could not follow (no Location): no document.
+        return Outcome.ABSENT
+    return Outcome.UNREACHABLE
+
+
+def _failure_findings(kind: str, outcome: Outcome, result: FetchResult) -> list[Finding]:
+    """The findings of a fetch that failed or was refused (not a challenge page)."""
+    location, status, error = result.url, result.status, result.error
+    if error == "blocked-address":
+        return [FETCH_BLOCKED_ADDRESS(location=location)]
+    bomb = error == "decompression-bomb"
+    found = [FETCH_DECOMPRESSION_BOMB(location=location)] if bomb else []
+    failed = outcome in (Outcome.UNREACHABLE, Outcome.ERROR)
+    if kind != ROBOTS:
+        if failed and not bomb:
+            found.append(FETCH_FAILED(f"{kind}: {_why(result)}", location=location))
+        return found
+    if not failed:
+        return [ROBOTS_ACCESS_DENIED(location=location)] if status in (401, 403) else []
+    why = _why(result)
+    if error in _REDIRECT_ERRORS:
+        found.append(ROBOTS_REDIRECTS(f"robots.txt: {why}", location=location))
+    elif status == 429:
+        found.append(ROBOTS_RATE_LIMITED(location=location))
+    else:
+        found.append(
+            ROBOTS_UNREACHABLE(
+                f"robots.txt could not be fetched ({why}): the whole site counts as disallowed",
+                location=location,
+            )
+        )
+    return found
 
 
 def _why(result: FetchResult) -> str:

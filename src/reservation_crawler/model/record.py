@@ -73,9 +73,30 @@ class Outcome(StrEnum):
     REFUSED = "refused-by-configuration"
 
 
+class Access(StrEnum):
+    """What the origin did with our request, besides what its files say (docs/fetch.md,
+    "Access outcomes"): served it, refused it, put a bot challenge in its place, asked for
+    payment, or could not be reached."""
+
+    FETCHED = "fetched"
+    REFUSED = "refused"  # 401/403 to our crawler
+    CHALLENGE = "challenge"  # a bot challenge or block page served instead of the resource
+    PAYMENT_REQUIRED = "payment-required"  # HTTP 402
+    UNREACHABLE = "unreachable"  # no answer, 429 or 5xx
+
+
+ACCESS_OUTCOMES: tuple[Access, ...] = tuple(Access)
+
+
+@shape(omit_default=("access", "access_rule", "access_detail", "price", "license_url"))
 @dataclass(frozen=True, slots=True)
 class SourceOutcome:
-    """How one source (robots.txt, ai.txt, tdmrep.json, the page) was fetched."""
+    """How one source (robots.txt, ai.txt, tdmrep.json, the page) was fetched.
+
+    ``access`` (None when no request was made) says what the origin did; ``access_rule`` the
+    rule that said so (``cloudflare:cf-mitigated``, ``http:402``...); ``price`` and
+    ``license_url`` what a 402 carried.
+    """
 
     url: str
     outcome: Outcome
@@ -85,6 +106,11 @@ class SourceOutcome:
     sha256: str | None = None
     error: str | None = None
     redirects: tuple[str, ...] = ()
+    access: Access | None = None
+    access_rule: str | None = None
+    access_detail: str | None = None
+    price: str | None = None
+    license_url: str | None = None
 
 
 @shape(omit_default=("line", "location"))

@@ -5,7 +5,8 @@ DuckDB, pandas or Spark query it directly:
 
 - ``schema``, ``url``, ``origin``, ``fetched_at``: string;
 - ``sources``: map<string, struct<url, outcome, status int32, content_type, size int64, sha256,
-  error, redirects list<string>>> keyed by ``robots.txt`` / ``ai.txt`` / ``tdmrep.json`` / ``page``;
+  error, redirects list<string>, access, access_rule, access_detail, price, license_url>>
+  keyed by ``robots.txt`` / ``ai.txt`` / ``tdmrep.json`` / ``page``;
 - ``decisions``: map<string (agent), struct<crawl, train-ai, ai-use, search>> of
   ``reserved`` / ``allowed`` / ``unspecified``;
 - ``evidence``: list<struct<agent, purposes list<string>, effect, signal, source, scope, raw,
@@ -29,7 +30,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-SOURCE_FIELDS = ("url", "outcome", "status", "content_type", "size", "sha256", "error", "redirects")
+SOURCE_FIELDS = (
+    "url", "outcome", "status", "content_type", "size", "sha256", "error", "redirects",
+    "access", "access_rule", "access_detail", "price", "license_url",
+)  # fmt: skip
 EVIDENCE_FIELDS = (
     "agent", "purposes", "effect", "signal", "source", "scope", "raw", "line", "location",
 )  # fmt: skip
@@ -52,6 +56,11 @@ def record_schema() -> pa.Schema:
             ("sha256", pa.string()),
             ("error", pa.string()),
             ("redirects", pa.list_(pa.string())),
+            ("access", pa.string()),
+            ("access_rule", pa.string()),
+            ("access_detail", pa.string()),
+            ("price", pa.string()),
+            ("license_url", pa.string()),
         ]
     )
     cells = pa.struct([(str(p), pa.string()) for p in PURPOSES])

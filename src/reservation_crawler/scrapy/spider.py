@@ -49,7 +49,7 @@ from reservation_crawler.drivers.collect import now_iso, record_from_page
 from reservation_crawler.drivers.fetch import PRODUCT_TOKEN
 from reservation_crawler.errors import ConfigError
 from reservation_crawler.model import codec
-from reservation_crawler.model.record import Decision, Outcome, Purpose
+from reservation_crawler.model.record import Access, Decision, Outcome, Purpose, SourceOutcome
 from reservation_crawler.scrapy import fetching
 from reservation_crawler.scrapy.fetching import RC, BodyReaders, host_of
 from reservation_crawler.scrapy.items import (
@@ -334,7 +334,7 @@ class ReservationsSpider(scrapy.Spider):
         reason = None
         if policy.unreachable:
             robots_source = policy.robots_file.source
-            reason = f"robots.txt:{robots_source.error or f'http-{robots_source.status}'}"
+            reason = f"robots.txt:{_failure_reason(robots_source)}"
         targets = list(state["targets"])
         pages = {
             "origin": state["origin"],
@@ -382,7 +382,7 @@ class ReservationsSpider(scrapy.Spider):
         page_source = record.sources["page"]
         failure = state["failure"]
         if failure is None and page_source.outcome in _FAILED_OUTCOMES:
-            failure = f"page:{result.error or f'http-{result.status}'}"
+            failure = f"page:{_failure_reason(page_source)}"
         queue = list(state["queue"])
         seen = list(state["seen"])
         records = state["records"] + 1
@@ -457,3 +457,11 @@ class ReservationsSpider(scrapy.Spider):
             if fetching.same_origin(absolute, origin):
                 links.append(absolute)
         return links
+
+
+def _failure_reason(source: SourceOutcome) -> str:
+    """A site's failure reason from its failed source: the fetch error, ``challenge`` (a bot
+    challenge page, docs/fetch.md), else ``http-<status>``."""
+    if source.access is Access.CHALLENGE:
+        return "challenge"
+    return source.error or f"http-{source.status}"

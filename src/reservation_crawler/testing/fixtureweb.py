@@ -159,6 +159,14 @@ class FixtureWeb:
             if r.kind == kind and (variant is None or r.variant == variant)
         ]
 
+    def replace_site(self, index: int, recipe: Recipe) -> None:
+        """Serve ``recipe`` as site ``index`` from now on: the site changed its signals. Its
+        ground truth (``truth``) follows; ``changes.change_truth`` says what changed."""
+        recipes = list(self.recipes)
+        recipes[index] = recipe
+        self.recipes = tuple(recipes)
+        self._in_loop(lambda: self._server.replace_site(index, recipe))
+
     # -- ground truth
 
     def truth(self, index: int) -> dict[str, Any]:

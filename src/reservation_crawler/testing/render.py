@@ -11,7 +11,7 @@ import html
 import json
 import random
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from http import HTTPStatus
@@ -133,6 +133,9 @@ class Response:
     head: bytes  # status line and headers, each ending in CRLF, without Connection
     body: bytes
     mode: str = "normal"
+    # A client whose User-Agent contains this (lower-case) gets ``refused`` instead.
+    refuse_to: str = ""
+    refused: Response | None = None
 
 
 def make_response(
@@ -141,12 +144,13 @@ def make_response(
     body: bytes,
     headers: Sequence[tuple[str, str]] = (),
     mode: str = "normal",
+    server: str = SERVER_NAME,
 ) -> Response:
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
         reason = "Unknown"
-    lines = [f"HTTP/1.1 {status} {reason}", f"Server: {SERVER_NAME}"]
+    lines = [f"HTTP/1.1 {status} {reason}", f"Server: {server}"]
     if content_type:
         lines.append(f"Content-Type: {content_type}")
     lines.extend(f"{name}: {value}" for name, value in headers)
@@ -392,7 +396,9 @@ class SiteRenderer:
             extra = [("Content-Encoding", "gzip")]
         elif mode in (RESET_MODE, TIMEOUT_MODE):
             extra = []  # a response that never fully arrives carries no signal
-        if status != 200:
+        if mode in _ACCESS_MODES:
+            final = _ACCESS_MODES[mode](serve, ctx, make_response(200, content_type, body, extra))
+        elif status != 200:
             final = error_page(status)
             if mode == TIMEOUT_MODE:
                 final = Response(final.status, final.head, final.body, TIMEOUT_MODE)
@@ -419,6 +425,63 @@ class SiteRenderer:
         for hop in range(1, hops):
             routes[f"{base}/{hop}"] = _redirect(f"{hop_origin}{base}/{hop + 1}")
         routes[f"{base}/{hops}"] = final
+
+
+# -- access outcomes: what an origin does instead of serving the resource (docs/fixture-web.md)
+
+# Challenge pages as the bot-protection services serve them (the fingerprints docs/fetch.md
+# documents): headers, and a body with the provider's markers.
+CHALLENGES: Mapping[str, tuple[str, tuple[tuple[str, str], ...], str]] = {
+    "cloudflare": (
+        "cloudflare",
+        (("cf-mitigated", "challenge"), ("cf-ray", "8f0000000000000-AMS")),
+        "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
+        "<script>window._cf_chl_opt={cvId:'3',cType:'managed'};</script></body></html>\n",
+    ),
+    "datadome": (
+        "nginx",
+        (("X-DataDome", "protected"), ("X-DD-B", "1")),
+        '<html><body><script src="https://ct.captcha-delivery.com/c.js"></script></body></html>\n',
+    ),
+    "akamai": (
+        "AkamaiGHost",
+        (),
+        "<HTML><HEAD><TITLE>Access Denied</TITLE></HEAD><BODY><H1>Access Denied</H1>You don't "
+        "have permission to access this resource.<P>Reference&#32;&#35;18&#46;5f2e1d17&#46;"
+        "1718409600&#46;3f9b21e<P>https&#58;&#47;&#47;errors&#46;edgesuite&#46;net</BODY></HTML>\n",
+    ),
+}
+PAYMENT_PRICE = "USD 0.01"
+
+
+def _challenge(serve: Mapping[str, Any], ctx: _Context, normal: Response) -> Response:
+    server, headers, body = CHALLENGES[serve.get("provider", "cloudflare")]
+    status = int(serve.get("status", 403))
+    return make_response(status, TEXT_HTML, body.encode(), headers, server=server)
+
+
+def _payment(serve: Mapping[str, Any], ctx: _Context, normal: Response) -> Response:
+    headers = [("crawler-price", serve.get("price", PAYMENT_PRICE))]
+    if serve.get("license"):
+        link = _fill(serve["license"], ctx)
+        headers.append(("Link", f'<{link}>; rel="license"; type="application/rsl+xml"'))
+    body = b"Payment required to crawl this resource.\n"
+    return make_response(402, "text/plain; charset=utf-8", body, headers)
+
+
+def _refuse_agent(serve: Mapping[str, Any], ctx: _Context, normal: Response) -> Response:
+    """The resource for everyone, but ``status`` (401/403) to a User-Agent containing
+    ``agent`` (default: ours)."""
+    agent = str(serve.get("agent", "reservation-crawler")).lower()
+    refused = error_page(int(serve.get("status", 403)))
+    return Response(normal.status, normal.head, normal.body, normal.mode, agent, refused)
+
+
+_ACCESS_MODES: Mapping[str, Callable[[Mapping[str, Any], _Context, Response], Response]] = {
+    "challenge": _challenge,
+    "payment": _payment,
+    "refuse-agent": _refuse_agent,
+}
 
 
 @dataclass(frozen=True, slots=True)

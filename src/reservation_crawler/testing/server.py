@@ -69,7 +69,7 @@ class FixtureServer:
         gzip_bomb_size: int = GZIP_BOMB_SIZE,
         cache_sites: int = 2048,
     ) -> None:
-        self.recipes = recipes
+        self.recipes = list(recipes)  # shared with the renderer: replace_site() edits it
         self.corpus = corpus
         self.slow_delay = slow_delay
         self.gzip_bomb_size = gzip_bomb_size
@@ -103,6 +103,11 @@ class FixtureServer:
         await self._server.wait_closed()
         self._server = None
 
+    def replace_site(self, index: int, recipe: Recipe) -> None:
+        """Serve ``recipe`` as site ``index`` from now on (a site that changed its signals)."""
+        self.recipes[index] = recipe
+        self._cache.pop(index, None)
+
     def site_routes(self, index: int) -> dict[str, Response]:
         routes = self._cache.get(index)
         if routes is not None:
@@ -115,7 +120,15 @@ class FixtureServer:
             self._cache.popitem(last=False)
         return routes
 
-    def route(self, host: str, target: str) -> Response:
+    def route(self, host: str, target: str, user_agent: str = "") -> Response:
+        """The response to a GET of ``target`` on ``host``; a resource refused to some agents
+        (render.py's ``refuse-agent`` mode) gives its refusal to a matching ``user_agent``."""
+        response = self._route(host, target)
+        if response.refuse_to and response.refused and response.refuse_to in user_agent.lower():
+            return response.refused
+        return response
+
+    def _route(self, host: str, target: str) -> Response:
         if target.startswith(("http://", "HTTP://")):
             rest = target[7:]
             slash = rest.find("/")
@@ -205,6 +218,7 @@ class _Connection(asyncio.Protocol):
                 return
             method, target, version = parts
             host = b""
+            agent = b""
             connection = b""
             body_length = 0
             for line in lines[1:]:
@@ -212,6 +226,8 @@ class _Connection(asyncio.Protocol):
                 name = name.strip().lower()
                 if name == b"host":
                     host = value.strip()
+                elif name == b"user-agent":
+                    agent = value.strip()
                 elif name == b"connection":
                     connection = value.strip().lower()
                 elif name == b"content-length" and value.strip().isdigit():
@@ -223,7 +239,9 @@ class _Connection(asyncio.Protocol):
             else:
                 keep_alive = b"keep-alive" in connection
             if method == b"GET" or method == b"HEAD":
-                response = self.server.route(host.decode("latin-1"), target.decode("latin-1"))
+                response = self.server.route(
+                    host.decode("latin-1"), target.decode("latin-1"), agent.decode("latin-1")
+                )
             else:
                 response = _NOT_ALLOWED
             head_only = method == b"HEAD"

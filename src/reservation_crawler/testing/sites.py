@@ -989,6 +989,64 @@ _kind("page-broken", "a page that times out, resets, loops, bombs or is garbage"
     }
 )
 
+# ----------------------------------------------------------------- access outcomes (not in mixes)
+# What the origin does instead of serving the file: a bot challenge, 402, a refusal to our
+# User-Agent (docs/fetch.md, "Access outcomes"). Weight 0 in every profile: reach them with
+# recipe() / every_variant() or a mix.
+
+
+def _challenge(provider: str, status: int) -> Generator:
+    return lambda rng, c: {
+        "robots": {
+            **_gptbot_block(),
+            "serve": {"mode": "challenge", "provider": provider, "status": status},
+        }
+    }
+
+
+_kind("access-challenge", "a bot challenge page served instead of robots.txt or the page")(
+    {
+        "cloudflare-200": _challenge("cloudflare", 200),
+        "cloudflare-403": _challenge("cloudflare", 403),
+        "datadome-403": _challenge("datadome", 403),
+        "akamai-403": _challenge("akamai", 403),
+        "page-cloudflare-200": lambda rng, c: {
+            "robots": _gptbot_block(),
+            "serve": {"/": {"mode": "challenge", "provider": "cloudflare", "status": 200}},
+        },
+    }
+)
+
+_kind("access-payment", "HTTP 402 with a crawler-price and a licence link")(
+    {
+        "pages-402": lambda rng, c: {
+            "robots": _gptbot_block(),
+            "serve": {
+                path: {"mode": "payment", "status": 402, "license": LICENSE_URL}
+                for path in HTML_PAGES
+            },
+        },
+        "robots-402": lambda rng, c: {
+            "robots": {
+                **_gptbot_block(),
+                "serve": {"mode": "payment", "status": 402, "license": LICENSE_URL},
+            }
+        },
+    }
+)
+
+_kind("access-refused", "401/403 to our crawler's User-Agent, 200 to every other client")(
+    {
+        "robots-403-our-ua": lambda rng, c: {
+            "robots": {**_gptbot_block(), "serve": {"mode": "refuse-agent", "status": 403}}
+        },
+        "home-401-our-ua": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "serve": {"/": {"mode": "refuse-agent", "status": 401}},
+        },
+    }
+)
+
 # ----------------------------------------------------------------------------------- profiles
 
 _CLEAN_WEIGHTS: dict[str, float] = {

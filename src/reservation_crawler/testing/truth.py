@@ -228,8 +228,8 @@ def _fails(serve: Mapping[str, Any]) -> str | None:
     """Why a resource cannot be read at all, or None."""
     mode = serve.get("mode", "normal")
     status = int(serve.get("status", 200))
-    if mode in ("timeout", "reset", "redirect-loop"):
-        return mode
+    if mode in ("timeout", "reset", "redirect-loop", "challenge"):
+        return mode  # a challenge page is not the resource, whatever its status
     if int(serve.get("redirects", 0)) > MAX_ROBOTS_REDIRECTS:
         return "too-many-redirects"
     if status >= 500:
@@ -646,7 +646,28 @@ def _source_json(spec: Mapping[str, Any] | None, readings: Sequence[str]) -> dic
         "status": status,
         "failure": failure,
         "redirects": int(serve.get("redirects", 0)),
+        "access": expected_access(spec is not None, serve),
     }
+
+
+def expected_access(published: bool, serve: Mapping[str, Any]) -> str:
+    """What the origin does with our crawler's request (docs/fetch.md, "Access outcomes"):
+    fetched, refused, challenge, payment-required or unreachable."""
+    mode = serve.get("mode", "normal")
+    status = int(serve.get("status", 200)) if published else 404
+    if mode == "challenge":
+        return "challenge"
+    if mode in ("timeout", "reset", "redirect-loop"):
+        return "unreachable"
+    if int(serve.get("redirects", 0)) > MAX_ROBOTS_REDIRECTS:
+        return "unreachable"
+    if status == 402:
+        return "payment-required"
+    if status in (401, 403):
+        return "refused"
+    if status == 429 or status >= 500:
+        return "unreachable"
+    return "fetched"
 
 
 def site_core(recipe: Recipe, corpus: RobotsCorpus | None = None) -> dict[str, Any]:
@@ -709,6 +730,7 @@ def site_core(recipe: Recipe, corpus: RobotsCorpus | None = None) -> dict[str, A
                 "depth": PAGE_DEPTH.get(path),
                 "failure": _fails(serve) or (None if mode == "normal" else mode),
                 "crawler_may_fetch": model.crawler_may_fetch(path),
+                "access": expected_access(True, serve),
             }
         )
     robots_spec = recipe.params.get("robots")
