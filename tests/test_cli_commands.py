@@ -48,6 +48,8 @@ def test_every_command_has_a_module_and_the_readme_a_row():
         "check",
         "crawl",
         "demo",
+        "manifest",
+        "recheck",
         "serve",
         "validate",
         "stats",

@@ -62,6 +62,7 @@ class CrawlOptions:
     log_level: str = "WARNING"
     metrics_port: int | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
+    manifest: bool = True  # write the manifest and card beside the dataset (docs/datasets.md)
 
 
 @dataclass
@@ -248,9 +249,75 @@ def run_crawl(options: CrawlOptions) -> CrawlResult:
         elif not complete:
             result.output = None
             result.messages.append(
-                f"interrupted: run the same command again to resume (job dir {options.job_dir})"
+                f"interrupted: run the same command again to resume (job dir {options.job_dir}); "
+                "the dataset and its manifest are written when it completes"
             )
+    if options.manifest and result.output not in (None, "-"):
+        _write_manifest(options, targets, result, complete)
     return result
+
+
+def _write_manifest(
+    options: CrawlOptions, targets: Any, result: CrawlResult, complete: bool
+) -> None:
+    """The manifest and card of the dataset, read back from the dataset file (docs/datasets.md):
+    complete for a resumed crawl (its dataset is exported whole from the job ledger), and for
+    an interrupted crawl without --job-dir exactly the records its dataset holds."""
+    from reservation_crawler.apps.datasets import write_manifest
+    from reservation_crawler.errors import InputError
+
+    assert result.output is not None
+    dataset = Path(result.output)
+    if not dataset.exists():
+        return
+    listed = "\n".join(sorted(targets.by_origin))
+    inputs = {
+        "origins": len(targets.by_origin),
+        "origins_sha256": hashlib.sha256(listed.encode()).hexdigest(),
+        "targets_given": len(options.targets),
+        "input_files": [
+            {"file": name, "sha256": _file_sha256(name)} for name in options.input_files
+        ],
+    }
+    recorded = {
+        "agents": list(options.agents),
+        "max_pages_per_site": options.max_pages,
+        "scheme": options.scheme,
+        "allow_private": options.allow_private,
+        "timeout": options.timeout,
+        "concurrency": options.concurrency,
+        "throttle": options.throttle,
+        "job_dir": options.job_dir is not None,
+        "distributed": options.distributed,
+        "redis": options.use_redis,
+    }
+    try:
+        paths, card = write_manifest(dataset, options=recorded, complete=complete, inputs=inputs)
+    except (InputError, OSError) as exc:
+        result.messages.append(f"warning: no manifest written: {exc}")
+        return
+    result.summary["manifest"] = {
+        "manifest": str(paths.manifest.absolute()),
+        "card": str(paths.card_json.absolute()),
+        "card_markdown": str(paths.card_md.absolute()),
+        "sha256": card["manifest"]["sha256"],
+        "rows": card["manifest"]["rows"],
+    }
+    result.messages.append(
+        f"manifest: {paths.manifest.absolute()} ({card['manifest']['rows']} rows, sha256 "
+        f"{card['manifest']['sha256']}); card: {paths.card_json.absolute()}, {paths.card_md.name}"
+    )
+
+
+def _file_sha256(name: str) -> str | None:
+    if name == "-":
+        return None  # stdin: read once, nothing to digest again
+    try:
+        from reservation_crawler.apps.datasets import sha256_of
+
+        return sha256_of(Path(name))
+    except OSError:
+        return None
 
 
 def _check_job_dir(options: CrawlOptions, by_origin: Mapping[str, Sequence[str]]) -> None:

@@ -20,6 +20,8 @@ from reservation_crawler.cli import (
     _check,
     _crawl,
     _demo,
+    _manifest,
+    _recheck,
     _registry,
     _robots,
     _serve,
@@ -31,7 +33,19 @@ from reservation_crawler.cli._output import Output
 __all__ = ["COMMANDS", "ExitCode", "build_parser", "main"]
 
 # In the order ``--help`` lists them.
-COMMANDS = (_robots, _check, _crawl, _demo, _serve, _validate, _stats, _audit, _registry)
+COMMANDS = (
+    _robots,
+    _check,
+    _crawl,
+    _demo,
+    _manifest,
+    _recheck,
+    _serve,
+    _validate,
+    _stats,
+    _audit,
+    _registry,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -65,6 +65,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-redis", action="store_true", help="do not write to Redis")
     p.add_argument(
+        "--no-manifest",
+        action="store_true",
+        help="do not write the manifest (<name>.manifest.parquet) and dataset card "
+        "(<name>.card.json, .card.md) beside the dataset (docs/datasets.md)",
+    )
+    p.add_argument(
         "--allow-private",
         action="store_true",
         help="allow private, loopback and link-local addresses (local test sites)",
@@ -176,6 +182,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             log_level=args.log_level,
             metrics_port=args.metrics_port,
             settings=_parse_settings(args.set),
+            manifest=not args.no_manifest,
         )
         result = run_crawl(options)
     except UsageError as exc:

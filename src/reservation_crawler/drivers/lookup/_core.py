@@ -286,6 +286,9 @@ class _CheckerBase:
         self.memo_size = memo_size
         self.memory_ttl = memory_ttl
         self.max_stale = max_stale
+        # A stored policy fetched before this Unix time is not answered from: it is fetched
+        # again (``recheck --max-age``, docs/datasets.md). None: the cache's TTLs alone decide.
+        self.not_before: float | None = None
         self._memory: OrderedDict[str, _PolicyEntry] = OrderedDict()
         self._share = self._memo_share()  # each origin's memo size; follows len(self._memory)
         self._memory_guard = threading.Lock()
@@ -492,7 +495,7 @@ class _CheckerBase:
             return None
         old = self._memory.get(origin)
         if old is not None and old.raw == raw:  # unchanged in Redis: nothing to parse
-            if not old.meta.is_fresh(now):
+            if not old.meta.is_fresh(now) or self._too_old(old.meta):
                 return None
             old.answer_until = self._answer_until(old.meta, now)
             try:  # noqa: SIM105 - as in _answer_from_memory
@@ -501,9 +504,15 @@ class _CheckerBase:
                 pass
             return old
         meta = self._stored_meta(raw)
-        if meta is None or not meta.is_fresh(now):
+        if meta is None or not meta.is_fresh(now) or self._too_old(meta):
             return None
         return self._compile(origin, raw, meta, now)
+
+    def _too_old(self, meta: CacheMeta) -> bool:
+        """Fetched before ``not_before`` (or at an unknown time while it is set)."""
+        if self.not_before is None:
+            return False
+        return meta.fetched_at is None or meta.fetched_at < self.not_before
 
     # -- the fetch outcome
 
