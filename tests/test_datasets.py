@@ -190,9 +190,9 @@ def test_recheck_writes_the_drop_list_and_the_summary(crawled, rechecked):
             totals.update(counts)
     assert sum(totals.values()) == len(diff) == summary["urls"] * 4 * len(PURPOSES)
     assert json.loads((out / "summary.json").read_text())["drop_list"] == summary["drop_list"]
-    # the URLs of the sites whose robots.txt is unknown now are all on the drop list
+    # the URLs of the sites whose robots.txt or pages are unknown now are all on the drop list
     for index, (name, _, _) in enumerate(CHANGES):
-        if name in ("robots-now-503", "challenge-now"):
+        if name in ("robots-now-503", "challenge-now", "pages-now-503"):
             origin = crawled["before"][index]["origin"]
             assert origin + "/" in drop and origin + "/a/1.html" in drop
 

@@ -83,3 +83,32 @@ def test_stats_families_present_equal_ground_truth(crawl):
     assert report["conflicts"]["sites_with_conflict_finding"]["count"] == sum(
         1 for t in reached if t["summary"]["home_conflicts"]
     )
+
+
+def test_stats_counts_access_outcomes_as_the_ground_truth(tmp_path):
+    """stats' "access" table (docs/stats.md): sites per robots.txt access outcome, against the
+    fixture's ground truth, on a web of every access kind (challenge, 402, refused) and more."""
+    from collections import Counter
+
+    from reservation_crawler.testing import KINDS, every_variant
+
+    wanted = {"access-challenge", "access-payment", "access-refused", "robots-5xx", "plain"}
+    recipes = [r for r in every_variant() if r.kind in wanted]
+    assert {r.kind for r in recipes} == wanted and set(wanted) <= set(KINDS)
+    with FixtureWeb.from_recipes(recipes, corpus=False) as web:
+        truths = [web.truth(i) for i in range(len(recipes))]
+        argv = ["check", "--json", "--allow-private", "--timeout", "3"]
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            assert main([*argv, *(t["summary"]["url"] for t in truths)]) == 0
+    records = tmp_path / "records.jsonl"
+    records.write_text(buffer.getvalue(), encoding="utf-8")
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main(["stats", "--json", str(records)]) == 0
+    report = json.loads(buffer.getvalue())
+    want = Counter(t["sources"]["robots.txt"]["access"] for t in truths)
+    got = {k: v["count"] for k, v in report["access"]["robots.txt"].items()}
+    assert got == {k: want.get(k, 0) for k in got}
+    assert got["challenge"] == 4 and got["payment-required"] == 1 and got["refused"] == 1
+    assert all(v["denominator"] == len(recipes) for v in report["access"]["robots.txt"].values())

@@ -506,11 +506,22 @@ def _unknown_why(record: Any, stale: bool) -> str | None:
     return None
 
 
+def _read(status: Any) -> bool:
+    """Whether a page response was read for its signals (a 2xx head: ``collect.read_page``)."""
+    return isinstance(status, int) and 200 <= status < 300
+
+
 async def _recheck_url(
-    checker: Any, url: str, agents: Sequence[str], page_then: bool
+    checker: Any, url: str, agents: Sequence[str], page_then: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """The state now of one URL, through the Checker (its cache, then a fetch)."""
+    """The state now of one URL, through the Checker (its cache, then a fetch).
+
+    ``page_then``: the manifest's page column. When the crawl read the page, the page is read
+    again, so page signals are compared with page signals; when it cannot be read now (robots.txt
+    now disallows our crawler, or no 2xx answer) its signals are unknown, and so is the URL.
+    """
     from reservation_crawler._version import PRODUCT_TOKEN
+    from reservation_crawler.core.fetching import access_of
     from reservation_crawler.errors import InvalidOrigin
 
     try:
@@ -522,21 +533,27 @@ async def _recheck_url(
     unknown = _unknown_why(record, checked.stale)
     level = "origin"
     page_access = None
-    # The crawl read the page: read it now too (if our crawler may fetch it), so page signals
-    # (headers, meta) are compared with page signals.
-    if page_then and unknown is None:
+    fetched_then = (page_then or {}).get("outcome") not in (None, str(Outcome.NOT_FETCHED))
+    read_then = _read((page_then or {}).get("status"))
+    if fetched_then and unknown is None:
         crawl = await checker.check(url, PRODUCT_TOKEN, "crawl")
-        if not crawl.reserved:
-            from reservation_crawler.core.fetching import access_of
-
+        if crawl.reserved:
+            if read_then:
+                unknown = "robots.txt now disallows our crawler: the page's signals are unknown"
+        else:
             result = await checker.fetcher.fetch(url)
-            page_access = access_of(result).access
+            reading = access_of(result)
+            page_access = reading.access
             level = "page"
+            if read_then and not _read(result.status):
+                why = reading.detail or result.error or f"HTTP {result.status}"
+                unknown = f"the page could not be read now ({why})"
             for agent in agents:
                 verdicts = await checker.check_response_many(
                     url, result.status, result.headers, result.body, agent, PURPOSES
                 )
                 now[agent] = {str(v.purpose): str(v.decision) for v in verdicts}
+    robots_access = record.sources["robots.txt"].access
     return {
         "url": url,
         "now": now,
@@ -544,9 +561,7 @@ async def _recheck_url(
         "level": level,
         "policy_source": str(checked.source),
         "policy_fetched_at": record.fetched_at,
-        "robots_access": None
-        if record.sources["robots.txt"].access is None
-        else str(record.sources["robots.txt"].access),
+        "robots_access": None if robots_access is None else str(robots_access),
         "page_access": None if page_access is None else str(page_access),
     }
 
@@ -632,9 +647,7 @@ async def _run_recheck(
         async def origin_task(urls: list[dict[str, Any]]) -> None:
             async with limiter:
                 for row in urls:
-                    page = row.get("page") or {}
-                    page_then = page.get("outcome") not in (None, str(Outcome.NOT_FETCHED))
-                    state.add(await _recheck_url(checker, row["url"], agents, page_then))
+                    state.add(await _recheck_url(checker, row["url"], agents, row.get("page")))
                     progress.step()
 
         async with anyio.create_task_group() as group:
@@ -759,7 +772,7 @@ def format_recheck(summary: Mapping[str, Any]) -> str:
     lines = [
         f"re-checked {summary['urls_rechecked']:,} of {summary['urls']:,} URLs"
         + ("" if summary["complete"] else " (interrupted: run the same command to resume)"),
-        f"policy unknown now (robots.txt unreachable or a challenge): "
+        f"unknown now (robots.txt or the page could not be read): "
         f"{summary['urls_unknown_now']:,} URLs",
         "",
         f"{'agent':<14} {'purpose':<10} " + " ".join(f"{c:>15}" for c in CHANGES),

@@ -33,6 +33,12 @@ def _changes() -> list[tuple[str, Recipe, Recipe]]:
         ("robots-now-503", recipe("robots-ai-block", "one-bot"), recipe("robots-5xx", "503")),
         # a bot challenge now answers for robots.txt
         ("challenge-now", plain, recipe("access-challenge", "cloudflare-200")),
+        # the pages answer 503 now: their own signals (the noai meta) are unknown
+        (
+            "pages-now-503",
+            recipe("noai", "meta"),
+            recipe("noai", "meta", serve={p: {"status": 503} for p in ("/", "/a/1.html")}),
+        ),
         # nothing changes
         ("unchanged-noai", recipe("noai", "header"), recipe("noai", "header")),
         ("unchanged-tdmrep", recipe("tdmrep-file"), recipe("tdmrep-file")),
@@ -53,8 +59,19 @@ def change_truth(
     """(url, agent, purpose) -> the change a re-check must report, from the two ground truths
     of one site (cells either truth leaves open are left out)."""
     out: dict[tuple[str, str, str], str] = {}
-    unknown = _unknown(after)
+    site_unknown = _unknown(after)
+    pages = {
+        page["url"]: (page, now_page)
+        for page, now_page in zip(before["pages"], after["pages"], strict=True)
+    }
     for url, per_agent in before["expected"].items():
+        then_page, now_page = pages[url]
+        # read then (fetched, no failure), not readable now: the page's own signals are unknown
+        unknown = site_unknown or (
+            then_page["failure"] is None
+            and then_page["crawler_may_fetch"] is True
+            and (now_page["failure"] is not None or now_page["crawler_may_fetch"] is False)
+        )
         for agent, cells in per_agent.items():
             for purpose, then in cells.items():
                 now = after["expected"][url][agent][purpose]
