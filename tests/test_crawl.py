@@ -550,6 +550,13 @@ def test_crawl_to_parquet_with_progress_on_a_terminal(
             dict(row["sources"])["robots.txt"]["outcome"]
             == (want["sources"]["robots.txt"]["outcome"])
         )
+        assert dict(row["sources"])["robots.txt"]["access"] == (
+            want["sources"]["robots.txt"].get("access")
+        )
+    # the manifest of a Parquet dataset: one row per record, and it agrees with its card
+    manifest = tmp_path / "records.manifest.parquet"
+    assert pq.read_table(manifest).column("url").to_pylist() == [row["url"] for row in rows]
+    assert cli_main(["manifest", "verify", str(manifest)]) == 0
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -463,25 +462,24 @@ def demo_dir() -> Path:
 
 def compare_with_truth(records_path: Path, truth: list[dict[str, Any]]) -> dict[str, int]:
     """How many asserted ground-truth cells the records match (for the demo and tests)."""
+    from reservation_crawler.apps.datasets import iter_records
     from reservation_crawler.testing import expected_decisions
 
     expected = expected_decisions(truth)
     checked = matched = 0
-    with open(records_path, encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            cells = expected.get(record["url"])
-            if cells is None:
+    for record in iter_records(records_path):  # JSON Lines or Parquet (demo -o x.parquet)
+        cells = expected.get(record["url"])
+        if cells is None:
+            continue
+        for agent, purposes in cells.items():
+            got = record["decisions"].get(agent)
+            if got is None:
                 continue
-            for agent, purposes in cells.items():
-                got = record["decisions"].get(agent)
-                if got is None:
+            for purpose, want in purposes.items():
+                if want is None:
                     continue
-                for purpose, want in purposes.items():
-                    if want is None:
-                        continue
-                    checked += 1
-                    matched += got.get(purpose) == want
+                checked += 1
+                matched += got.get(purpose) == want
     return {"cells_checked": checked, "cells_matched": matched}
 
 
