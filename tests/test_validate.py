@@ -681,3 +681,24 @@ def test_cli_html(web, capsys):
     status, out, _ = run_cli(capsys, url_of(web, "known"), "--allow-private", "--html")
     assert status == 0 and out.startswith("<!DOCTYPE html>")
     assert lxml_html.fromstring(out).xpath("//table")
+
+
+def test_validate_shows_what_the_origin_did(capsys):
+    """Access outcomes (docs/fetch.md): a challenge served as robots.txt is an error whose
+    source line names the challenge; a 402 page shows its price and licence link."""
+    from reservation_crawler.testing import recipe
+
+    recipes = [
+        recipe("access-challenge", "cloudflare-200"),
+        recipe("access-payment", "pages-402"),
+    ]
+    with FixtureWeb.from_recipes(recipes, corpus=False) as fixture:
+        status, out, _ = run_cli(capsys, fixture.base_url(0), "--allow-private")
+        assert status == 1 and "ERROR  robots.challenge" in out
+        (robots_line,) = [line for line in out.splitlines() if line.startswith("  robots.txt ")]
+        assert "access: challenge (cloudflare:cf-mitigated)" in robots_line
+        status, out, _ = run_cli(capsys, fixture.base_url(1), "--allow-private")
+        (page_line,) = [line for line in out.splitlines() if line.startswith("  page ")]
+        assert "access: payment-required (http:402)" in page_line
+        assert "price USD 0.01 (crawler-price)" in page_line
+        assert f"licence {fixture.base_url(1)}/license.xml" in page_line
