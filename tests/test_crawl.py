@@ -673,6 +673,32 @@ def test_crawl_resumes_after_kill_and_ctrl_c(redis_db: str, tmp_path: Path) -> N
     assert cli_main(["manifest", "verify", str(manifest)]) == 0
 
 
+def test_an_interrupted_crawl_without_job_dir_gets_the_manifest_of_its_records(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C without --job-dir: the dataset holds the records written so far; the manifest
+    holds exactly those, and the card says the crawl is incomplete (docs/datasets.md)."""
+    with FixtureWeb(80, seed=5, slow_delay=30) as small_web:
+        targets = write_targets(tmp_path / "t.txt", small_web, range(len(small_web)), ["/"])
+        out_dir = tmp_path / "out"
+        out_dir.mkdir()
+        output = out_dir / "records.jsonl"  # watched as interrupt_after watches a ledger
+        args = crawl_command(
+            *("-i", str(targets), "-o", str(output), "--allow-private", "--no-redis"),
+            *("--timeout", str(TIMEOUT), "--concurrency", "2", "--json"),
+            *("-s", "AUTOTHROTTLE_START_DELAY=0.2"),
+        )
+        assert interrupt_after(args, tmp_path, tmp_path / "home", out_dir, 3, signal.SIGINT) == 1
+    records = read_records(output)
+    card = json.loads((out_dir / "records.card.json").read_text())
+    assert card["complete"] is False
+    assert 3 <= card["manifest"]["rows"] == len(records) < 80
+    manifest = out_dir / "records.manifest.parquet"
+    assert pq.read_table(manifest).column("url").to_pylist() == [r["url"] for r in records]
+    assert cli_main(["manifest", "verify", str(manifest)]) == 0
+    assert "incomplete" in (out_dir / "records.card.md").read_text()
+
+
 # --- distributed ----------------------------------------------------------------------------------
 
 
