@@ -290,6 +290,7 @@ def view(result: FetchResult) -> dict[str, Any]:
     reading = access_of(result)
     out["access"] = None if reading.access is None else str(reading.access)
     out["access_rule"] = reading.rule
+    out["access_detail"] = reading.detail  # records carry it: the same from every driver
     return out
 
 
@@ -392,6 +393,7 @@ SPIDER_SCRIPT = textwrap.dedent(
             row.update(stage=state["stage"], body_len=len(result.body), sha256=result.sha256)
             reading = access_of(result)
             row.update(access=reading.access and str(reading.access), access_rule=reading.rule)
+            row.update(access_detail=reading.detail)
             row["prefix"] = result.body[:64].hex()
             out.write(json.dumps(row) + "\\n")
             out.flush()

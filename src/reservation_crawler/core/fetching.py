@@ -758,7 +758,8 @@ def access_of(result: FetchResult) -> AccessReading:
     if status is None and result.error in (NOT_FETCHED, "blocked-address", "invalid-url"):
         return AccessReading(None)
     if status is None or result.error in _NO_ANSWER_ERRORS:
-        why = f"{result.error}: {result.error_detail}" if result.error_detail else result.error
+        # The error code only: error_detail words transport errors differently per driver.
+        why = f"no usable answer ({result.error})"
         return AccessReading(Access.UNREACHABLE, f"fetch:{result.error}", why)
     text = bytes(result.body[:_FINGERPRINT_BYTES]).decode("utf-8", "replace").lower()
     for rule in ACCESS_RULES:
