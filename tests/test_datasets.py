@@ -225,3 +225,15 @@ def test_recheck_refuses_an_agent_the_manifest_does_not_have(crawled, tmp_path, 
     manifest = crawled["work"] / "data.manifest.parquet"
     assert main(["recheck", str(manifest), "-o", str(tmp_path), "--agent", "Bytespider"]) == 2
     assert "no decisions for Bytespider" in capsys.readouterr().err
+
+
+def test_recheck_and_verify_refuse_what_is_not_a_manifest(crawled, tmp_path, capsys):
+    dataset = crawled["work"] / "data.jsonl"
+    assert main(["recheck", str(dataset), "-o", str(tmp_path)]) == 2
+    assert "not a readable Parquet manifest" in capsys.readouterr().err
+    records = tmp_path / "records.parquet"
+    pq.write_table(
+        pq.read_table(crawled["work"] / "data.manifest.parquet").drop(["deciding"]), records
+    )
+    assert main(["manifest", "verify", str(records), str(crawled["work"] / "data.card.json")]) == 2
+    assert "not a reservation-manifest/1 manifest" in capsys.readouterr().err

@@ -86,8 +86,8 @@ def _jsonl_rows(path: Path) -> Iterator[Any]:
                     raise InputError(f"{path}: line {number}: not JSON ({exc})") from exc
 
 
-def iter_manifest(path: Path) -> Iterator[dict[str, Any]]:
-    """The rows of a manifest (maps as dicts); ``InputError`` when it is not one."""
+def open_manifest(path: Path) -> Any:
+    """The manifest as a ``pyarrow.parquet.ParquetFile``; ``InputError`` when it is not one."""
     import pyarrow.parquet as pq
 
     try:
@@ -97,6 +97,15 @@ def iter_manifest(path: Path) -> Iterator[dict[str, Any]]:
     metadata = handle.schema_arrow.metadata or {}
     if metadata.get(b"schema") != MANIFEST_SCHEMA.encode():
         raise InputError(f"{path}: not a {MANIFEST_SCHEMA} manifest")
+    missing = [n for n in manifest_schema().names if n not in handle.schema_arrow.names]
+    if missing:
+        raise InputError(f"{path}: not a {MANIFEST_SCHEMA} manifest (no {', '.join(missing)})")
+    return handle
+
+
+def iter_manifest(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of a manifest (maps as dicts); ``InputError`` when it is not one."""
+    handle = open_manifest(path)
     for batch in handle.iter_batches(_BATCH):
         for row in batch.to_pylist():
             row["decisions"] = {agent: cells for agent, cells in row["decisions"] or ()}
@@ -583,8 +592,9 @@ def recheck(options: RecheckOptions, *, stderr: TextIO = sys.stderr) -> RecheckR
     """Re-check every URL of the manifest; write state, diff, drop list and summary."""
     import anyio
 
-    rows = list(iter_manifest(options.manifest))
-    known_agents = list(dict.fromkeys(a for row in rows for a in row["decisions"]))
+    # Three streaming passes over the manifest (its agents; the work; the diff): memory holds
+    # the URLs to do and the state, not the manifest's rows.
+    known_agents = _manifest_agents(options.manifest)
     agents = list(options.agents) or known_agents
     missing = [a for a in agents if a not in known_agents]
     if missing:
@@ -601,11 +611,13 @@ def recheck(options: RecheckOptions, *, stderr: TextIO = sys.stderr) -> RecheckR
         "agents": agents,
     }
     state = _State(options.output / "recheck-state.jsonl", header)
-    by_origin: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
+    by_origin: dict[str, list[tuple[str, dict[str, Any] | None]]] = {}
+    total = 0
+    for row in iter_manifest(options.manifest):
+        total += 1
         if row["url"] not in state.done:
-            by_origin.setdefault(row["origin"], []).append(row)
-    progress = _RecheckProgress(options.progress, stderr, len(rows), len(state.done))
+            by_origin.setdefault(row["origin"], []).append((row["url"], row.get("page")))
+    progress = _RecheckProgress(options.progress, stderr, total, len(state.done))
     complete = False
     try:
         anyio.run(_run_recheck, options, agents, by_origin, state, progress)
@@ -615,14 +627,24 @@ def recheck(options: RecheckOptions, *, stderr: TextIO = sys.stderr) -> RecheckR
     finally:
         state.close()
         progress.finish()
+    rows = iter_manifest(options.manifest)
     summary = _write_diff(options, rows, agents, state.done, header, complete)
     return RecheckResult(summary, complete)
+
+
+def _manifest_agents(path: Path) -> list[str]:
+    """The agents a manifest has decisions for, in first-seen order (one column read)."""
+    agents: dict[str, None] = {}
+    for batch in open_manifest(path).iter_batches(_BATCH, columns=["decisions"]):
+        for cells in batch.column(0).to_pylist():
+            agents.update(dict.fromkeys(agent for agent, _ in cells or ()))
+    return list(agents)
 
 
 async def _run_recheck(
     options: RecheckOptions,
     agents: Sequence[str],
-    by_origin: Mapping[str, list[dict[str, Any]]],
+    by_origin: Mapping[str, list[tuple[str, dict[str, Any] | None]]],
     state: _State,
     progress: _RecheckProgress,
 ) -> None:
@@ -644,10 +666,10 @@ async def _run_recheck(
         checker.not_before = time.time() - options.max_age
     async with checker:
 
-        async def origin_task(urls: list[dict[str, Any]]) -> None:
+        async def origin_task(urls: list[tuple[str, dict[str, Any] | None]]) -> None:
             async with limiter:
-                for row in urls:
-                    state.add(await _recheck_url(checker, row["url"], agents, row.get("page")))
+                for url, page_then in urls:
+                    state.add(await _recheck_url(checker, url, agents, page_then))
                     progress.step()
 
         async with anyio.create_task_group() as group:
@@ -698,7 +720,7 @@ class _RecheckProgress:
 
 def _write_diff(
     options: RecheckOptions,
-    rows: Sequence[Mapping[str, Any]],
+    rows: Iterable[Mapping[str, Any]],
     agents: Sequence[str],
     done: Mapping[str, Mapping[str, Any]],
     header: Mapping[str, Any],
@@ -707,10 +729,11 @@ def _write_diff(
     """diff.jsonl (one line per URL, agent and purpose), drop-list.txt, summary.json."""
     changes: Counter[tuple[str, str, str]] = Counter()
     drop: list[str] = []
-    unknown_urls = 0
+    unknown_urls = total = 0
     diff_path = options.output / "diff.jsonl"
     with open(diff_path, "w", encoding="utf-8") as diff:
         for row in rows:
+            total += 1
             entry = done.get(row["url"])
             if entry is None:
                 continue
@@ -748,7 +771,7 @@ def _write_diff(
         "manifest_sha256": header["manifest_sha256"],
         "rechecked_at": _now(),
         "complete": complete,
-        "urls": len(rows),
+        "urls": total,
         "urls_rechecked": len(done),
         "urls_unknown_now": unknown_urls,
         "agents": list(agents),
