@@ -52,7 +52,10 @@ def test_every_corpus_file_parses_and_answers() -> None:
             for url in _urls(txt):
                 for agent in AGENTS:
                     allowed = txt.allowed(url, agent)
-                    assert txt.explain(url, agent).allowed is allowed, (row["file"], url, agent)
+                    explanation = txt.explain(url, agent)
+                    assert explanation.allowed is allowed, (row["file"], url, agent)
+                    # no real file needs more than MATCH_WORK_LIMIT (line 0: fail closed)
+                    assert explanation.rule is None or explanation.rule.line > 0, row["file"]
                     checked += 1
             if profile == "rfc9309":
                 assert txt.allowed("https://www.example.com/robots.txt", "GPTBot")

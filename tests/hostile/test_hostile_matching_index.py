@@ -115,6 +115,70 @@ def test_tdmrep_first_match_in_array_order_through_the_index(patterns, paths):
         assert (None if rule is None else rule.index) == expected
 
 
+# Patterns that are never candidates for PATHS (a needle, prefix or last piece of "z"s), so
+# that PatternSet.first's walk gives up after _WALK_MISSES of them and finds the rest through
+# its dicts and needle scan: both ways must give the linear answer.
+NEVER = st.sampled_from(["/*zz*a", "/zz*a", "/*a*zzz", "/*zz$", "/a*zz$", "/zzz*"])
+
+
+@FAST
+@given(
+    st.lists(st.one_of(PATTERNS, NEVER), max_size=80),
+    st.integers(min_value=0, max_value=40),
+    st.lists(PATHS, min_size=1, max_size=10),
+)
+def test_the_walk_and_the_indexed_search_give_the_linear_first(
+    patterns: list[str], never: int, paths: list[str]
+):
+    patterns = ["/zz*a"] * never + patterns  # enough misses to leave the walk early, or not
+    index = PatternSet([compile_pattern(p) for p in patterns], work_limit=10**9)
+    for path in paths:
+        assert index.first(path) == _linear_first(patterns, path)
+
+
+# Patterns and URLs as written by publishers: percent-escapes (of unreserved characters and
+# not), non-ASCII, reserved characters, "$" and several "*"; compared after RFC 9309
+# normalization with the plain matcher, pattern by pattern.
+RAW_PIECE = st.lists(
+    st.sampled_from(["a", "b", "/", "%41", "%2f", "%2F", "é", "~", "%7e", "?", "=", "%"]),
+    max_size=4,
+).map("".join)
+RAW_PATTERNS = st.builds(
+    lambda head, pieces, anchored: head + "*".join(pieces) + ("$" if anchored else ""),
+    st.sampled_from(["/", "*", "/a", "/é"]),
+    st.lists(RAW_PIECE, min_size=1, max_size=5),
+    st.booleans(),
+)
+RAW_URLS = st.lists(
+    st.sampled_from(["a", "b", "/", "%41", "%2F", "é", "~", "%7E", "?", "=", "%", "#"]),
+    max_size=30,
+).map(lambda parts: "https://example.com/" + "".join(parts))
+
+
+@FAST
+@given(st.lists(RAW_PATTERNS, max_size=60), st.lists(RAW_URLS, min_size=1, max_size=8))
+def test_the_index_agrees_with_the_plain_matcher_on_escapes_and_non_ascii(
+    raw: list[str], urls: list[str]
+):
+    compiled = [compile_pattern(p) for p in raw]
+    index = PatternSet(compiled, work_limit=10**9)
+    for url in urls:
+        path = normalize_url_path(url)
+        expected = next((i for i, p in enumerate(compiled) if p.matches(path)), None)
+        assert index.first(path) == expected
+
+
+def test_the_first_adversarial_origin_is_answered_exactly():
+    """Its "$"-anchored rules end with letters, its URLs with "/": no rule can match, which
+    the index sees from the last pieces, without trying any rule (so no work limit)."""
+    from reservation_crawler.testing import adversarial
+
+    parsed = robots.parse(adversarial.robots_txt(2000, anchored=True))
+    for path in adversarial.url_paths(3):
+        explanation = parsed.explain("https://example.com" + path, "GPTBot")
+        assert explanation.allowed and explanation.rule is None
+
+
 def test_the_work_limit_is_documented_in_the_answer():
     from reservation_crawler.testing import adversarial
 

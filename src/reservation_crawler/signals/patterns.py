@@ -17,11 +17,11 @@ Two profiles:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from heapq import heapify, heappop, heapreplace
-from operator import itemgetter
+from heapq import heapify, heappop, heappush, heapreplace
 from typing import Final
 
 from ahocorasick_rs import AhoCorasick
@@ -268,12 +268,26 @@ def _compile_cached(raw: str, profile: str) -> PathPattern:
     return PathPattern(raw, normalized, priority, body[:star], pieces, anchored)
 
 
-# The most work one question to a PatternSet may take, in pattern pieces examined (a wildcard
-# pattern costs 1 + its pieces). A real file needs a few dozen even for its worst URL; a file
-# built so that thousands of wildcard patterns almost match one URL would need millions. Past
-# the limit the question is answered WORK_LIMIT_EXCEEDED and the caller fails closed.
+# The most work one question to a PatternSet may take, in pattern pieces examined, where
+# reading the path counts 1 per started 256 characters: searching for a needle counts one
+# reading, trying a wildcard pattern one per piece plus one reading (its pieces are found left
+# to right, so all together read the path at most once). Real files need
+# at most ~130 for URLs made from their own rules (all 11,890 corpus files, docs/robots.md);
+# a file built so that thousands of wildcard patterns almost match a long URL would need
+# millions. Past the limit the question is answered WORK_LIMIT_EXCEEDED and the caller fails
+# closed.
 MATCH_WORK_LIMIT: Final = 512
-_FIRST = itemgetter(0)
+# A candidate's needle (a literal its path must contain: the end of its longest piece) is cut
+# to one of these lengths, so that at most this many needles end at any one position of a path
+# and the Aho-Corasick scan reports at most this many times the path's length in matches,
+# however the patterns were written.
+_NEEDLE_LENGTHS: Final = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+# PatternSet.first tests the wildcard patterns one by one, in order, while most of them turn
+# out to be candidates (as in a file built to be costly); after this many that are not, the
+# rest are found through the Aho-Corasick scan instead (as in a real file: few candidates).
+_WALK_MISSES: Final = 16
+# The kinds of key a wildcard pattern is found by (PatternSet).
+_PREFIX, _SUFFIX, _NEEDLE = 0, 1, 2
 
 
 class _WorkLimitExceeded:
@@ -286,6 +300,37 @@ class _WorkLimitExceeded:
 WORK_LIMIT_EXCEEDED: Final = _WorkLimitExceeded()
 
 
+def _needle(pieces: tuple[str, ...]) -> str:
+    """The end of the longest piece, cut to the longest of _NEEDLE_LENGTHS that fits."""
+    piece = max(pieces, key=len)
+    cut = max(length for length in _NEEDLE_LENGTHS if length <= len(piece))
+    return piece[-cut:]
+
+
+class _Needles:
+    """Which of many literals occur in a path: one Aho-Corasick scan (linear, no backtracking).
+
+    ``present(path)`` lists the literals found, in the order given, as an iterator read only
+    as far as ``PatternSet.first`` needs.
+    """
+
+    __slots__ = ("_find", "_literals", "_number")
+
+    def __init__(self, literals: Sequence[str]) -> None:
+        self._literals = tuple(literals)
+        self._number = {literal: number for number, literal in enumerate(self._literals)}
+        automaton = AhoCorasick(self._literals, store_patterns=True)
+        self._find = automaton.find_matches_as_strings
+
+    def present(self, path: str) -> Iterator[str]:
+        found = set(self._find(path, overlapping=True))  # the stored strings: no copies
+        literals = self._literals
+        if len(found) * 16 >= len(literals):  # many found: skip the others in C, in order
+            return filter(found.__contains__, literals)
+        numbers = sorted(map(self._number.__getitem__, found))
+        return map(literals.__getitem__, numbers)
+
+
 class PatternSet:
     """Patterns in order of preference; ``first(path)`` is the index of the first that matches.
 
@@ -293,20 +338,28 @@ class PatternSet:
 
     - plain prefixes ("/a/", "/a/*") are looked up in a dict, once per distinct prefix length;
     - "$"-anchored paths without "*" in a dict of exact paths;
-    - wildcard patterns are found through one Aho-Corasick automaton over their longest literal
-      piece (a linear scan of the path, no backtracking), so only the patterns whose piece
-      occurs in the path are tried, best first, until one matches;
-    - trying patterns is bounded by ``work_limit`` pieces: past it ``first`` returns
+    - a wildcard pattern is a candidate only if the path contains its needle (the end of its
+      longest piece) or, "$"-anchored, ends with its last piece; candidates are tried in index
+      order (literal prefix, then pieces) until one matches or none can beat the best so far;
+    - candidates are found by testing the wildcard patterns in order while most of them are
+      candidates, then through a dict of last pieces (one lookup per distinct length) and one
+      Aho-Corasick scan of the path for the needles (``_Needles``);
+    - the work is bounded by ``work_limit`` (see MATCH_WORK_LIMIT): past it ``first`` returns
       ``WORK_LIMIT_EXCEEDED`` (never a partial answer).
     """
 
     __slots__ = (
-        "_automaton",
         "_exact",
         "_lengths",
         "_members",
+        "_needles",
         "_patterns",
         "_plain",
+        "_prefix_lengths",
+        "_prefixes",
+        "_suffix_lengths",
+        "_suffixes",
+        "_wild",
         "_work_limit",
     )
 
@@ -317,19 +370,34 @@ class PatternSet:
         self._work_limit = work_limit
         plain: dict[str, int] = {}
         exact: dict[str, int] = {}
-        by_needle: dict[str, list[int]] = {}
+        # The wildcard patterns in order, as (index, kind, key, anchored, literal prefix,
+        # pieces): the key is the last piece of an anchored pattern (kind _SUFFIX), else its
+        # needle (_NEEDLE), unless the literal prefix is longer (_PREFIX).
+        wild: list[tuple[int, int, str, bool, str, tuple[str, ...]]] = []
+        tables: tuple[dict[str, list[int]], ...] = ({}, {}, {})  # by kind: key -> indices
         for index, pattern in enumerate(self._patterns):
             pieces = pattern.pieces
             if not pieces:  # no "*" (plain or anchored), or only trailing "*": a prefix
                 table = exact if pattern.anchored and pieces is None else plain
                 table.setdefault(pattern.prefix, index)
-            else:  # every piece must occur in a matching path, the longest is the rarest
-                by_needle.setdefault(max(pieces, key=len), []).append(index)
+                continue
+            anchored = pattern.anchored
+            # where a literal must stand (start, end) says more than a longer one anywhere
+            kind, key = (_SUFFIX, pieces[-1]) if anchored else (_NEEDLE, _needle(pieces))
+            if len(pattern.prefix) > max(1, len(key)):
+                kind, key = _PREFIX, pattern.prefix
+            tables[kind].setdefault(key, []).append(index)
+            wild.append((index, kind, key, anchored, pattern.prefix, pieces))
         self._plain = plain
         self._exact = exact
         self._lengths = tuple(sorted({len(prefix) for prefix in plain}))
-        self._members = tuple(by_needle.values())
-        self._automaton = AhoCorasick(list(by_needle)) if by_needle else None
+        self._wild = tuple(wild)
+        self._prefixes = tables[_PREFIX]
+        self._prefix_lengths = tuple(sorted({len(key) for key in tables[_PREFIX]}))
+        self._suffixes = tables[_SUFFIX]
+        self._suffix_lengths = tuple(sorted({len(key) for key in tables[_SUFFIX]}))
+        self._members = tables[_NEEDLE]
+        self._needles = _Needles(list(tables[_NEEDLE])) if tables[_NEEDLE] else None
 
     def __len__(self) -> int:
         return len(self._patterns)
@@ -338,7 +406,7 @@ class PatternSet:
         """The smallest index whose pattern matches ``path`` (normalized), else None."""
         none = best = len(self._patterns)
         found = self._exact.get(path)
-        if found is not None and found < best:
+        if found is not None:
             best = found
         plain = self._plain
         size = len(path)
@@ -348,31 +416,98 @@ class PatternSet:
             found = plain.get(path[:length])
             if found is not None and found < best:
                 best = found
-        automaton = self._automaton
-        if automaton is not None and best:
-            members = self._members
-            hits = set(map(_FIRST, automaton.find_matches_as_indexes(path, overlapping=True)))
-            patterns = self._patterns
-            work = 0
-            limit = self._work_limit
-            # the patterns of every needle found, in index order, read only as far as needed:
-            # a heap of (index, needle, position in the needle's sorted members)
-            heap = [(members[hit][0], hit, 0) for hit in hits]
-            heapify(heap)
-            while heap:
-                index, hit, at = heap[0]
-                if index >= best:
+        if not best:
+            return 0 if none else None
+        read = 1 + (size >> 8)  # the cost of one search through the path
+        limit = self._work_limit
+        work = 0
+        misses = 0
+        walked = -1  # the last index tested by the walk
+        # The walk: each wildcard pattern in order, its key tested directly (the tests that
+        # fail are not counted: at most _WALK_MISSES of them).
+        for index, kind, key, anchored, prefix, pieces in self._wild:
+            if index >= best:
+                return None if best == none else best
+            if kind == _NEEDLE:
+                candidate = key in path
+            else:
+                candidate = path.endswith(key) if kind == _SUFFIX else path.startswith(key)
+            if candidate:
+                work += read + 1 if kind == _NEEDLE else 2
+                if path.startswith(prefix):
+                    work += read + len(pieces)
+                    if work > limit:
+                        return WORK_LIMIT_EXCEEDED
+                    if _match_pieces(path, len(prefix), pieces, anchored):
+                        return index
+            elif misses == _WALK_MISSES:
+                walked = index
+                break
+            else:
+                misses += 1
+            if work > limit:
+                return WORK_LIMIT_EXCEEDED
+        else:
+            return None if best == none else best
+        return self._indexed_first(path, best, walked, work)
+
+    def _indexed_first(
+        self, path: str, best: int, walked: int, work: int
+    ) -> int | _WorkLimitExceeded | None:
+        """``first`` for the wildcard patterns after index ``walked``, found through the dicts
+        of prefixes and last pieces and the needle scan, merged in index order by a heap of
+        (index, sorted indices, position in them)."""
+        none = len(self._patterns)
+        size = len(path)
+        heap: list[tuple[int, list[int], int]] = []
+        for table, lengths, from_end in (
+            (self._prefixes, self._prefix_lengths, False),
+            (self._suffixes, self._suffix_lengths, True),
+        ):
+            for length in lengths:
+                if length > size:
                     break
-                pattern = patterns[index]
-                work += 1 + len(pattern.pieces)
+                listed = table.get(path[size - length :] if from_end else path[:length])
+                if listed is not None:
+                    at = bisect_right(listed, walked)
+                    if at < len(listed):
+                        heap.append((listed[at], listed, at))
+        heapify(heap)
+        # The needles found in the path, in the order of their first index; each joins the
+        # heap only when its first index may come next (its later ones come later still).
+        needles = self._needles
+        waiting = needles.present(path) if needles is not None else iter(())
+        members_of = self._members
+        joining = next(waiting, None)
+        patterns = self._patterns
+        read = 1 + (size >> 8)
+        limit = self._work_limit
+        while True:
+            while joining is not None and (members := members_of[joining])[0] < (
+                heap[0][0] if heap else best
+            ):
+                at = bisect_right(members, walked)
+                if at < len(members):
+                    heappush(heap, (members[at], members, at))
+                joining = next(waiting, None)
+            if not heap:
+                break
+            index, members, at = heap[0]
+            if index >= best:
+                break
+            pattern = patterns[index]
+            pieces: tuple[str, ...] = pattern.pieces  # type: ignore[assignment]
+            work += 1
+            if path.startswith(pattern.prefix):
+                work += read + len(pieces)
                 if work > limit:
                     return WORK_LIMIT_EXCEEDED
-                if pattern.matches(path):
+                if _match_pieces(path, len(pattern.prefix), pieces, pattern.anchored):
                     best = index
                     break
-                at += 1
-                if at < len(members[hit]):
-                    heapreplace(heap, (members[hit][at], hit, at))
-                else:
-                    heappop(heap)
+            at += 1
+            if at < len(members):
+                heapreplace(heap, (members[at], members, at))
+            else:
+                heappop(heap)
         return None if best == none else best
