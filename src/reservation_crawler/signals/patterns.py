@@ -338,12 +338,13 @@ class PatternSet:
 
     - plain prefixes ("/a/", "/a/*") are looked up in a dict, once per distinct prefix length;
     - "$"-anchored paths without "*" in a dict of exact paths;
-    - a wildcard pattern is a candidate only if the path contains its needle (the end of its
-      longest piece) or, "$"-anchored, ends with its last piece; candidates are tried in index
-      order (literal prefix, then pieces) until one matches or none can beat the best so far;
+    - a wildcard pattern is a candidate only if the path starts with its literal prefix (when
+      that is its longest literal), else, "$"-anchored, ends with its last piece, else contains
+      its needle (the end of its longest piece); candidates are tried in index order (literal
+      prefix, then pieces) until one matches or none can beat the best so far;
     - candidates are found by testing the wildcard patterns in order while most of them are
-      candidates, then through a dict of last pieces (one lookup per distinct length) and one
-      Aho-Corasick scan of the path for the needles (``_Needles``);
+      candidates, then through dicts of prefixes and last pieces (one lookup per distinct
+      length) and one Aho-Corasick scan of the path for the needles (``_Needles``);
     - the work is bounded by ``work_limit`` (see MATCH_WORK_LIMIT): past it ``first`` returns
       ``WORK_LIMIT_EXCEEDED`` (never a partial answer).
     """
