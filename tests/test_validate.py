@@ -394,24 +394,34 @@ def test_tdmrep_policy_document_checks(url, status, content_type, body, code):
 
 
 @pytest.mark.parametrize(
-    ("body", "ok"),
+    ("body", "codes"),
     [
-        (b'<rsl xmlns="https://rslstandard.org/rsl"><content url="/"/></rsl>', True),
+        (
+            b'<rsl xmlns="https://rslstandard.org/rsl"><content url="/"><license/></content></rsl>',
+            [],
+        ),
         (
             b'<rss xmlns:rsl="https://rslstandard.org/rsl"><channel><item>'
-            b'<rsl:content url="/a"/></item></channel></rss>',
-            True,
+            b'<rsl:content url="/a"><rsl:license/></rsl:content></item></channel></rss>',
+            [],
         ),
-        (b"<rsl><content url='/'/></rsl>", False),
-        (PAGE, False),
-        (b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><rsl>&e;</rsl>', False),
+        (
+            b'<rsl xmlns="https://rslstandard.org/rsl"><content url="/"/></rsl>',
+            ["rsl.content-without-license"],
+        ),
+        (b"<rsl><content url='/'/></rsl>", ["rsl.not-rsl"]),
+        (PAGE, ["rsl.not-rsl"]),
+        (
+            b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><rsl>&e;</rsl>',
+            ["rsl.forbidden-xml"],
+        ),
     ],
-    ids=["rsl", "feed", "no-namespace", "html", "external-entity"],
+    ids=["rsl", "feed", "no-licence", "no-namespace", "html", "external-entity"],
 )
-def test_rsl_document_checks(body: bytes, ok: bool):
+def test_rsl_document_checks(body: bytes, codes: list[str]):
     url = "https://e.com/license.xml"
     reference, findings = check_rsl_document(url, _result(url, 200, "application/xml", body))
-    assert [f.code for f in findings] == ([] if ok else ["rsl.not-rsl"])
+    assert [f.code for f in findings] == codes
     assert "passwd" not in reference.summary
 
 

@@ -22,7 +22,15 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from reservation_crawler.apps._exit import ExitCode
 from reservation_crawler.apps.catalogue import catalogue
-from reservation_crawler.core.policy import AITXT, PAGE, ROBOTS, TDMREP, OriginPolicy, classify
+from reservation_crawler.core.policy import (
+    AITXT,
+    PAGE,
+    ROBOTS,
+    RSL_UNREACHABLE,
+    TDMREP,
+    OriginPolicy,
+    classify,
+)
 from reservation_crawler.core.urls import origin_of, target_url
 from reservation_crawler.errors import InvalidOrigin
 from reservation_crawler.model import codec
@@ -40,6 +48,8 @@ from reservation_crawler.model.record import (
 from reservation_crawler.signals import tdmrep
 from reservation_crawler.signals.agents import get_agent, well_known_agents
 from reservation_crawler.signals.robots import MAX_BYTES
+from reservation_crawler.signals.rsl import NOT_RSL as RSL_NOT_RSL
+from reservation_crawler.signals.rsl import RslDocument, parse_rsl
 
 # fetch (httpx), collect, decide and page (lxml) are imported where used, so that reading a saved
 # report (ValidationReport.from_json, the renderers) does not pay for them.
@@ -117,36 +127,6 @@ TDM_POLICY_NOT_ODRL = FindingSpec(
     ),
     example='tdm-policy: https://example.com/policy.json -> {"licence": "contact us"}',
 )
-RSL_UNREACHABLE = FindingSpec(
-    code="rsl.unreachable",
-    severity=Severity.WARNING,
-    source="rsl",
-    title="the RSL licence document could not be fetched",
-    explanation=(
-        "A robots.txt License: line or a licence link points at an RSL document, but the URL "
-        "answered with an error (4xx, 5xx) or not at all. Crawlers that honour RSL cannot learn "
-        "the licensing terms."
-    ),
-    fix="Publish the RSL document at that URL with status 200, or correct the URL.",
-    example="License: https://example.com/license.xml -> 404",
-)
-RSL_NOT_RSL = FindingSpec(
-    code="rsl.not-rsl",
-    severity=Severity.WARNING,
-    source="rsl",
-    title="the RSL licence document is not an RSL XML document",
-    explanation=(
-        'An RSL document is XML with the root <rsl xmlns="https://rslstandard.org/rsl"> (or a '
-        "feed using that namespace). This document is not XML, or uses another root or "
-        "namespace, so RSL readers cannot read its terms."
-    ),
-    fix=(
-        'Serve the licence as XML with <rsl xmlns="https://rslstandard.org/rsl"> as the root '
-        "element (media type application/rsl+xml)."
-    ),
-    example="License: https://example.com/license.xml -> an HTML page, or JSON",
-)
-
 REFERENCES_SKIPPED = FindingSpec(
     code="validate.references-skipped",
     severity=Severity.INFO,
@@ -169,7 +149,7 @@ VALIDATOR_FINDINGS = (
     TDM_POLICY_NOT_ODRL,
     RSL_UNREACHABLE,
     RSL_NOT_RSL,
-)
+)  # the two rsl.* ones are declared by core/policy.py and signals/rsl.py (policies read them)
 
 
 # --- the report model ---------------------------------------------------------------------------
@@ -592,19 +572,29 @@ def referenced_documents(
         for rule in tdm_file.rules:
             if rule.policy is not None:
                 add(rule.policy, "tdm-policy", f"tdmrep.json rule {rule.index}")
-    robots_txt = policy.robots
-    if robots_txt is not None:
-        for licence in robots_txt.licenses:
-            if "://" in licence.url:  # relative ones are reported by robots.py
-                add(licence.url, "rsl", f"robots.txt line {licence.line}")
+    # The RSL documents robots.txt names are fetched with the policy (policy.rsl_files): not
+    # fetched again (build_report cites the pages naming them on those references).
+    with_policy = {f.source.url for f in policy.rsl_files}
     for page in pages:
         for values in (page.tdm_header, page.tdm_meta):
             if values.policy is not None:
                 add(values.policy, "tdm-policy", f"{values.policy_location} on {page.url}")
         for link in page.licenses:
-            if link.is_rsl:
+            if link.is_rsl and link.url not in with_policy:
                 add(link.url, "rsl", f"{link.location} on {page.url}")
     return [(url, kind, tuple(where)) for url, (kind, where) in found.items()]
+
+
+def _page_citations(pages: Iterable[PageSignals]) -> dict[str, list[str]]:
+    """Where the checked pages link to RSL documents, by URL."""
+    cited: dict[str, list[str]] = {}
+    for page in pages:
+        for link in page.licenses:
+            if link.is_rsl:
+                where = f"{link.location} on {page.url}"
+                if where not in cited.setdefault(link.url, []):
+                    cited[link.url].append(where)
+    return cited
 
 
 # --- checks of referenced documents (pure) ------------------------------------------------------
@@ -708,9 +698,8 @@ def _odrl_problems(document: Any) -> list[str]:
 def check_rsl_document(
     url: str, result: FetchResult, cited_by: Sequence[str] = ()
 ) -> tuple[Reference, list[Finding]]:
-    """Is the RSL licence there, and an RSL XML document? Summarizes its usage terms."""
-    from lxml import etree
-
+    """Is the RSL licence there, and an RSL XML document (signals/rsl.py)? Summarizes its
+    usage terms; its findings carry the fixes."""
     where = f" (named by {', '.join(cited_by)})" if cited_by else ""
     findings: list[Finding] = []
     failure = _failure(result)
@@ -718,44 +707,46 @@ def check_rsl_document(
         summary = f"RSL licence {failure}"
         findings.append(RSL_UNREACHABLE(f"RSL licence {url} {failure}{where}", location=url))
         return Reference("rsl", url, _outcome_of("rsl", result), summary, tuple(cited_by)), findings
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
-    try:
-        root = etree.fromstring(result.body, parser=parser)
-    except (etree.XMLSyntaxError, ValueError):
-        root = None
-    if root is None:
-        summary = "not XML"
-        findings.append(RSL_NOT_RSL(f"RSL licence {url} is not XML{where}", location=url))
-    else:
-        tag = etree.QName(root)
-        in_feed = next(root.iter(f"{{{RSL_NAMESPACE}}}content"), None) is not None
-        if (tag.namespace, tag.localname) != (RSL_NAMESPACE, "rsl") and not in_feed:
-            shown = f"{{{tag.namespace}}}{tag.localname}" if tag.namespace else tag.localname
-            summary = f"XML, but the root is <{shown}>, not RSL"
-            findings.append(
-                RSL_NOT_RSL(
-                    f"RSL licence {url} has the root element <{shown}>, not <rsl> in the "
-                    f"namespace {RSL_NAMESPACE}{where}",
-                    location=url,
-                )
-            )
-        else:
-            summary = _rsl_terms(root) or "an RSL document"
+    document = parse_rsl(result.body, location=url)
+    findings.extend(document.findings)
+    summary = _rsl_summary(document)
     return Reference("rsl", url, _outcome_of("rsl", result), summary, tuple(cited_by)), findings
 
 
-def _rsl_terms(root: Any) -> str:
-    """'prohibits usage: ai-train; permits usage: search' from the document's licences."""
-    terms: list[str] = []
-    for verb in ("permits", "prohibits"):
-        for element in root.iter(f"{{{RSL_NAMESPACE}}}{verb}"):
-            text = " ".join((element.text or "").split())
-            term = f"{verb} {element.get('type') or 'usage'}: {text}"
-            if text and term not in terms:
-                terms.append(term)
-    return "; ".join(terms[:6])
+def _rsl_summary(document: RslDocument) -> str:
+    if not document.readable:
+        return "not an RSL document: " + "; ".join(f.message for f in document.findings[:1])
+    return document.summary() or "an RSL document"
+
+
+def _policy_rsl_references(
+    policy: OriginPolicy, pages: Iterable[PageSignals] = ()
+) -> list[Reference]:
+    """The RSL documents fetched with the policy (License: lines, else /rsl.xml when found);
+    their findings are the policy's."""
+    parsed = {id(f): d for f, d in policy.rsl_documents}
+    robots_txt = policy.robots
+    lines = {lic.url: lic.line for lic in robots_txt.licenses} if robots_txt is not None else {}
+    references = []
+    page_links = _page_citations(pages)
+    for rsl_file in policy.rsl_files:
+        source = rsl_file.source
+        normative = policy.rsl_normative(rsl_file)
+        if not normative and source.outcome is not Outcome.OK:
+            continue  # no /rsl.xml: nothing to show
+        cited: tuple[str, ...] = (
+            (f"robots.txt line {lines[source.url]}",)
+            if source.url in lines
+            else ("found at /rsl.xml (no License: line; not applied)",)
+        )
+        cited += tuple(page_links.get(source.url, ()))
+        document = parsed.get(id(rsl_file))
+        if document is None:
+            summary = f"RSL licence could not be read ({source.error or f'HTTP {source.status}'})"
+        else:
+            summary = _rsl_summary(document)
+        references.append(Reference("rsl", source.url, source, summary, cited))
+    return references
 
 
 def _looks_like_html(body: bytes) -> bool:
@@ -785,7 +776,7 @@ def build_report(
     pages_present = [p for p in page_signals if p is not None]
     extra: list[tuple[Finding, tuple[str, ...]]] = []
     conflicts = _signal_conflicts(decided) + _layer_conflicts(decided)
-    references: list[Reference] = []
+    references: list[Reference] = _policy_rsl_references(policy, pages_present)
     wanted = referenced_documents(policy, pages_present)
     skipped = [url for url, _kind, _cited in wanted if url not in referenced]
     if skipped and fetched_references:

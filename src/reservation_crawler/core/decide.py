@@ -47,12 +47,14 @@ from reservation_crawler.model.record import (
 from reservation_crawler.signals import tdmrep
 
 if TYPE_CHECKING:
+    from reservation_crawler.core.policy import PolicyFile
     from reservation_crawler.model.registry import Registration
     from reservation_crawler.signals.aipref import ContentUsage
     from reservation_crawler.signals.aitxt import AiTxtMatch
     from reservation_crawler.signals.contentsignal import ContentSignal
     from reservation_crawler.signals.page import PageSignals
     from reservation_crawler.signals.robots import RobotsExplanation
+    from reservation_crawler.signals.rsl import RslContent
     from reservation_crawler.signals.tdmrep import TdmLayerValue, TdmRepRule
 
 DEFAULT_AGENT = "*"
@@ -66,6 +68,23 @@ CONTENT_SIGNAL_PURPOSES = {
     "ai-train": Purpose.TRAIN_AI,
     "ai-input": Purpose.AI_USE,
     "search": Purpose.SEARCH,
+}
+# RSL 1.0 §3.4.1 usage leaves -> our purposes (all / ai-all are expanded by signals/rsl.py).
+# ai-index (indexing that powers AI answers) is input to a model at answer time: AI_INPUT.
+RSL_PURPOSES = {
+    "ai-train": Purpose.TRAIN_AI,
+    "ai-input": Purpose.AI_INPUT,
+    "ai-index": Purpose.AI_INPUT,
+    "search": Purpose.SEARCH,
+}
+# A grant's state -> effect: prohibited, and permitted only against a licence (a payment or a
+# licence server), reserve; permitted free allows; permitted to some users or places only says
+# nothing about a given crawler.
+RSL_EFFECTS = {
+    "prohibited": Decision.RESERVED,
+    "licence-required": Decision.RESERVED,
+    "free": Decision.ALLOWED,
+    "conditional": Decision.UNSPECIFIED,
 }
 # IETF aipref vocabulary labels -> our purposes (vocab-07: only train-ai and search remain).
 CONTENT_USAGE_PURPOSES = {
@@ -156,7 +175,9 @@ def _decide(
     registry: Sequence[Registration] = (),
     claimed_reserves: bool = CLAIMED_RESERVES,
 ) -> tuple[ReservationRecord, tuple[AgentDecision, ...], _Shared]:
-    shared = _agent_independent_evidence(origin, page, _tdm_rule(url, origin))
+    shared = _agent_independent_evidence(
+        origin, page, _tdm_rule(url, origin), _rsl_match(url, origin)
+    )
     decisions: dict[str, Mapping[Purpose, Decision]] = {}
     evidence: list[Evidence] = []
     conflicts: list[Finding] = []
@@ -302,9 +323,10 @@ def decide_agent(
     URL, so URLs that match the same rules share one (immutable) decision, kept on the policy.
     """
     tdm_rule = _tdm_rule(url, origin)
+    rsl_match = _rsl_match(url, origin)
     matches = _match(url, agent, origin)
     if page is not None:
-        shared = _agent_independent_evidence(origin, page, tdm_rule)
+        shared = _agent_independent_evidence(origin, page, tdm_rule, rsl_match)
         return _decide_agent(agent, origin, page, matches, shared)
     explanation, usages, ai_match = matches
     # Everything the origin-level rows read from a match, named by what identifies it: the
@@ -317,11 +339,12 @@ def decide_agent(
         tuple([usage.line for usage in usages]) if usages else (),
         None if ai_match is None else ai_match.line,
         None if tdm_rule is None else tdm_rule.index,
+        tuple([(id(f), content.index) for f, content in rsl_match]) if rsl_match else (),
     )
     memo: dict[tuple[object, ...], AgentDecision] = origin.agent_decisions
     decision = memo.get(key)
     if decision is None:
-        shared = _agent_independent_evidence(origin, None, tdm_rule)
+        shared = _agent_independent_evidence(origin, None, tdm_rule, rsl_match)
         decision = _decide_agent(agent, origin, None, matches, shared)
         if len(memo) >= AGENT_DECISIONS_PER_POLICY:
             memo.clear()
@@ -428,11 +451,48 @@ class _Shared:
         self.tdm_layers = tdm_layers
 
 
+RslMatch = tuple[tuple["PolicyFile", "RslContent"], ...]
+
+
+def _rsl_match(url: str, origin: OriginPolicy) -> RslMatch:
+    """Per RSL document read, the ``<content>`` naming the URL (RSL 1.0 §3.2)."""
+    if not origin.rsl_files:
+        return ()
+    found = []
+    for rsl_file, document in origin.rsl_documents:
+        content = document.content_for(url)
+        if content is not None:
+            found.append((rsl_file, content))
+    return tuple(found)
+
+
+def _rsl_rows(origin: OriginPolicy, matches: RslMatch) -> list[_Row]:
+    """One row per usage leaf the matched licences address. A document found at /rsl.xml
+    without a License: line is shown, effect unspecified (non-normative discovery)."""
+    rows = []
+    for rsl_file, content in matches:
+        normative = origin.rsl_normative(rsl_file)
+        source = "rsl" if normative else "rsl.xml"
+        location = f"{rsl_file.source.url}#content[{content.index + 1}]"
+        note = "" if normative else " (found at /rsl.xml, named by no License: line: not applied)"
+        for grant in content.grants():
+            effect = RSL_EFFECTS[grant.state] if normative else Decision.UNSPECIFIED
+            raw = f'<content url="{content.url}">: {grant.why}{note}'
+            purpose = RSL_PURPOSES[grant.token]
+            rows.append(_Row((purpose,), effect, "rsl", source, DEFAULT_AGENT, raw, None, location))
+    return rows
+
+
 def _agent_independent_evidence(
-    origin: OriginPolicy, page: PageSignals | None, tdm_rule: TdmRepRule | None
+    origin: OriginPolicy,
+    page: PageSignals | None,
+    tdm_rule: TdmRepRule | None,
+    rsl_match: RslMatch = (),
 ) -> _Shared:
     findings: list[Finding] = []
     tdm_rows, tdm_layers = _tdmrep_rows(origin, tdm_rule, page, findings)
+    if rsl_match:
+        tdm_rows = tdm_rows + _rsl_rows(origin, rsl_match)
     if page is None:
         return _Shared([], tdm_rows, findings, tdm_rule, tdm_layers)
     gated: list[_Row] = []

@@ -17,8 +17,8 @@ import hashlib
 import json
 import re
 import zlib
-from collections.abc import Callable, Generator, Hashable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from reservation_crawler.errors import ConfigError, InvalidOrigin, ReservationCrawlerError
@@ -115,7 +115,7 @@ MAX_HEADER_LINE: Final = 16_384
 # stop: raw bytes beyond this multiple of the cap (plus one read's worth) end it as too-large.
 RAW_BACKSTOP_FACTOR: Final = 4
 _RAW_BACKSTOP_SLACK = 65_536
-_TEXT_POLICY_PATHS = frozenset({"/robots.txt", "/ai.txt"})
+_TEXT_POLICY_PATHS = frozenset({"/robots.txt", "/ai.txt", "/.well-known/ai.txt"})
 _BROTLI_SLICE = 1024  # brotli hides how much input it consumed; feed it this much at a time
 
 
@@ -197,6 +197,9 @@ class PolicyFetches:
     robots: FetchResult
     aitxt: FetchResult
     tdmrep: FetchResult
+    # The follow-up fetches by key (core.policy.policy_requests): /.well-known/ai.txt when
+    # /ai.txt is absent, the RSL documents robots.txt names (else /rsl.xml).
+    others: Mapping[str, FetchResult] = field(default_factory=dict)
 
 
 def _first(headers: Sequence[tuple[str, str]], name: str) -> str | None:

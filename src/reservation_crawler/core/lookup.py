@@ -151,7 +151,12 @@ def now_iso() -> str:
 def policy_from_fetches(fetches: Any, fetched_at: str | None = None) -> OriginPolicy:
     """The policy of one origin's three fetch results (``drivers.fetch.PolicyFetches``)."""
     return OriginPolicy.from_fetches(
-        fetches.origin, fetched_at or now_iso(), fetches.robots, fetches.aitxt, fetches.tdmrep
+        fetches.origin,
+        fetched_at or now_iso(),
+        fetches.robots,
+        fetches.aitxt,
+        fetches.tdmrep,
+        others=getattr(fetches, "others", None),
     )
 
 

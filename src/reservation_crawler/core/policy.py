@@ -8,22 +8,31 @@ worker re-parses once into its in-process cache.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from reservation_crawler.core.fetching import NOT_FETCHED, FetchResult, access_of
+from reservation_crawler.core.fetching import (
+    NOT_FETCHED,
+    FetchLimits,
+    FetchResult,
+    access_of,
+    fetch_result,
+    origin_unreachable,
+)
 from reservation_crawler.model import codec
 from reservation_crawler.model.codec import shape
 from reservation_crawler.model.findings import Finding, FindingSpec, Severity
 from reservation_crawler.model.record import Access, Outcome, SourceOutcome
-from reservation_crawler.signals import aitxt, robots, tdmrep
+from reservation_crawler.signals import aitxt, robots, rsl, tdmrep
 from reservation_crawler.signals.agents import get_agent
 
 if TYPE_CHECKING:
     from reservation_crawler.signals.aitxt import AiTxt
     from reservation_crawler.signals.robots import RobotsTxt
+    from reservation_crawler.signals.rsl import RslDocument
     from reservation_crawler.signals.tdmrep import TdmRepFile
 
 POLICY_SCHEMA = "origin-policy/1"
@@ -33,11 +42,24 @@ AITXT = "ai.txt"
 TDMREP = "tdmrep.json"
 PAGE = "page"
 
+RSL = "rsl"
+# Keys of the follow-up fetches (see policy_requests): ai.txt's fallback location, and one per
+# RSL licence document ("rsl <url>").
+AITXT_FALLBACK = "ai.txt@.well-known"
+
 POLICY_PATHS: Mapping[str, str] = {
     ROBOTS: "/robots.txt",
     AITXT: "/ai.txt",
     TDMREP: "/.well-known/tdmrep.json",
+    AITXT_FALLBACK: "/.well-known/ai.txt",
 }
+# A de-facto location of RSL documents (~0.8% of hosts, 2026), not the spec's discovery (a
+# robots.txt License: line, RSL 1.0 §4.1): fetched only when robots.txt names no licence.
+RSL_DISCOVERY_PATH = "/rsl.xml"
+# At most this many License: documents per origin are fetched (the first ones, in file order).
+MAX_RSL_DOCUMENTS = 3
+# ai.txt answered with one of these: the origin has no /ai.txt; /.well-known/ai.txt is tried.
+AITXT_FALLBACK_STATUSES = frozenset({404, 410})
 
 # Fetch errors that mean "the server could not be reached" rather than "it answered badly".
 _NETWORK_ERRORS = frozenset({"timeout", "connect", "dns", "tls", "reset", "protocol"})
@@ -194,6 +216,48 @@ PAGE_NOT_FETCHED = FindingSpec(
     ),
     fix="Nothing to fix: this is how a polite crawler behaves.",
     example="Disallow: / for reservation-crawler",
+)
+
+
+AITXT_WELL_KNOWN = FindingSpec(
+    code="aitxt.well-known-location",
+    severity=Severity.INFO,
+    source=AITXT,
+    title="ai.txt was read from /.well-known/ai.txt (the site has no /ai.txt)",
+    explanation=(
+        "Spawning's ai.txt lives at the site root (/ai.txt). When /ai.txt answers 404 or 410 "
+        "the file at /.well-known/ai.txt (RFC 8615's place for site-wide metadata) is read "
+        "instead. Readers that only know /ai.txt will not find it."
+    ),
+    fix="Serve the same file at /ai.txt too (or redirect /ai.txt to it).",
+    example="GET /ai.txt -> 404; GET /.well-known/ai.txt -> 200",
+)
+RSL_UNREACHABLE = FindingSpec(
+    code="rsl.unreachable",
+    severity=Severity.WARNING,
+    source=RSL,
+    title="the RSL licence document could not be fetched",
+    explanation=(
+        "A robots.txt License: line or a licence link points at an RSL document, but the URL "
+        "answered with an error (4xx, 5xx) or not at all. Crawlers that honour RSL cannot learn "
+        "the licensing terms."
+    ),
+    fix="Publish the RSL document at that URL with status 200, or correct the URL.",
+    example="License: https://example.com/license.xml -> 404",
+)
+RSL_DISCOVERED = FindingSpec(
+    code="rsl.discovered-without-license",
+    severity=Severity.WARNING,
+    source=RSL,
+    title="an RSL document is served at /rsl.xml but robots.txt names no License",
+    explanation=(
+        "RSL 1.0 §4 discovers licences through a robots.txt License: line (or licence links); "
+        "/rsl.xml is a common location, not the spec's. Crawlers that follow the spec never see "
+        "this document. Its terms are shown as evidence with effect unspecified: they change "
+        "no decision."
+    ),
+    fix="Add 'License: https://<your site>/rsl.xml' to robots.txt (outside any group).",
+    example="GET /robots.txt -> no License: line; GET /rsl.xml -> an RSL document",
 )
 
 
@@ -406,6 +470,76 @@ class PolicyFile:
         return cls(source=SourceOutcome(url=url, outcome=Outcome.NOT_FETCHED))
 
 
+class PolicyRequest(NamedTuple):
+    """One origin-level file to fetch: its key in the files fetched so far, the kind that
+    classifies it (:func:`classify`), its URL and its body cap."""
+
+    key: str
+    kind: str
+    url: str
+    cap: int
+
+
+def _request(origin: str, key: str, limits: FetchLimits) -> PolicyRequest:
+    path = POLICY_PATHS[key]
+    kind = AITXT if key == AITXT_FALLBACK else key
+    return PolicyRequest(key, kind, origin + path, limits.policy_cap(path))
+
+
+def rsl_key(url: str) -> str:
+    """The key of an RSL document's fetch among an origin's files."""
+    return f"{RSL} {url}"
+
+
+# A robots.txt without this word has no License: line: its parse is skipped while planning.
+_MAY_NAME_LICENCE = re.compile(rb"(?i)license").search
+
+
+def licence_urls(robots_body: bytes | None) -> tuple[str, ...]:
+    """The RSL documents a robots.txt names (absolute License: URLs, first-seen order, at most
+    ``MAX_RSL_DOCUMENTS``); relative ones are reported by the robots.txt parser."""
+    if robots_body is None or _MAY_NAME_LICENCE(robots_body) is None:
+        return ()
+    found: list[str] = []
+    for licence in robots.parse(robots_body).licenses:
+        if "://" in licence.url and licence.url not in found:
+            found.append(licence.url)
+    return tuple(found[:MAX_RSL_DOCUMENTS])
+
+
+def policy_requests(
+    origin: str, limits: FetchLimits, files: Mapping[str, PolicyFile]
+) -> tuple[PolicyRequest, ...]:
+    """The one fetch plan of an origin's files: what to fetch next, given the files fetched so
+    far (by key). Empty: done (:meth:`OriginPolicy.from_files` assembles them).
+
+    robots.txt comes first; a driver may fetch the others of the same answer concurrently
+    (sequential ones take the first). Once robots.txt is in: nothing more when it found the
+    origin unreachable; else ai.txt and tdmrep.json, then ``/.well-known/ai.txt`` when /ai.txt
+    answered 404 or 410, and the RSL documents robots.txt names in License: lines (else
+    ``/rsl.xml``, non-normative discovery).
+    """
+    robots_file = files.get(ROBOTS)
+    if robots_file is None:
+        return tuple(_request(origin, key, limits) for key in (ROBOTS, AITXT, TDMREP))
+    if origin_unreachable(robots_file.source) is not None:
+        return ()
+    wanted = [_request(origin, key, limits) for key in (AITXT, TDMREP) if key not in files]
+    aitxt_file = files.get(AITXT)
+    if (
+        aitxt_file is not None
+        and aitxt_file.source.error is None
+        and aitxt_file.source.status in AITXT_FALLBACK_STATUSES
+        and AITXT_FALLBACK not in files
+    ):
+        wanted.append(_request(origin, AITXT_FALLBACK, limits))
+    named = licence_urls(robots_file.body)
+    for url in named or (origin + RSL_DISCOVERY_PATH,):
+        if rsl_key(url) not in files:
+            wanted.append(PolicyRequest(rsl_key(url), RSL, url, rsl.MAX_BYTES))
+    return tuple(wanted)
+
+
 def failed_fetch(kind: str, outcome: Outcome | str) -> bool:
     """Whether one source's fetch counts as a failure: cached for the failure TTL (retried soon)
     instead of the full TTL. The one definition, for the Checker, the spider and the pipeline.
@@ -426,18 +560,25 @@ def sources_failed(outcomes: Mapping[str, Outcome | str]) -> bool:
 
 @shape(
     tag=POLICY_SCHEMA,
-    rename={"robots_file": ROBOTS, "aitxt_file": AITXT, "tdmrep_file": TDMREP},
-    nest={"files": ("robots_file", "aitxt_file", "tdmrep_file")},
+    rename={"robots_file": ROBOTS, "aitxt_file": AITXT, "tdmrep_file": TDMREP, "rsl_files": RSL},
+    nest={"files": ("robots_file", "aitxt_file", "tdmrep_file", "rsl_files")},
+    omit_default=("rsl_files",),
 )
 @dataclass(frozen=True)
 class OriginPolicy:
-    """What a crawler needs before fetching anything from an origin. Parsed lazily, once."""
+    """What a crawler needs before fetching anything from an origin. Parsed lazily, once.
+
+    ``aitxt_file`` is the location used (``/ai.txt``, or ``/.well-known/ai.txt`` when /ai.txt
+    answered 404/410 and the fallback answered); ``rsl_files`` the RSL documents fetched: those
+    robots.txt names, else ``/rsl.xml`` (see :func:`policy_requests`).
+    """
 
     origin: str
     fetched_at: str
     robots_file: PolicyFile
     aitxt_file: PolicyFile
     tdmrep_file: PolicyFile
+    rsl_files: tuple[PolicyFile, ...] = ()
 
     @classmethod
     def from_fetches(
@@ -447,14 +588,69 @@ class OriginPolicy:
         robots_result: FetchResult,
         aitxt_result: FetchResult,
         tdmrep_result: FetchResult,
+        *,
+        others: Mapping[str, FetchResult] | None = None,
     ) -> OriginPolicy:
-        return cls(
-            origin=origin,
-            fetched_at=fetched_at,
-            robots_file=PolicyFile.from_fetch(ROBOTS, robots_result),
-            aitxt_file=PolicyFile.from_fetch(AITXT, aitxt_result),
-            tdmrep_file=PolicyFile.from_fetch(TDMREP, tdmrep_result),
+        """The policy from fetch results; ``others``: the follow-up fetches by key
+        (:func:`policy_requests`: ai.txt's fallback, RSL documents)."""
+        results = {ROBOTS: robots_result, AITXT: aitxt_result, TDMREP: tdmrep_result}
+        results.update(others or {})
+        files = {
+            key: PolicyFile.from_fetch(kind_of(key), result) for key, result in results.items()
+        }
+        return cls.from_files(origin, fetched_at, files)
+
+    @classmethod
+    def from_files(
+        cls, origin: str, fetched_at: str, files: Mapping[str, PolicyFile]
+    ) -> OriginPolicy:
+        """The policy from the files :func:`policy_requests` planned, by key. When robots.txt
+        found the origin unreachable, the others count as not fetched (whatever a concurrent
+        fetch of them gave: ``fetching.skip_after_robots``)."""
+        robots_file = files[ROBOTS]
+        why = origin_unreachable(robots_file.source)
+        if why is not None:
+            skipped = {
+                key: PolicyFile.from_fetch(
+                    key, fetch_result(origin + POLICY_PATHS[key], origin + POLICY_PATHS[key],
+                                      error=(NOT_FETCHED, why))
+                )
+                for key in (AITXT, TDMREP)
+            }  # fmt: skip
+            return cls(origin, fetched_at, robots_file, skipped[AITXT], skipped[TDMREP])
+        aitxt_file = files[AITXT]
+        fallback = files.get(AITXT_FALLBACK)
+        if fallback is not None and fallback.source.outcome not in (
+            Outcome.ABSENT,
+            Outcome.NOT_FETCHED,
+        ):
+            aitxt_file = fallback
+        rsl_files = tuple(f for key, f in files.items() if key.startswith(f"{RSL} "))
+        return cls(origin, fetched_at, robots_file, aitxt_file, files[TDMREP], rsl_files)
+
+    @property
+    def aitxt_fallback_used(self) -> bool:
+        """Whether ai.txt was read from ``/.well-known/ai.txt``."""
+        return self.aitxt_file.source.url == self.origin + POLICY_PATHS[AITXT_FALLBACK]
+
+    @cached_property
+    def licence_urls(self) -> tuple[str, ...]:
+        """The RSL documents robots.txt names (fetched); empty: ``/rsl.xml`` was tried."""
+        return licence_urls(self.robots_file.body)
+
+    @cached_property
+    def rsl_documents(self) -> tuple[tuple[PolicyFile, RslDocument], ...]:
+        """The RSL documents read (2xx), parsed, with their files, in fetch order."""
+        return tuple(
+            (f, rsl.parse_rsl(f.body, location=f.source.url))
+            for f in self.rsl_files
+            if f.body is not None
         )
+
+    def rsl_normative(self, policy_file: PolicyFile) -> bool:
+        """Whether an RSL document was found the spec's way (a License: line), not at
+        ``/rsl.xml`` by guess."""
+        return policy_file.source.url in self.licence_urls
 
     @cached_property
     def robots(self) -> RobotsTxt | None:
@@ -507,11 +703,22 @@ class OriginPolicy:
 
     @property
     def sources(self) -> dict[str, SourceOutcome]:
-        return {
+        """How each file was fetched: robots.txt, ai.txt, tdmrep.json; with ``rsl`` (the first
+        RSL document, ``rsl 2``... the next) when one was fetched."""
+        out = {
             ROBOTS: self.robots_file.source,
             AITXT: self.aitxt_file.source,
             TDMREP: self.tdmrep_file.source,
         }
+        shown = [
+            f.source
+            for f in self.rsl_files
+            if self.rsl_normative(f)
+            or f.source.outcome not in (Outcome.ABSENT, Outcome.NOT_FETCHED)
+        ]  # /rsl.xml is a guess: its absence is not worth a line in every record
+        for number, source in enumerate(shown, 1):
+            out[RSL if number == 1 else f"{RSL} {number}"] = source
+        return out
 
     @cached_property
     def findings(self) -> tuple[Finding, ...]:
@@ -530,7 +737,31 @@ class OriginPolicy:
                     f if f.location is not None else _with_location(f, url) for f in parsed.findings
                 )
         out.extend(self._media_type_findings())
+        out.extend(self._rsl_findings())
+        if self.aitxt_fallback_used:
+            out.append(AITXT_WELL_KNOWN(location=self.aitxt_file.source.url))
         return tuple(out)
+
+    def _rsl_findings(self) -> list[Finding]:
+        """Fetch and parse findings of the RSL documents; an unreachable License: document;
+        a document found at /rsl.xml without a License: line."""
+        found: list[Finding] = []
+        for rsl_file in self.rsl_files:
+            normative = self.rsl_normative(rsl_file)
+            source = rsl_file.source
+            if normative or source.outcome is Outcome.OK:
+                found.extend(rsl_file.findings)
+            if normative and source.outcome is not Outcome.OK:
+                why = source.error or f"HTTP {source.status}"
+                found.append(
+                    RSL_UNREACHABLE(f"RSL licence {source.url} could not be read ({why})",
+                                    location=source.url)
+                )  # fmt: skip
+        for rsl_file, document in self.rsl_documents:
+            found.extend(document.findings)
+            if document.readable and not self.rsl_normative(rsl_file):
+                found.append(RSL_DISCOVERED(location=rsl_file.source.url))
+        return found
 
     def _media_type_findings(self) -> list[Finding]:
         found: list[Finding] = []
@@ -549,6 +780,13 @@ class OriginPolicy:
     def from_json(cls, data: Mapping[str, Any]) -> OriginPolicy:
         """A policy from its stored form; ``errors.DecodeError`` when it is not one."""
         return codec.from_json(cls, data)
+
+
+def kind_of(key: str) -> str:
+    """The kind that classifies a planned file (:func:`classify`), from its key."""
+    if key == AITXT_FALLBACK:
+        return AITXT
+    return RSL if key.startswith(f"{RSL} ") else key
 
 
 def _robots_media_type_findings(policy: OriginPolicy) -> list[Finding]:

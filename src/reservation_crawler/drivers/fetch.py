@@ -47,7 +47,16 @@ from reservation_crawler.core.fetching import (
     origin_unreachable,
     skip_after_robots,
 )
-from reservation_crawler.core.policy import AITXT, POLICY_PATHS, ROBOTS, TDMREP
+from reservation_crawler.core.policy import (
+    AITXT,
+    POLICY_PATHS,
+    ROBOTS,
+    TDMREP,
+    PolicyFile,
+    PolicyRequest,
+    kind_of,
+    policy_requests,
+)
 from reservation_crawler.core.urls import DEFAULT_PORTS, origin_of, split_origin
 from reservation_crawler.errors import ConfigError, InvalidOrigin, ReservationCrawlerError
 
@@ -679,10 +688,30 @@ class _FetcherBase(Generic[TransportT]):
             return "blocked-address", f"{host} is not a public address"
         return None
 
-    def _policy_urls(self, origin: str) -> tuple[str, tuple[tuple[str, int], ...]]:
-        base = origin_of(origin)
-        paths = (POLICY_PATHS[ROBOTS], POLICY_PATHS[AITXT], POLICY_PATHS[TDMREP])
-        return base, tuple((base + path, self.limits.policy_cap(path)) for path in paths)
+    def _plan(
+        self, base: str, results: dict[str, FetchResult], files: dict[str, PolicyFile]
+    ) -> tuple[PolicyRequest, ...]:
+        """What core.policy.policy_requests says to fetch next, given ``results`` so far."""
+        for key, result in results.items():
+            if key not in files:
+                files[key] = PolicyFile.from_fetch(kind_of(key), result)
+        return policy_requests(base, self.limits, files)
+
+    @staticmethod
+    def _policy_fetches(base: str, results: dict[str, FetchResult]) -> PolicyFetches:
+        """The fetched files, with ai.txt and tdmrep.json not fetched after a dead robots.txt."""
+        robots = results[ROBOTS]
+        urls = [base + POLICY_PATHS[AITXT], base + POLICY_PATHS[TDMREP]]
+        skipped = skip_after_robots(robots, urls)
+        if skipped is not None:
+            aitxt, tdmrep = skipped
+            return PolicyFetches(origin=base, robots=robots, aitxt=aitxt, tdmrep=tdmrep)
+        main = (ROBOTS, AITXT, TDMREP)
+        others = {key: result for key, result in results.items() if key not in main}
+        return PolicyFetches(
+            origin=base, robots=robots, aitxt=results[AITXT], tdmrep=results[TDMREP],
+            others=others,
+        )  # fmt: skip
 
 
 def _head(response: httpx.Response) -> Head:
@@ -751,15 +780,15 @@ class Fetcher(_FetcherBase[httpx.BaseTransport]):
         return reader
 
     def fetch_policy_files(self, origin: str) -> PolicyFetches:
-        """robots.txt, /ai.txt and /.well-known/tdmrep.json of ``origin`` (any URL on it)."""
-        base, targets = self._policy_urls(origin)
-        (robots_url, robots_cap), *rest = targets
-        robots = self.fetch(robots_url, max_bytes=robots_cap)
-        others = skip_after_robots(robots, [url for url, _ in rest])
-        if others is None:
-            others = tuple(self.fetch(url, max_bytes=cap) for url, cap in rest)
-        aitxt, tdmrep = others
-        return PolicyFetches(origin=base, robots=robots, aitxt=aitxt, tdmrep=tdmrep)
+        """robots.txt, /ai.txt and /.well-known/tdmrep.json of ``origin`` (any URL on it), and
+        what they lead to (core.policy.policy_requests), one after the other."""
+        base = origin_of(origin)
+        results: dict[str, FetchResult] = {}
+        files: dict[str, PolicyFile] = {}
+        while requests := self._plan(base, results, files):
+            request = requests[0]
+            results[request.key] = self.fetch(request.url, max_bytes=request.cap)
+        return self._policy_fetches(base, results)
 
     def close(self) -> None:
         self._client.close()
@@ -835,24 +864,22 @@ class AsyncFetcher(_FetcherBase[httpx.AsyncBaseTransport]):
         return reader
 
     async def fetch_policy_files(self, origin: str) -> PolicyFetches:
-        """robots.txt, /ai.txt and /.well-known/tdmrep.json of ``origin``, fetched concurrently."""
-        base, targets = self._policy_urls(origin)
-        results: list[FetchResult | None] = [None] * len(targets)
+        """robots.txt, /ai.txt and /.well-known/tdmrep.json of ``origin``, fetched concurrently,
+        then what they lead to (core.policy.policy_requests), each round concurrently."""
+        base = origin_of(origin)
+        results: dict[str, FetchResult] = {}
+        files: dict[str, PolicyFile] = {}
 
-        async def fetch_one(index: int, url: str, cap: int, group: anyio.abc.TaskGroup) -> None:
-            result = results[index] = await self.fetch(url, max_bytes=cap)
-            if index == 0 and origin_unreachable(result) is not None:
+        async def fetch_one(request: PolicyRequest, group: anyio.abc.TaskGroup) -> None:
+            result = results[request.key] = await self.fetch(request.url, max_bytes=request.cap)
+            if request.key == ROBOTS and origin_unreachable(result) is not None:
                 group.cancel_scope.cancel()  # the others would wait for their own timeouts
 
-        async with anyio.create_task_group() as group:
-            for index, (url, cap) in enumerate(targets):
-                group.start_soon(fetch_one, index, url, cap, group)
-        robots = results[0]
-        assert robots is not None
-        others = skip_after_robots(robots, [url for url, _ in targets[1:]])
-        aitxt, tdmrep = results[1:] if others is None else others
-        assert aitxt is not None and tdmrep is not None
-        return PolicyFetches(origin=base, robots=robots, aitxt=aitxt, tdmrep=tdmrep)
+        while requests := self._plan(base, results, files):
+            async with anyio.create_task_group() as group:
+                for request in requests:
+                    group.start_soon(fetch_one, request, group)
+        return self._policy_fetches(base, results)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -46,7 +46,11 @@ def _refused(item: Any) -> bool:
         sources = item.get("sources", {})
     elif isinstance(item, PolicyItem):
         files = item["policy"].get("files", {})
-        sources = {name: f.get("source", {}) for name, f in files.items()}
+        # "rsl" holds a list of files (the RSL documents), the others one file each.
+        listed = [
+            f for value in files.values() for f in (value if isinstance(value, list) else [value])
+        ]
+        sources = {str(n): f.get("source", {}) for n, f in enumerate(listed)}
     else:
         return False
     return any(s.get("outcome") == Outcome.REFUSED for s in sources.values())

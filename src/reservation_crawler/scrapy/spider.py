@@ -35,15 +35,16 @@ from reservation_crawler.core.fetching import (
     FetchLimits,
     FetchResult,
     Head,
-    skip_after_robots,
 )
 from reservation_crawler.core.policy import (
     AITXT,
-    POLICY_PATHS,
     ROBOTS,
     TDMREP,
     OriginPolicy,
     PolicyFile,
+    PolicyRequest,
+    kind_of,
+    policy_requests,
 )
 from reservation_crawler.drivers.collect import now_iso, record_from_page
 from reservation_crawler.drivers.fetch import PRODUCT_TOKEN
@@ -65,10 +66,11 @@ from reservation_crawler.scrapy.targets import Targets, read_targets
 
 logger = logging.getLogger(__name__)
 
-POLICY_ORDER = (ROBOTS, AITXT, TDMREP)
 # Later stages first: an origin that has started finishes before new origins start, which keeps
-# the number of origins in flight (and memory) bounded by the concurrency.
+# the number of origins in flight (and memory) bounded by the concurrency. The follow-up files
+# (ai.txt's fallback, RSL documents: core.policy.policy_requests) come between.
 STAGE_PRIORITY = {ROBOTS: 0, AITXT: 1, TDMREP: 2, "page": 3}
+_FOLLOW_UP_PRIORITY = 2
 _FAILED_OUTCOMES = (Outcome.UNREACHABLE, Outcome.ERROR)
 _POLICY_CACHE_SIZE = 1024
 _START_POLL = 0.005  # seconds between checks for room to start another origin
@@ -169,9 +171,8 @@ class ReservationsSpider(scrapy.Spider):
                 continue
             await self._wait_for_room()
             fetched_at = now_iso()
-            yield self._policy_request(
-                {"origin": origin, "targets": urls, "files": {}, "fetched_at": fetched_at}, ROBOTS
-            )
+            site = {"origin": origin, "targets": urls, "files": {}, "fetched_at": fetched_at}
+            yield self._policy_request(site, policy_requests(origin, self.limits, {})[0])
 
     async def _wait_for_room(self) -> None:
         """Start a new origin only when the downloader has room and little is queued: start
@@ -207,21 +208,19 @@ class ReservationsSpider(scrapy.Spider):
             # in --distributed mode, so each origin is claimed once); the rest of a chain is
             # unique by construction.
             dont_filter=not (first and self.distributed),
-            priority=STAGE_PRIORITY[state["stage"]],
+            priority=STAGE_PRIORITY.get(state["stage"], _FOLLOW_UP_PRIORITY),
         )
 
-    def _policy_request(self, site: dict[str, Any], kind: str) -> scrapy.Request:
-        url = site["origin"] + POLICY_PATHS[kind]
-        cap = self.limits.policy_cap(POLICY_PATHS[kind])
+    def _policy_request(self, site: dict[str, Any], request: PolicyRequest) -> scrapy.Request:
         state = {
             **site,
-            "stage": kind,
-            "url": url,
+            "stage": request.key,
+            "url": request.url,
             "redirects": [],
             "started": time.time(),
-            "cap": cap,
+            "cap": request.cap,
         }
-        return self._request(url, state, first=kind == ROBOTS)
+        return self._request(request.url, state, first=request.key == ROBOTS)
 
     def _page_request(self, site: dict[str, Any], url: str) -> scrapy.Request:
         state = {
@@ -302,32 +301,23 @@ class ReservationsSpider(scrapy.Spider):
             )
 
     def _policy_file_done(self, state: dict[str, Any], result: FetchResult) -> Iterator[Any]:
-        kind = state["stage"]
-        # The same classification OriginPolicy.from_fetches applies (policy.PolicyFile).
-        files = {**state["files"], kind: codec.to_json(PolicyFile.from_fetch(kind, result))}
+        key = state["stage"]
+        # The same classification OriginPolicy.from_fetches applies (policy.PolicyFile), and
+        # the same plan as the httpx fetchers (policy.policy_requests), one file at a time.
+        parsed = {k: codec.from_json(PolicyFile, v) for k, v in state["files"].items()}
+        parsed[key] = PolicyFile.from_fetch(kind_of(key), result)
+        files = {**state["files"], key: codec.to_json(parsed[key])}
         site = {
             "origin": state["origin"],
             "targets": state["targets"],
             "files": files,
             "fetched_at": state["fetched_at"],
         }
-        if kind == ROBOTS:  # a dead origin: ai.txt and tdmrep.json are not fetched
-            later = POLICY_ORDER[1:]
-            urls = [state["origin"] + POLICY_PATHS[other] for other in later]
-            skipped = skip_after_robots(result, urls)
-            for other, unfetched in zip(later, skipped or (), strict=False):
-                files[other] = codec.to_json(PolicyFile.from_fetch(other, unfetched))
-        pending = [other for other in POLICY_ORDER if other not in files]
+        pending = policy_requests(state["origin"], self.limits, parsed)
         if pending:
             yield self._policy_request(site, pending[0])
             return
-        policy = OriginPolicy(
-            origin=state["origin"],
-            fetched_at=state["fetched_at"],
-            robots_file=codec.from_json(PolicyFile, files[ROBOTS]),
-            aitxt_file=codec.from_json(PolicyFile, files[AITXT]),
-            tdmrep_file=codec.from_json(PolicyFile, files[TDMREP]),
-        )
+        policy = OriginPolicy.from_files(state["origin"], state["fetched_at"], parsed)
         policy_json = policy.to_json()
         self._remember(policy)
         yield PolicyItem(origin=policy.origin, policy=policy_json, failed=policy.failed)

@@ -18,6 +18,7 @@ from http import HTTPStatus
 from typing import Any
 
 from reservation_crawler.testing.sites import (
+    DEFAULT_RSL_DOCUMENT,
     HTML_PAGES,
     IMAGE_PATH,
     OFF_WEB_URL,
@@ -83,14 +84,34 @@ TDM_POLICY = {
     "permission": [{"action": "tdm:mine", "duty": [{"action": "compensate"}]}],
 }
 
-RSL_DOCUMENT = """\
-<?xml version="1.0" encoding="UTF-8"?>
-<rsl xmlns="https://rslstandard.org/rsl">
-  <content url="/">
-    <license><prohibits type="usage">ai-train</prohibits></license>
-  </content>
-</rsl>
-"""
+
+def rsl_xml(contents: Sequence[Mapping[str, Any]]) -> bytes:
+    """An RSL 1.0 document from recipe data (sites.rsl_content / rsl_licence)."""
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<rsl xmlns="https://rslstandard.org/rsl">']
+    for content in contents:
+        server = content.get("server")
+        attrs = f' url="{html.escape(content["url"])}"'
+        if server:
+            attrs += f' server="{html.escape(server)}"'
+        lines.append(f"  <content{attrs}>")
+        for licence in content["licenses"]:
+            lines.append("    <license>")
+            if licence.get("permits") is not None:
+                lines.append(
+                    f'      <permits type="usage">{",".join(licence["permits"])}</permits>'
+                )
+            if licence.get("users"):
+                lines.append(f'      <permits type="user">{",".join(licence["users"])}</permits>')
+            if licence.get("prohibits"):
+                tokens = ",".join(licence["prohibits"])
+                lines.append(f'      <prohibits type="usage">{tokens}</prohibits>')
+            if licence.get("payment"):
+                lines.append(f'      <payment type="{licence["payment"]}"/>')
+            lines.append("    </license>")
+        lines.append("  </content>")
+    lines.append("</rsl>")
+    return ("\n".join(lines) + "\n").encode()
+
 
 SOFT_404 = """\
 <!DOCTYPE html>
@@ -245,6 +266,7 @@ class SiteRenderer:
         routes: dict[str, Response] = {}
         self._serve_robots(params.get("robots"), recipe, ctx, routes)
         self._serve_aitxt(params.get("aitxt"), ctx, routes)
+        self._serve_aitxt(params.get("aitxt_well_known"), ctx, routes, path="/.well-known/ai.txt")
         self._serve_tdmrep(params.get("tdmrep"), ctx, routes)
         for path in HTML_PAGES:
             headers = _page_headers(params, path, is_html=True, ctx=ctx)
@@ -269,7 +291,11 @@ class SiteRenderer:
             ctx,
             routes,
         )
-        routes["/license.xml"] = make_response(200, "application/rsl+xml", RSL_DOCUMENT.encode())
+        licence = rsl_xml(params.get("rsl_document") or DEFAULT_RSL_DOCUMENT)
+        routes["/license.xml"] = make_response(200, "application/rsl+xml", licence)
+        if params.get("rsl_xml"):
+            discovered = rsl_xml(params["rsl_xml"])
+            routes["/rsl.xml"] = make_response(200, "application/rsl+xml", discovered)
         policy = json.dumps(_fill(TDM_POLICY, ctx), indent=2).encode()
         routes["/policy/tdm.json"] = make_response(200, "application/ld+json", policy)
         return routes
@@ -325,7 +351,13 @@ class SiteRenderer:
             body += robots_padding(pad_to - len(body)).encode()
         return body
 
-    def _serve_aitxt(self, spec: Mapping[str, Any] | None, ctx: _Context, routes: dict) -> None:
+    def _serve_aitxt(
+        self,
+        spec: Mapping[str, Any] | None,
+        ctx: _Context,
+        routes: dict,
+        path: str = "/ai.txt",
+    ) -> None:
         if spec is None:
             return
         dialect = spec.get("dialect", "spawning")
@@ -345,9 +377,9 @@ class SiteRenderer:
                 lines.extend(f"{verb.capitalize()}: {path}" for verb, path in group["rules"])
                 lines.append("")
             text = "\n".join(lines) + "\n"
-        self._serve(
-            "ai", "/ai.txt", TEXT_PLAIN, text.encode(), (), spec.get("serve") or {}, ctx, routes
-        )
+        slug = "ai" if path == "/ai.txt" else "ai-well-known"
+        serve = spec.get("serve") or {}
+        self._serve(slug, path, TEXT_PLAIN, text.encode(), (), serve, ctx, routes)
 
     def _serve_tdmrep(self, spec: Mapping[str, Any] | None, ctx: _Context, routes: dict) -> None:
         if spec is None:

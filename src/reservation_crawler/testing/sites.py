@@ -618,6 +618,23 @@ _kind("aitxt-spawning", "Spawning ai.txt")(
                 "groups": [_block(["GPTBot"]), group(["*"], [("allow", "/")])],
             },
         },
+        # No /ai.txt: the file at /.well-known/ai.txt is read instead (the fallback location).
+        "well-known": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "aitxt_well_known": {
+                "dialect": "spawning",
+                "groups": [group(["*"], [("disallow", "/")])],
+            },
+        },
+        # Both locations: /ai.txt answers, so /.well-known/ai.txt is never read.
+        "both-locations": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "aitxt": {"dialect": "spawning", "groups": [group(["*"], [("allow", "/")])]},
+            "aitxt_well_known": {
+                "dialect": "spawning",
+                "groups": [group(["*"], [("disallow", "/")])],
+            },
+        },
         # Spawning's WordPress plugin writes stray "/" lines (signals.md §4.1).
         "stray-slash": lambda rng, c: {
             "robots": robots(ALLOW_ALL),
@@ -680,9 +697,72 @@ _kind("noai", "noai / noimageai in meta robots and X-Robots-Tag")(
 
 LICENSE_URL = "{origin}/license.xml"
 
+
+def rsl_content(url: str, *licences: dict[str, Any], server: str | None = None) -> dict[str, Any]:
+    """One RSL <content> element as recipe data (render.py writes it, truth.py reads it)."""
+    return {"url": url, "server": server, "licenses": list(licences)}
+
+
+def rsl_licence(
+    permits: Sequence[str] | None = None,
+    prohibits: Sequence[str] = (),
+    *,
+    users: Sequence[str] = (),
+    payment: str | None = None,
+) -> dict[str, Any]:
+    """One <license>: usage tokens permitted (None: no <permits type="usage">) and prohibited,
+    users permitted (a condition), a payment type (None: no <payment>, free)."""
+    return {
+        "permits": None if permits is None else list(permits),
+        "prohibits": list(prohibits),
+        "users": list(users),
+        "payment": payment,
+    }
+
+
+# The licence every site serves at /license.xml unless its recipe gives another
+# ("rsl_document"): RSL 1.0's own first example shape, prohibiting AI training.
+DEFAULT_RSL_DOCUMENT: list[dict[str, Any]] = [rsl_content("/", rsl_licence(prohibits=["ai-train"]))]
+
 _kind("rsl", "RSL licence discovery: robots.txt License:, Link header, <link rel=license>")(
     {
         "robots-license": lambda rng, c: {"robots": robots(ALLOW_ALL, license=[LICENSE_URL])},
+        # Search free; AI training and input only against a subscription (RSL 1.0 §3.6).
+        "paid-ai": lambda rng, c: {
+            "robots": robots(ALLOW_ALL, license=[LICENSE_URL]),
+            "rsl_document": [
+                rsl_content(
+                    "/",
+                    rsl_licence(["search"]),
+                    rsl_licence(["ai-train", "ai-input"], payment="subscription"),
+                )
+            ],
+        },
+        # Longest <content url> wins: /a/* prohibits every AI use, the rest permits all free.
+        "path-scoped": lambda rng, c: {
+            "robots": robots(ALLOW_ALL, license=[LICENSE_URL]),
+            "rsl_document": [
+                rsl_content("/", rsl_licence(["all"])),
+                rsl_content("/a/*", rsl_licence(prohibits=["ai-all"])),
+            ],
+        },
+        # Permitted to non-commercial users only: says nothing about a given crawler.
+        "conditional": lambda rng, c: {
+            "robots": robots(ALLOW_ALL, license=[LICENSE_URL]),
+            "rsl_document": [rsl_content("/", rsl_licence(["ai-all"], users=["non-commercial"]))],
+        },
+        # A licence server: a licence must be obtained even if free (RSL 1.0 §3.2).
+        "server": lambda rng, c: {
+            "robots": robots(ALLOW_ALL, license=[LICENSE_URL]),
+            "rsl_document": [
+                rsl_content("/", rsl_licence(["ai-train"]), server="https://rsl.example/api")
+            ],
+        },
+        # At /rsl.xml with no License: line: non-normative discovery, shown but not applied.
+        "rsl-xml-only": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "rsl_xml": [rsl_content("/", rsl_licence(prohibits=["all"]))],
+        },
         "link-header": lambda rng, c: {"robots": robots(ALLOW_ALL), "license_link_header": True},
         "link-element": lambda rng, c: {"robots": robots(ALLOW_ALL), "license_link_element": True},
         "all": lambda rng, c: {

@@ -19,6 +19,7 @@ from reservation_crawler.testing.render import selectors_for, site_host, site_or
 from reservation_crawler.testing.sites import (
     AGENTS,
     AI_AGENT_TOKENS,
+    DEFAULT_RSL_DOCUMENT,
     HTML_PAGES,
     IMAGE_PATH,
     PAGE_DEPTH,
@@ -175,6 +176,7 @@ class RobotsView:
     state: str  # "ok" | "absent" | "unreachable"
     groups: tuple[Group, ...] = ()
     known_agents: frozenset[str] | None = None  # None: all agents decidable (no corpus body)
+    licence: tuple[Mapping[str, Any], ...] = ()  # the RSL document a License: line names
 
     def knows(self, agent: str) -> bool:
         if self.state != "ok" or self.known_agents is None:
@@ -282,7 +284,10 @@ class SiteModel:
             self.notes.append(
                 "robots.txt is a real corpus body: only agents of the appended groups are decided"
             )
-        views = [RobotsView("ok", groups, known)]
+        licence: tuple[Mapping[str, Any], ...] = ()
+        if spec.get("license"):
+            licence = tuple(self.params.get("rsl_document") or DEFAULT_RSL_DOCUMENT)
+        views = [RobotsView("ok", groups, known, licence)]
         if any(g.get("spelling") for g in specs) or any(
             _google_token(a) != a for g in groups for a in g.agents
         ):
@@ -298,7 +303,10 @@ class SiteModel:
                 for g in groups
             )
             strict = tuple(g for g, s in zip(groups, specs, strict=True) if not s.get("spelling"))
-            views = [RobotsView("ok", lenient, known), RobotsView("ok", strict, known)]
+            views = [
+                RobotsView("ok", lenient, known, licence),
+                RobotsView("ok", strict, known, licence),
+            ]
         content_type = serve.get("content_type")
         if content_type and not content_type.startswith("text/plain"):
             self.notes.append(f"robots.txt served as {content_type}: read as rules or as no file")
@@ -332,8 +340,19 @@ class SiteModel:
             readings.append(None)
         return readings
 
+    def _aitxt_spec(self) -> Mapping[str, Any] | None:
+        """The ai.txt read: /ai.txt, or /.well-known/ai.txt when /ai.txt is missing (404/410)."""
+        root = self.params.get("aitxt")
+        fallback = self.params.get("aitxt_well_known")
+        if root is None:
+            return fallback
+        serve = _serve_of(root)
+        if serve.get("mode", "normal") == "normal" and int(serve.get("status", 200)) in (404, 410):
+            return fallback
+        return root
+
     def _aitxt_readings(self) -> list[AiTxtView | None]:
-        spec = self.params.get("aitxt")
+        spec = self._aitxt_spec()
         if spec is None:
             return [None]
         serve = _serve_of(spec)
@@ -450,6 +469,7 @@ def _evaluate(
             evs.extend(_content_usage_evs(value, "header", "*"))
 
     evs.extend(_tdm_evs(tdm, page, path))
+    evs.extend(_rsl_evs(view, path))
     evs.extend(_aitxt_evs(aitxt, path, agent))
     if page is not None:
         evs.extend(_noai_evs(page, agent))
@@ -539,6 +559,60 @@ def _tdm_evs(tdm: TdmRules | None, page: PageFacts | None, path: str) -> list[Ev
     return [Ev(layer, source, "*", RESERVED if value == 1 else ALLOWED, AI_PURPOSES, raw)]
 
 
+# RSL 1.0 usage tokens: the leaves each stands for, and the purpose each leaf is.
+_RSL_LEAVES = {
+    "all": ("ai-train", "ai-input", "ai-index", "search"),
+    "ai-all": ("ai-train", "ai-input", "ai-index"),
+}
+_RSL_PURPOSE = {
+    "ai-train": "train-ai",
+    "ai-input": "ai-input",
+    "ai-index": "ai-input",
+    "search": "search",
+}
+
+
+def _rsl_leaves(tokens: Iterable[str]) -> set[str]:
+    return {leaf for t in tokens for leaf in _RSL_LEAVES.get(t, (t,))}
+
+
+def _rsl_evs(view: RobotsView, path: str) -> list[Ev]:
+    """The licence a robots.txt License: line names: its <content> with the longest matching
+    url; per use, prohibited or paid (or through a licence server) reserves, free allows, a
+    user condition says nothing. Licences of one content are alternatives: the best offer of
+    a licence that does not prohibit the use counts. (/rsl.xml alone is never applied.)"""
+    if view.state != "ok" or not view.licence:
+        return []
+    matching = [c for c in view.licence if pattern_matches(c["url"], path)]
+    if not matching:
+        return []
+    content = max(matching, key=lambda c: len(c["url"]))
+    best: dict[str, str] = {}
+    banned: set[str] = set()
+    order = {ALLOWED: 0, UNSPECIFIED: 1, RESERVED: 2}
+    for licence in content["licenses"]:
+        prohibited = _rsl_leaves(licence["prohibits"])
+        banned |= prohibited
+        # Only the uses a licence names count: no <permits type="usage"> grants nothing.
+        permitted = _rsl_leaves(licence["permits"] or ())
+        if licence["users"]:
+            effect = UNSPECIFIED
+        elif licence["payment"] or content.get("server"):
+            effect = RESERVED
+        else:
+            effect = ALLOWED
+        for leaf in permitted - prohibited:
+            if leaf not in best or order[effect] < order[best[leaf]]:
+                best[leaf] = effect
+    for leaf in banned:
+        best.setdefault(leaf, RESERVED)
+    return [
+        Ev("rsl", "rsl", "*", effect, (_RSL_PURPOSE[leaf],), f"{content['url']}: {leaf}")
+        for leaf, effect in sorted(best.items())
+        if effect != UNSPECIFIED
+    ]
+
+
 def _aitxt_evs(aitxt: AiTxtView | None, path: str, agent: str) -> list[Ev]:
     if aitxt is None:
         return []
@@ -598,7 +672,7 @@ def _families_present(model: SiteModel) -> dict[str, Any]:
     header_names = {n.lower() for f in facts for n, _ in f.headers}
     meta_names = {n.lower() for f in facts for n, _ in f.meta}
     tokens = {(t, s) for f in facts for s, t, _, _ in _directives(f)}
-    aitxt = params.get("aitxt")
+    aitxt = model._aitxt_spec()
     tdmrep = params.get("tdmrep")
     return {
         "robots-ai-groups": sorted(ai_groups),
@@ -612,6 +686,9 @@ def _families_present(model: SiteModel) -> dict[str, Any]:
         "tdmrep-header": bool({"tdm-reservation", "tdm-policy"} & header_names),
         "tdmrep-meta": bool({"tdm-reservation", "tdm-policy"} & meta_names),
         "ai.txt": aitxt is not None and _published(aitxt),
+        "ai.txt-well-known": aitxt is not None
+        and aitxt is params.get("aitxt_well_known")
+        and _published(params["aitxt_well_known"]),
         "ai.txt-dialect": (aitxt or {}).get("dialect", "spawning") if aitxt else None,
         "noai": any(t == "noai" for t, _ in tokens),
         "noimageai": any(t == "noimageai" for t, _ in tokens),
