@@ -654,12 +654,12 @@ def test_empty_file_is_zero_sites(tmp_path: Path, capsys):
 def test_lenient_unknown_signal_and_missing_outcome(tmp_path: Path, capsys):
     """A signal family added later gets its own row; a source without an outcome is counted."""
     record = make_record(
-        "https://rsl.example", evidence=ev("rsl", "robots.txt", R, TRAIN, agents=["*"])
+        "https://future.example", evidence=ev("future-signal", "robots.txt", R, TRAIN, agents=["*"])
     )
     del record["sources"]["ai.txt"]["outcome"]
     report = report_of([str(write_jsonl(tmp_path / "r.jsonl", [record]))], capsys)
-    assert report["families"][-1]["family"] == "rsl"
-    assert family(report, "rsl") == {
+    assert report["families"][-1]["family"] == "future-signal"
+    assert family(report, "future-signal") == {
         "present": (1, 1),
         "reserves": (1, 1),
         "reserves_train_ai": (1, 1),
@@ -668,6 +668,29 @@ def test_lenient_unknown_signal_and_missing_outcome(tmp_path: Path, capsys):
     assert report["sources"]["ai.txt"]["missing"]["count"] == 1
     code, out, _err = run([str(tmp_path / "r.jsonl")], capsys)
     assert code == 0 and "missing" in out
+
+
+def test_new_signal_families_are_counted_apart(tmp_path: Path, capsys):
+    """RSL applied (License:) and shown (/rsl.xml), ai.txt at its fallback location, media."""
+    records = [
+        make_record("https://a.example", evidence=ev("rsl", "rsl", R, TRAIN, agents=["*"])),
+        make_record(
+            "https://b.example",
+            evidence=ev("rsl", "rsl.xml", Decision.UNSPECIFIED, TRAIN, agents=["*"]),
+        ),
+        make_record(
+            "https://c.example",
+            evidence=ev("ai.txt", "/.well-known/ai.txt", R, TRAIN, agents=["*"]),
+        ),
+        make_record("https://d.example", evidence=ev("media", "xmp", R, TRAIN, agents=["*"])),
+    ]
+    report = report_of([str(write_jsonl(tmp_path / "r.jsonl", records))], capsys)
+    assert family(report, "rsl")["present"] == (1, 4)
+    assert family(report, "rsl-xml")["present"] == (1, 4)
+    assert family(report, "rsl-xml")["reserves"] == (0, 4)
+    assert family(report, "ai.txt")["present"] == (1, 4)
+    assert family(report, "ai.txt-well-known")["present"] == (1, 4)
+    assert family(report, "media")["reserves_train_ai"] == (1, 4)
 
 
 def test_malformed_parquet_rows_are_named_by_row(tmp_path: Path, capsys):

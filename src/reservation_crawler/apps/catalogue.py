@@ -20,6 +20,7 @@ _PRODUCERS = (
     "reservation_crawler.signals.aitxt",
     "reservation_crawler.signals.page",
     "reservation_crawler.signals.rsl",
+    "reservation_crawler.signals.media",
     "reservation_crawler.drivers.fetch",
     "reservation_crawler.core.policy",
     "reservation_crawler.core.decide",

@@ -61,8 +61,12 @@ FAMILIES: tuple[tuple[str, str], ...] = (
     ("tdmrep-header", "TDMRep header"),
     ("tdmrep-meta", "TDMRep meta"),
     ("ai.txt", "ai.txt"),
+    ("ai.txt-well-known", "ai.txt at /.well-known/ai.txt"),
     ("noai", "noai"),
     ("noimageai", "noimageai"),
+    ("rsl", "RSL licence (robots.txt License:)"),
+    ("rsl-xml", "RSL at /rsl.xml without License: (not applied)"),
+    ("media", "media metadata (IPTC / C2PA)"),
 )
 _FAMILY_LABELS = dict(FAMILIES)
 _TDMREP_LAYERS = {"tdmrep.json": "tdmrep-file", "header": "tdmrep-header", "meta": "tdmrep-meta"}
@@ -82,6 +86,10 @@ def evidence_families(signal: str, source: str, scope: str) -> tuple[str, ...]:
         return ("robots-star",) if scope == ALL_AGENTS else ("robots-agent",)
     if signal == "tdmrep":
         return (_TDMREP_LAYERS.get(source, "tdmrep-" + source), "tdmrep")
+    if signal == "ai.txt" and source != "ai.txt":  # read at the fallback location
+        return ("ai.txt", "ai.txt-well-known")
+    if signal == "rsl" and source != "rsl":  # found at /rsl.xml: shown, not applied
+        return ("rsl-xml",)
     return (signal,)
 
 

@@ -86,6 +86,15 @@ RSL_EFFECTS = {
     "free": Decision.ALLOWED,
     "conditional": Decision.UNSPECIFIED,
 }
+# Uses named by embedded media metadata (signals/media.py: IPTC plus:DataMining, C2PA / CAWG
+# training-mining) -> our purposes. Data mining is every AI use, as TDMRep's reservation.
+MEDIA_PURPOSES: Mapping[str, tuple[Purpose, ...]] = {
+    "ai-training": (Purpose.TRAIN_AI,),
+    "genai-training": (Purpose.TRAIN_AI,),
+    "ai-inference": (Purpose.AI_INPUT,),
+    "data-mining": (Purpose.TRAIN_AI, Purpose.AI_INPUT),
+    "search-indexing": (Purpose.SEARCH,),
+}
 # IETF aipref vocabulary labels -> our purposes (vocab-07: only train-ai and search remain).
 CONTENT_USAGE_PURPOSES = {
     "train-ai": Purpose.TRAIN_AI,
@@ -483,6 +492,26 @@ def _rsl_rows(origin: OriginPolicy, matches: RslMatch) -> list[_Row]:
     return rows
 
 
+def _media_rows(page: PageSignals) -> list[_Row]:
+    """Per metadata entry of an image or PDF: the purposes it reserves and allows. An entry of
+    an Invalid C2PA manifest is shown, effect unspecified."""
+    rows = []
+    for entry in page.media.entries:
+        for uses, effect in (
+            (entry.prohibited, Decision.RESERVED),
+            (entry.allowed, Decision.ALLOWED),
+        ):
+            purposes = tuple(dict.fromkeys(p for use in uses for p in MEDIA_PURPOSES[use]))
+            if not purposes:
+                continue
+            if not entry.applies:
+                effect = Decision.UNSPECIFIED
+            location = f"{page.url} ({'XMP ' if entry.source == 'xmp' else 'C2PA '}{entry.key})"
+            rows.append(_Row(purposes, effect, "media", entry.source, DEFAULT_AGENT, entry.raw,
+                             None, location))  # fmt: skip
+    return rows
+
+
 def _agent_independent_evidence(
     origin: OriginPolicy,
     page: PageSignals | None,
@@ -495,6 +524,8 @@ def _agent_independent_evidence(
         tdm_rows = tdm_rows + _rsl_rows(origin, rsl_match)
     if page is None:
         return _Shared([], tdm_rows, findings, tdm_rule, tdm_layers)
+    if page.media.entries:
+        tdm_rows = tdm_rows + _media_rows(page)
     gated: list[_Row] = []
     for cs in page.content_signal:
         gated.extend(_content_signal_rows(cs, "header", "*", cs.location or "Content-Signal"))
@@ -664,12 +695,14 @@ def _aitxt_rows(match: AiTxtMatch | None, origin: OriginPolicy) -> list[_Row]:
     if match is None:
         return []
     effect = Decision.ALLOWED if match.allowed else Decision.RESERVED
+    # The source names the location read: "ai.txt", or "/.well-known/ai.txt" (the fallback).
+    source = "/.well-known/ai.txt" if origin.aitxt_fallback_used else "ai.txt"
     return [
         _Row(
             (Purpose.TRAIN_AI,),
             effect,
             "ai.txt",
-            "ai.txt",
+            source,
             match.agent_group,
             match.raw,
             match.line,

@@ -22,6 +22,7 @@ from reservation_crawler.errors import ReservationCrawlerError
 from reservation_crawler.model.findings import Finding, Severity, spec_maker
 from reservation_crawler.signals.aipref import ContentUsage, parse_content_usage
 from reservation_crawler.signals.contentsignal import ContentSignal, parse_content_signal
+from reservation_crawler.signals.media import MediaSignals, is_media_type, read_media
 from reservation_crawler.signals.sniff import looks_like_html
 from reservation_crawler.signals.tdmrep import (
     TdmLayer,
@@ -271,6 +272,8 @@ class PageSignals:
     licenses: tuple[LicenseLink, ...] = ()
     findings: tuple[Finding, ...] = ()
     head_bytes: int = 0  # how many body bytes the head parser examined
+    # Rights metadata embedded in an image or PDF (signals/media.py); empty for other types.
+    media: MediaSignals = field(default_factory=MediaSignals)
 
     def image_only_reservations(self, agent: str) -> tuple[RobotsDirective, ...]:
         """noimageai for ``agent`` on a response that is not an image: it reserves that page's
@@ -374,6 +377,10 @@ def parse_page(
                 directive.agent.casefold(),
             }:
                 findings.append(NOIMAGEAI_NOT_IMAGE(location=directive.location))
+    media = MediaSignals()
+    if body and (is_image or is_media_type(media_type)):
+        media = read_media(media_type, body, location=url)
+        findings.extend(media.findings)
     return PageSignals(
         url=url,
         status=status,
@@ -388,6 +395,7 @@ def parse_page(
         licenses=tuple(licenses),
         findings=tuple(findings),
         head_bytes=head_bytes,
+        media=media,
     )
 
 

@@ -17,6 +17,13 @@ from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
 
+from reservation_crawler.testing.media import (
+    JPEG_1X1,
+    c2pa_jpeg,
+    jpeg_with_xmp,
+    training_mining,
+    xmp_packet,
+)
 from reservation_crawler.testing.sites import (
     DEFAULT_RSL_DOCUMENT,
     HTML_PAGES,
@@ -35,24 +42,6 @@ GZIP_BOMB_SIZE = 64 * 1024 * 1024  # decompressed; about 64 KiB on the wire
 RESET_MODE = "reset"
 TIMEOUT_MODE = "timeout"
 
-# A valid 1x1 baseline JPEG (made with Pillow), served at /img/1.jpg.
-JPEG_1X1 = bytes.fromhex(
-    "ffd8ffe000104a46494600010100000100010000ffdb004300100b0c0e0c0a100e0d0e1211101318281a18161618"
-    "3123251d283a333d3c3933383740485c4e404457453738506d51575f626768673e4d71797064785c656763ffdb00"
-    "43011112121815182f1a1a2f634238426363636363636363636363636363636363636363636363636363636363"
-    "636363636363636363636363636363636363636363ffc00011080001000103012200021101031101ffc4001f00"
-    "00010501010101010100000000000000000102030405060708090a0bffc400b510000201030302040305050404"
-    "0000017d01020300041105122131410613516107227114328191a1082342b1c11552d1f0243362728209"
-    "0a161718191a25262728292a3435363738393a434445464748494a535455565758595a636465666768696a7374"
-    "75767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5"
-    "c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffc4001f01000301010101"
-    "01010101010000000000000102030405060708090a0bffc400b5110002010204040304070504040001027700"
-    "0102031104052131061241510761711322328108144291a1b1c109233352f0156272d10a162434e125f1171819"
-    "1a262728292a35363738393a434445464748494a535455565758595a636465666768696a737475767778797a82"
-    "838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2"
-    "d3d4d5d6d7d8d9dae2e3e4e5e6e7e8e9eaf2f3f4f5f6f7f8f9faffda000c03010002110311003f00ad451457987b"
-    "c7ffd9"
-)
 
 CLOUDFLARE_PREAMBLE = """\
 # As a condition of accessing this website, you agree to abide by the
@@ -83,6 +72,16 @@ TDM_POLICY = {
     },
     "permission": [{"action": "tdm:mine", "duty": [{"action": "compensate"}]}],
 }
+
+
+def _image(spec: Mapping[str, Any] | None) -> bytes:
+    """The site's JPEG, with the rights metadata its recipe gives (sites.py, kind "media")."""
+    if not spec:
+        return JPEG_1X1
+    if "xmp" in spec:
+        return jpeg_with_xmp(xmp_packet(spec["xmp"], form=spec.get("form", "element")))
+    entries = {name: {"use": use} for name, use in spec["entries"].items()}
+    return c2pa_jpeg(training_mining(spec["c2pa"], entries))
 
 
 def rsl_xml(contents: Sequence[Mapping[str, Any]]) -> bytes:
@@ -285,7 +284,7 @@ class SiteRenderer:
             "image",
             IMAGE_PATH,
             "image/jpeg",
-            JPEG_1X1,
+            _image(params.get("image_media")),
             _page_headers(params, IMAGE_PATH, is_html=False, ctx=ctx),
             (params.get("serve") or {}).get(IMAGE_PATH),
             ctx,

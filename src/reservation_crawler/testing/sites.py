@@ -695,6 +695,44 @@ _kind("noai", "noai / noimageai in meta robots and X-Robots-Tag")(
     }
 )
 
+# Rights metadata embedded in the site's image (/img/1.jpg), made by testing/media.py.
+_kind("media", "rights metadata in the image: IPTC plus:DataMining (XMP), C2PA / CAWG")(
+    {
+        "xmp-aiml": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "image_media": {
+                "xmp": "http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-AIMLTRAINING",
+                "form": "element",
+            },
+        },
+        # The English label ExifTool writes, in the attribute form.
+        "xmp-label-except-search": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "image_media": {
+                "xmp": "Prohibited except for search engine indexing",
+                "form": "attribute",
+            },
+        },
+        "c2pa-cawg": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "image_media": {
+                "c2pa": "cawg.training-mining",
+                "entries": {
+                    "cawg.ai_generative_training": "notAllowed",
+                    "cawg.ai_inference": "allowed",
+                },
+            },
+        },
+        "c2pa-legacy": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "image_media": {
+                "c2pa": "c2pa.training-mining",
+                "entries": {"c2pa.data_mining": "constrained"},
+            },
+        },
+    }
+)
+
 LICENSE_URL = "{origin}/license.xml"
 
 
@@ -1147,6 +1185,7 @@ _CLEAN_WEIGHTS: dict[str, float] = {
     "aitxt-dialect": 2,
     "noai": 6,
     "rsl": 2,
+    "media": 2,
     "conflict": 3,
     "corpus-robots": 8,
     "combo": 6,

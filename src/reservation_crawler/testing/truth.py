@@ -210,6 +210,7 @@ class PageFacts:
     headers: tuple[tuple[str, str], ...]
     meta: tuple[tuple[str, str], ...]
     is_image: bool
+    media: tuple[Ev, ...] = ()  # what the image's embedded rights metadata says
 
     def header_values(self, name: str) -> list[str]:
         return [v for n, v in self.headers if n.lower() == name]
@@ -219,7 +220,7 @@ class PageFacts:
 
     @property
     def empty(self) -> bool:
-        return not self.headers and not self.meta
+        return not self.headers and not self.meta and not self.media
 
 
 def _serve_of(spec: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -389,7 +390,8 @@ class SiteModel:
             headers.extend((n, v) for n, v in (self.params.get("headers") or {}).get(selector, ()))
             if is_html:
                 meta.extend((n, c) for n, c in (self.params.get("meta") or {}).get(selector, ()))
-        facts = PageFacts(tuple(headers), tuple(meta), is_image=path == IMAGE_PATH)
+        media = _media_evs(self.params.get("image_media")) if path == IMAGE_PATH else ()
+        facts = PageFacts(tuple(headers), tuple(meta), is_image=path == IMAGE_PATH, media=media)
         return None if facts.empty else facts
 
     def crawler_may_fetch(self, path: str) -> bool | None:
@@ -473,6 +475,7 @@ def _evaluate(
     evs.extend(_aitxt_evs(aitxt, path, agent))
     if page is not None:
         evs.extend(_noai_evs(page, agent))
+        evs.extend(page.media)
 
     decisions: dict[str, str | None] = {}
     for purpose in PURPOSES:
@@ -611,6 +614,52 @@ def _rsl_evs(view: RobotsView, path: str) -> list[Ev]:
         for leaf, effect in sorted(best.items())
         if effect != UNSPECIFIED
     ]
+
+
+# IPTC 2023.1 Data Mining (the PLUS codes, or the label ExifTool writes) -> purpose: effect.
+_DMI = {
+    "DMI-ALLOWED": {"train-ai": ALLOWED, "ai-input": ALLOWED, "search": ALLOWED},
+    "DMI-PROHIBITED-AIMLTRAINING": {"train-ai": RESERVED},
+    "DMI-PROHIBITED-GENAIMLTRAINING": {"train-ai": RESERVED},
+    "DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING": {
+        "train-ai": RESERVED,
+        "ai-input": RESERVED,
+        "search": ALLOWED,
+    },
+    "DMI-PROHIBITED": {"train-ai": RESERVED, "ai-input": RESERVED, "search": RESERVED},
+}
+_DMI_LABELS = {
+    "prohibited for ai/ml training": "DMI-PROHIBITED-AIMLTRAINING",
+    "prohibited for generative ai/ml training": "DMI-PROHIBITED-GENAIMLTRAINING",
+    "prohibited except for search engine indexing": "DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING",
+    "prohibited": "DMI-PROHIBITED",
+    "allowed": "DMI-ALLOWED",
+}
+# CAWG / C2PA training-mining entries -> purposes; constrained counts as notAllowed.
+_CAWG = {
+    "ai_training": ("train-ai",),
+    "ai_generative_training": ("train-ai",),
+    "ai_inference": ("ai-input",),
+    "data_mining": ("train-ai", "ai-input"),
+}
+
+
+def _media_evs(spec: Mapping[str, Any] | None) -> tuple[Ev, ...]:
+    if not spec:
+        return ()
+    if "xmp" in spec:
+        value = spec["xmp"].rsplit("/", 1)[-1]
+        code = _DMI_LABELS.get(value.lower(), value)
+        return tuple(
+            Ev("media", "xmp", "*", effect, (purpose,), spec["xmp"])
+            for purpose, effect in _DMI.get(code, {}).items()
+        )
+    out = []
+    for name, use in spec["entries"].items():
+        for purpose in _CAWG[name.split(".", 1)[1]]:
+            effect = ALLOWED if use == "allowed" else RESERVED
+            out.append(Ev("media", "c2pa", "*", effect, (purpose,), f"{name}={use}"))
+    return tuple(out)
 
 
 def _aitxt_evs(aitxt: AiTxtView | None, path: str, agent: str) -> list[Ev]:
