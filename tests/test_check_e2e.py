@@ -221,3 +221,24 @@ def test_a_challenge_page_instead_of_the_page_gives_no_page_signals(web, checked
     assert (page["status"], page["outcome"], page["access"]) == (200, "error", "challenge")
     assert "fetch.challenge" in {f["code"] for f in record["findings"]}
     assert not [e for e in record["evidence"] if e["source"] in ("header", "meta")]
+
+
+# The issue #17 signals each show up where their site serves them (one (kind, variant, path,
+# signal, source) each): the decisions above are checked against the truth; this checks the
+# evidence names the signal and the location it was read from.
+NEW_SIGNALS = (
+    ("rsl", "robots-license", "/", "rsl", "rsl"),
+    ("rsl", "paid-ai", "/a/1.html", "rsl", "rsl"),
+    ("rsl", "rsl-xml-only", "/", "rsl", "rsl.xml"),
+    ("media", "xmp-aiml", "/img/1.jpg", "media", "xmp"),
+    ("media", "c2pa-cawg", "/img/1.jpg", "media", "c2pa"),
+    ("aitxt-spawning", "well-known", "/", "ai.txt", "/.well-known/ai.txt"),
+)
+
+
+@pytest.mark.parametrize(("kind", "variant", "path", "signal", "source"), NEW_SIGNALS)
+def test_new_signals_are_evidence(checked, web, kind, variant, path, signal, source):
+    _truths, records = checked
+    (index,) = [i for i, r in enumerate(web.recipes) if (r.kind, r.variant) == (kind, variant)]
+    record = records[web.url(index, path)]
+    assert {(e["signal"], e["source"]) for e in record["evidence"]} >= {(signal, source)}

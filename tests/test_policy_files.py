@@ -128,3 +128,23 @@ def test_a_crawl_reports_the_same_sources_and_decisions(web: FixtureWeb, tmp_pat
                 assert record["sources"][name]["url"] == source["url"], (url, name)
                 assert record["sources"][name]["outcome"] == source["outcome"], (url, name)
             assert set(record["sources"]) == set(direct["sources"]), url
+
+
+def test_the_fallback_location_is_named_in_the_record_and_by_validate(web: FixtureWeb) -> None:
+    from reservation_crawler.apps.validate import validate
+
+    with Fetcher(allow_private=True, limits=LIMITS) as fetcher:
+        record = collect(fetcher, web.url(0, "/"), ["GPTBot"])
+        report = validate(web.base_url(0), fetcher=fetcher)
+        both = collect(fetcher, web.url(1, "/"), [])
+    fallback = web.url(0, "/.well-known/ai.txt")
+    assert record.sources["ai.txt"].url == fallback
+    rows = [e for e in record.evidence_for("GPTBot", "train-ai") if e.signal == "ai.txt"]
+    assert [(e.source, e.location, str(e.effect)) for e in rows] == [
+        ("/.well-known/ai.txt", fallback, "reserved")
+    ]
+    assert "aitxt.well-known-location" in {f.code for f in record.findings}
+    assert report.sources["ai.txt"].url == fallback
+    assert "aitxt.well-known-location" in {f.code for f in report.findings}
+    assert both.sources["ai.txt"].url == web.url(1, "/ai.txt")
+    assert "aitxt.well-known-location" not in {f.code for f in both.findings}
