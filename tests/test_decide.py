@@ -514,3 +514,129 @@ def test_decide_agent_memo_can_be_turned_off(monkeypatch):
     again = decide_agent(ORIGIN + "/private/a", "GPTBot", origin)
     assert first is not again and first.evidence == again.evidence
     assert origin.agent_decisions == {}
+
+
+# --- issue #17 rows: ai.txt at /.well-known, RSL licences, media metadata -----------------------
+
+RSL_NS = 'xmlns="https://rslstandard.org/rsl"'
+RSL_DOC = f"""<rsl {RSL_NS}>
+  <content url="/"><license><prohibits type="usage">ai-train</prohibits></license></content>
+  <content url="/paid/"><license><permits type="usage">ai-all</permits>
+    <payment type="subscription"/></license></content>
+  <content url="/server/" server="https://rsl.example/api"><license>
+    <permits type="usage">search</permits></license></content>
+  <content url="/free/"><license><permits type="usage">all</permits></license></content>
+  <content url="/users/"><license><permits type="usage">ai-input</permits>
+    <permits type="user">education</permits></license></content>
+</rsl>"""
+
+
+def rsl_policy(robots: str, rsl_path: str, document: str = RSL_DOC) -> OriginPolicy:
+    return OriginPolicy.from_fetches(
+        ORIGIN,
+        "2026-11-22T00:00:00Z",
+        result("/robots.txt", body=robots),
+        missing("/ai.txt"),
+        missing("/.well-known/tdmrep.json"),
+        others={
+            f"rsl {ORIGIN}{rsl_path}": result(
+                rsl_path, body=document, content_type="application/rsl+xml"
+            )
+        },
+    )
+
+
+LICENSED = rsl_policy(f"User-agent: *\nAllow: /\nLicense: {ORIGIN}/license.xml\n", "/license.xml")
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/", (A, R, U, U)),  # prohibits ai-train
+        ("/paid/x", (A, R, R, U)),  # ai-all against a payment: a licence is required
+        ("/server/x", (A, U, U, R)),  # a licence server: required even if free
+        ("/free/x", (A, A, A, A)),  # all, free (ai-input and ai-index both -> ai-input)
+        ("/users/x", (A, U, U, U)),  # permitted to some users only: unspecified
+    ],
+)
+def test_rsl_licence_rows(path, expected):
+    record = decide(ORIGIN + path, ["GPTBot"], LICENSED)
+    assert cells(record, "GPTBot") == expected
+    rows = [e for e in record.evidence if e.signal == "rsl" and e.agent == "GPTBot"]
+    assert rows and {e.source for e in rows} == {"rsl"} and {e.scope for e in rows} == {"*"}
+
+
+def test_rsl_is_read_where_robots_txt_disallows_crawling():
+    origin = rsl_policy(
+        f"User-agent: GPTBot\nDisallow: /\nUser-agent: *\nAllow: /\nLicense: {ORIGIN}/l.xml\n",
+        "/l.xml",
+    )
+    record = decide(ORIGIN + "/free/x", ["GPTBot"], origin)
+    assert record.decision("*", TRAIN) is A
+    assert record.decision("GPTBot", TRAIN) is R  # robots.txt disallow wins; both are evidence
+    assert "decision.conflict" in codes(record)
+
+
+def test_rsl_xml_without_license_line_row():
+    origin = rsl_policy("User-agent: *\nAllow: /\n", "/rsl.xml")
+    record = decide(ORIGIN + "/", [], origin)
+    assert cells(record, "*") == (A, U, U, U)
+    assert {(e.source, e.effect) for e in record.evidence if e.signal == "rsl"} == {("rsl.xml", U)}
+    assert "rsl.discovered-without-license" in codes(record)
+
+
+def test_memoized_decide_agent_equals_decide_with_an_rsl_licence():
+    for url in ("/", "/paid/a", "/server/b", "/free/c", "/users/d", "/x/y"):
+        for agent in ("*", "GPTBot"):
+            memoized = decide_agent(ORIGIN + url, agent, LICENSED)
+            record = decide(ORIGIN + url, [agent], LICENSED, include_default=agent == "*")
+            assert dict(memoized.cells) == dict(record.decisions[agent]), (url, agent)
+
+
+def test_aitxt_well_known_fallback_row():
+    fallback = result("/.well-known/ai.txt", body="User-agent: *\nDisallow: /\n")
+    origin = OriginPolicy.from_fetches(
+        ORIGIN,
+        "2026-11-22T00:00:00Z",
+        result("/robots.txt", body="User-agent: *\nAllow: /\n"),
+        missing("/ai.txt"),
+        missing("/.well-known/tdmrep.json"),
+        others={"ai.txt@.well-known": fallback},
+    )
+    record = decide(ORIGIN + "/", ["GPTBot"], origin)
+    assert record.decision("GPTBot", TRAIN) is R
+    (row,) = [e for e in record.evidence_for("GPTBot", TRAIN) if e.signal == "ai.txt"]
+    assert (row.source, row.location) == ("/.well-known/ai.txt", ORIGIN + "/.well-known/ai.txt")
+    assert record.sources["ai.txt"].url == ORIGIN + "/.well-known/ai.txt"
+    assert "aitxt.well-known-location" in codes(record)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-AIMLTRAINING", (A, R, U, U)),
+        ("Prohibited for Generative AI/ML training", (A, R, U, U)),
+        ("DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING", (A, R, R, A)),
+        ("DMI-PROHIBITED-SEELINKEDRIGHTSEXPR", (A, R, R, R)),
+        ("DMI-ALLOWED", (A, A, A, A)),
+    ],
+)
+def test_media_iptc_data_mining_rows(value, expected):
+    from reservation_crawler.testing.media import jpeg_with_xmp, xmp_packet
+
+    body = jpeg_with_xmp(xmp_packet(value))
+    image = parse_page(ORIGIN + "/i.jpg", 200, [("Content-Type", "image/jpeg")], body)
+    record = decide(ORIGIN + "/i.jpg", ["GPTBot"], policy("User-agent: *\nAllow: /\n"), image)
+    assert cells(record, "GPTBot") == expected
+    assert {e.source for e in record.evidence if e.signal == "media"} == {"xmp"}
+
+
+def test_media_c2pa_training_mining_row():
+    from reservation_crawler.testing.media import c2pa_jpeg, training_mining
+
+    body = c2pa_jpeg(
+        training_mining("cawg.training-mining", {"cawg.ai_training": {"use": "notAllowed"}})
+    )
+    image = parse_page(ORIGIN + "/i.jpg", 200, [("Content-Type", "image/jpeg")], body)
+    record = decide(ORIGIN + "/i.jpg", [], policy("User-agent: *\nAllow: /\n"), image)
+    assert cells(record, "*") == (A, R, U, U)
