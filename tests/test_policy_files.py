@@ -148,3 +148,19 @@ def test_the_fallback_location_is_named_in_the_record_and_by_validate(web: Fixtu
     assert "aitxt.well-known-location" in {f.code for f in report.findings}
     assert both.sources["ai.txt"].url == web.url(1, "/ai.txt")
     assert "aitxt.well-known-location" not in {f.code for f in both.findings}
+
+
+def test_validate_lists_the_rsl_documents_and_their_terms(web: FixtureWeb) -> None:
+    from reservation_crawler.apps.validate import validate
+
+    with Fetcher(allow_private=True, limits=LIMITS) as fetcher:
+        licensed = validate(web.base_url(3), fetcher=fetcher)
+        guessed = validate(web.base_url(4), fetcher=fetcher)
+    (reference,) = [r for r in licensed.references if r.kind == "rsl"]
+    assert reference.url == web.url(3, "/license.xml")
+    assert reference.cited_by[0].startswith("robots.txt line ")
+    assert "permits usage: ai-train, ai-input" in reference.summary
+    (reference,) = [r for r in guessed.references if r.kind == "rsl"]
+    assert reference.url == web.url(4, "/rsl.xml")
+    assert "no License: line" in reference.cited_by[0]
+    assert "rsl.discovered-without-license" in {f.code for f in guessed.findings}

@@ -248,3 +248,23 @@ def test_the_policy_keeps_its_rsl_documents_through_json() -> None:
         decide(ORIGIN + "/page", [], again).decisions
         == decide(ORIGIN + "/page", [], policy).decisions
     )
+
+
+def test_a_hostile_license_document_decides_nothing_and_says_why() -> None:
+    policy = _policy(ROBOTS_WITH_LICENSE, "/license.xml", BILLION_LAUGHS.encode())
+    record = decide(ORIGIN + "/page", [], policy)
+    assert "rsl.forbidden-xml" in {f.code for f in record.findings}
+    assert not [e for e in record.evidence if e.signal == "rsl"]
+
+
+def test_license_documents_are_capped_in_size_and_number() -> None:
+    lines = "".join(f"License: https://l{i}.example/a.xml\n" for i in range(10))
+    robots = _result("/robots.txt", 200, f"User-agent: *\nAllow: /\n{lines}".encode())
+    files = {
+        ROBOTS: PolicyFile.from_fetch(ROBOTS, robots),
+        AITXT: PolicyFile.from_fetch(AITXT, _result("/ai.txt", 200)),
+        TDMREP: PolicyFile.from_fetch(TDMREP, _result("/x", 404)),
+    }
+    requests = policy_requests(ORIGIN, FetchLimits(), files)
+    assert [r.url for r in requests] == [f"https://l{i}.example/a.xml" for i in range(3)]
+    assert {r.cap for r in requests} == {512_000}

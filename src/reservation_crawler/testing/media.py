@@ -1,7 +1,8 @@
 """Small media files with rights metadata, made in code (no binaries in the repository): a JPEG
 or PNG carrying an XMP packet, a PDF with an uncompressed (or compressed) metadata stream, and a
 JPEG signed with a C2PA manifest holding a training-mining assertion (c2pa-python, a throwaway
-certificate chain generated here; the manifest validates, its signer is untrusted).
+certificate chain generated here (Ed25519: fixed-size signatures, so the
+file's size is the same on every run); the manifest validates, its signer is untrusted).
 
 Imports nothing of the package (the fixture web's rule).
 """
@@ -127,8 +128,8 @@ def training_mining(label: str, entries: Mapping[str, Any]) -> dict[str, Any]:
 def _signed(assertion_json: str, jpeg: bytes) -> bytes:
     import c2pa
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     def name(common: str) -> x509.Name:
@@ -148,7 +149,7 @@ def _signed(assertion_json: str, jpeg: bytes) -> bytes:
 
     start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     end = start + datetime.timedelta(days=3650)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_key = ed25519.Ed25519PrivateKey.generate()
     ca = (
         x509.CertificateBuilder()
         .subject_name(name("fixture CA"))
@@ -159,9 +160,9 @@ def _signed(assertion_json: str, jpeg: bytes) -> bytes:
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(usage(sign_certs=True), critical=True)
-        .sign(ca_key, hashes.SHA256())
+        .sign(ca_key, None)
     )
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = ed25519.Ed25519PrivateKey.generate()
     leaf = (
         x509.CertificateBuilder()
         .subject_name(name("fixture signer"))
@@ -177,7 +178,7 @@ def _signed(assertion_json: str, jpeg: bytes) -> bytes:
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
         )
-        .sign(ca_key, hashes.SHA256())
+        .sign(ca_key, None)
     )
     chain = leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(
         serialization.Encoding.PEM
@@ -186,7 +187,7 @@ def _signed(assertion_json: str, jpeg: bytes) -> bytes:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     signer = c2pa.Signer.from_info(
-        c2pa.C2paSignerInfo(alg=b"es256", sign_cert=chain, private_key=private, ta_url=None)
+        c2pa.C2paSignerInfo(alg=b"ed25519", sign_cert=chain, private_key=private, ta_url=None)
     )
     manifest = {
         "claim_generator_info": [{"name": "reservation-crawler fixture web", "version": "1"}],
