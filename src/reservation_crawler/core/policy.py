@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reservation_crawler.core.fetching import (
@@ -28,10 +28,10 @@ from reservation_crawler.model.findings import Finding, FindingSpec, Severity
 from reservation_crawler.model.record import Access, Outcome, SourceOutcome
 from reservation_crawler.signals import aitxt, robots, rsl, tdmrep
 from reservation_crawler.signals.agents import get_agent
+from reservation_crawler.signals.robots import RobotsTxt
 
 if TYPE_CHECKING:
     from reservation_crawler.signals.aitxt import AiTxt
-    from reservation_crawler.signals.robots import RobotsTxt
     from reservation_crawler.signals.rsl import RslDocument
     from reservation_crawler.signals.tdmrep import TdmRepFile
 
@@ -500,8 +500,18 @@ def licence_urls(robots_body: bytes | None) -> tuple[str, ...]:
     ``MAX_RSL_DOCUMENTS``); relative ones are reported by the robots.txt parser."""
     if robots_body is None or _MAY_NAME_LICENCE(robots_body) is None:
         return ()
+    return _licences_of_body(robots_body)
+
+
+@lru_cache(maxsize=64)
+def _licences_of_body(robots_body: bytes) -> tuple[str, ...]:
+    """(The spider plans after each file of an origin: the robots.txt is parsed once.)"""
+    return _absolute_licences(robots.parse(robots_body))
+
+
+def _absolute_licences(robots_txt: RobotsTxt) -> tuple[str, ...]:
     found: list[str] = []
-    for licence in robots.parse(robots_body).licenses:
+    for licence in robots_txt.licenses:
         if "://" in licence.url and licence.url not in found:
             found.append(licence.url)
     return tuple(found[:MAX_RSL_DOCUMENTS])
@@ -636,7 +646,8 @@ class OriginPolicy:
     @cached_property
     def licence_urls(self) -> tuple[str, ...]:
         """The RSL documents robots.txt names (fetched); empty: ``/rsl.xml`` was tried."""
-        return licence_urls(self.robots_file.body)
+        robots_txt = self.robots
+        return _absolute_licences(robots_txt) if robots_txt is not None else ()
 
     @cached_property
     def rsl_documents(self) -> tuple[tuple[PolicyFile, RslDocument], ...]:

@@ -128,7 +128,9 @@ _PDF_COMPRESSED_XMP = re.compile(rb"/Type\s*/Metadata[^>]{0,200}/Filter", re.S)
 _SOURCE = "media"
 
 
-def _spec(code: str, severity: Severity, title: str, explanation: str, fix: str, example: str):
+def _spec(
+    code: str, severity: Severity, title: str, explanation: str, fix: str, example: str
+) -> FindingSpec:
     return FindingSpec(f"media.{code}", severity, _SOURCE, title, explanation, fix, example)
 
 

@@ -68,7 +68,9 @@ _FREE_PAYMENTS: Final = frozenset({"free", "attribution"})
 _SOURCE = "rsl"
 
 
-def _spec(code: str, severity: Severity, title: str, explanation: str, fix: str, example: str):
+def _spec(
+    code: str, severity: Severity, title: str, explanation: str, fix: str, example: str
+) -> FindingSpec:
     return FindingSpec(f"rsl.{code}", severity, _SOURCE, title, explanation, fix, example)
 
 
