@@ -41,7 +41,15 @@ from reservation_crawler.apps.crawl import (
     export_ledger,
     output_format,
 )
-from reservation_crawler.core.policy import AITXT, ROBOTS, TDMREP, OriginPolicy, PolicyFile
+from reservation_crawler.core.policy import (
+    AITXT,
+    ROBOTS,
+    TDMREP,
+    OriginPolicy,
+    PolicyFile,
+    PolicyRequest,
+    policy_requests,
+)
 from reservation_crawler.drivers import cache
 from reservation_crawler.drivers.collect import record_from_page
 from reservation_crawler.drivers.fetch import FetchLimits, FetchResult
@@ -506,30 +514,50 @@ def test_a_failed_page_marks_the_site_failed_by_its_error() -> None:
     assert out[0]["sources"]["page"]["outcome"] == "unreachable"
 
 
-def test_policy_file_chain_runs_robots_then_ai_txt_then_tdmrep() -> None:
+def _planned(key: str) -> PolicyRequest:
+    (request,) = [r for r in policy_requests(ORIGIN, FetchLimits(), {}) if r.key == key]
+    return request
+
+
+def test_policy_file_chain_runs_the_one_plan_one_file_at_a_time() -> None:
+    """robots.txt, ai.txt, tdmrep.json, then /.well-known/ai.txt (ai.txt was 404) and /rsl.xml
+    (no License: line): core.policy.policy_requests, as the httpx fetchers run it."""
     the_spider = spider()
     site = {"origin": ORIGIN, "targets": [f"{ORIGIN}/"], "files": {}, "fetched_at": "t"}
-    first = the_spider._policy_request(site, ROBOTS)
+    first = the_spider._policy_request(site, _planned(ROBOTS))
     assert first.url == f"{ORIGIN}/robots.txt" and first.dont_filter
-    (second,) = the_spider._policy_file_done(first.meta[fetching.RC], fetch_result(first.url, 404))
-    assert second.url == f"{ORIGIN}/ai.txt" and second.priority > first.priority
-    assert second.meta[fetching.RC]["files"][ROBOTS]["source"]["outcome"] == "absent"
-    (third,) = the_spider._policy_file_done(second.meta[fetching.RC], fetch_result(second.url, 404))
-    assert third.url == f"{ORIGIN}/.well-known/tdmrep.json"
-    policy_item, page_request = the_spider._policy_file_done(
-        third.meta[fetching.RC], fetch_result(third.url, 404)
-    )
+    chain = [first]
+    out = list(the_spider._policy_file_done(first.meta[fetching.RC], fetch_result(first.url, 404)))
+    while len(out) == 1:
+        chain.append(out[0])
+        state = out[0].meta[fetching.RC]
+        out = list(the_spider._policy_file_done(state, fetch_result(out[0].url, 404)))
+    assert [r.url for r in chain] == [
+        f"{ORIGIN}{path}"
+        for path in (
+            "/robots.txt",
+            "/ai.txt",
+            "/.well-known/tdmrep.json",
+            "/.well-known/ai.txt",
+            "/rsl.xml",
+        )
+    ]
+    assert chain[1].priority > chain[0].priority
+    assert chain[1].meta[fetching.RC]["files"][ROBOTS]["source"]["outcome"] == "absent"
+    policy_item, page_request = out
     assert isinstance(policy_item, PolicyItem) and policy_item["failed"] is False
-    assert OriginPolicy.from_json(policy_item["policy"]).origin == ORIGIN
-    assert page_request.url == f"{ORIGIN}/" and page_request.priority > third.priority
+    policy = OriginPolicy.from_json(policy_item["policy"])
+    assert policy.origin == ORIGIN and policy.aitxt_file.source.url == f"{ORIGIN}/ai.txt"
+    assert [f.source.url for f in policy.rsl_files] == [f"{ORIGIN}/rsl.xml"]
+    assert page_request.url == f"{ORIGIN}/" and page_request.priority > chain[-1].priority
 
 
 def test_distributed_mode_sends_only_the_first_request_through_the_filter() -> None:
     the_spider = spider()
     the_spider.distributed = True
     site = {"origin": ORIGIN, "targets": [f"{ORIGIN}/"], "files": {}, "fetched_at": "t"}
-    assert not the_spider._policy_request(site, ROBOTS).dont_filter
-    assert the_spider._policy_request(site, AITXT).dont_filter
+    assert not the_spider._policy_request(site, _planned(ROBOTS)).dont_filter
+    assert the_spider._policy_request(site, _planned(AITXT)).dont_filter
 
 
 def test_update_settings_applies_ours_and_limits_feeds_to_records() -> None:

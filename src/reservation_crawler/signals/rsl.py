@@ -13,6 +13,7 @@ refused, so no entity-expansion bomb and no fetch), within :data:`MAX_BYTES` and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -66,6 +67,7 @@ PAYMENT_TYPES: Final = (
 _FREE_PAYMENTS: Final = frozenset({"free", "attribution"})
 
 _SOURCE = "rsl"
+_HTML_DOCTYPE = re.compile(rb"(?:\xef\xbb\xbf)?\s*<!doctype\s+html[\s>]", re.IGNORECASE)
 
 
 def _spec(
@@ -332,7 +334,10 @@ def parse_rsl(body: bytes | str, *, location: str | None = None) -> RslDocument:
     try:
         root = fromstring(data[:MAX_BYTES], forbid_dtd=True)
     except DefusedXmlException as exc:
-        findings.append(FORBIDDEN_XML(f"{type(exc).__name__}: {exc}", location=location))
+        if _HTML_DOCTYPE.match(data) is not None:  # an HTML page (an error page?), not a DTD
+            findings.append(NOT_RSL("the RSL document is an HTML page", location=location))
+        else:
+            findings.append(FORBIDDEN_XML(f"{type(exc).__name__}: {exc}", location=location))
         return RslDocument(False, (), tuple(findings))
     except (ParseError, ValueError, RecursionError) as exc:
         findings.append(NOT_RSL(f"the RSL document is not XML ({exc})", location=location))
