@@ -555,7 +555,7 @@ LICENSED = rsl_policy(f"User-agent: *\nAllow: /\nLicense: {ORIGIN}/license.xml\n
         ("/", (A, R, U, U)),  # prohibits ai-train
         ("/paid/x", (A, R, R, U)),  # ai-all against a payment: a licence is required
         ("/server/x", (A, U, U, R)),  # a licence server: required even if free
-        ("/free/x", (A, A, A, A)),  # all, free (ai-input and ai-index both -> ai-input)
+        ("/free/x", (A, A, A, A)),  # all, free (ai-input and ai-index both -> ai-use)
         ("/users/x", (A, U, U, U)),  # permitted to some users only: unspecified
     ],
 )

@@ -107,8 +107,8 @@ def test_cawg_assertion_in_a_signed_manifest(signed: bytes) -> None:
     ]
     assert [f.code for f in media.findings] == ["media.constrained-use"]
     decisions = _decisions("image/jpeg", signed)
-    # data_mining constrained reserves ai-input too: any reserved wins over ai_inference allowed
-    assert (decisions[Purpose.TRAIN_AI], decisions[Purpose.AI_INPUT]) == (R, R)
+    # data_mining constrained reserves ai-use too: any reserved wins over ai_inference allowed
+    assert (decisions[Purpose.TRAIN_AI], decisions[Purpose.AI_USE]) == (R, R)
     assert decisions[Purpose.SEARCH] is U
 
 
@@ -117,7 +117,7 @@ def test_legacy_c2pa_label() -> None:
         training_mining("c2pa.training-mining", {"c2pa.ai_training": {"use": "allowed"}})
     )
     decisions = _decisions("image/jpeg", body)
-    assert (decisions[Purpose.TRAIN_AI], decisions[Purpose.AI_INPUT]) == (A, U)
+    assert (decisions[Purpose.TRAIN_AI], decisions[Purpose.AI_USE]) == (A, U)
 
 
 def test_an_invalid_manifest_is_shown_not_applied(signed: bytes) -> None:

@@ -204,7 +204,7 @@ def test_decision_rows_from_a_license_document() -> None:
     policy = _policy(ROBOTS_WITH_LICENSE, "/license.xml", (DATA / "free-and-paid.xml").read_bytes())
     record = decide(ORIGIN + "/page", ["GPTBot"], policy)
     assert record.decision("GPTBot", Purpose.TRAIN_AI) is Decision.RESERVED
-    assert record.decision("GPTBot", Purpose.AI_INPUT) is Decision.RESERVED  # ai-index, paid
+    assert record.decision("GPTBot", Purpose.AI_USE) is Decision.RESERVED  # ai-index, paid
     assert record.decision("GPTBot", Purpose.SEARCH) is Decision.ALLOWED
     rows = [e for e in record.evidence_for("GPTBot", Purpose.TRAIN_AI) if e.signal == "rsl"]
     assert len(rows) == 1 and rows[0].source == "rsl"

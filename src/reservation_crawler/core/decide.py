@@ -70,11 +70,11 @@ CONTENT_SIGNAL_PURPOSES = {
     "search": Purpose.SEARCH,
 }
 # RSL 1.0 §3.4.1 usage leaves -> our purposes (all / ai-all are expanded by signals/rsl.py).
-# ai-index (indexing that powers AI answers) is input to a model at answer time: AI_INPUT.
+# ai-index (indexing that powers AI answers) is input to a model at answer time: AI_USE.
 RSL_PURPOSES = {
     "ai-train": Purpose.TRAIN_AI,
-    "ai-input": Purpose.AI_INPUT,
-    "ai-index": Purpose.AI_INPUT,
+    "ai-input": Purpose.AI_USE,
+    "ai-index": Purpose.AI_USE,
     "search": Purpose.SEARCH,
 }
 # A grant's state -> effect: prohibited, and permitted only against a licence (a payment or a
@@ -91,8 +91,8 @@ RSL_EFFECTS = {
 MEDIA_PURPOSES: Mapping[str, tuple[Purpose, ...]] = {
     "ai-training": (Purpose.TRAIN_AI,),
     "genai-training": (Purpose.TRAIN_AI,),
-    "ai-inference": (Purpose.AI_INPUT,),
-    "data-mining": (Purpose.TRAIN_AI, Purpose.AI_INPUT),
+    "ai-inference": (Purpose.AI_USE,),
+    "data-mining": (Purpose.TRAIN_AI, Purpose.AI_USE),
     "search-indexing": (Purpose.SEARCH,),
 }
 # IETF aipref vocabulary labels -> our purposes (vocab-07: only train-ai and search remain).

@@ -569,8 +569,8 @@ _RSL_LEAVES = {
 }
 _RSL_PURPOSE = {
     "ai-train": "train-ai",
-    "ai-input": "ai-input",
-    "ai-index": "ai-input",
+    "ai-input": "ai-use",
+    "ai-index": "ai-use",
     "search": "search",
 }
 
@@ -618,15 +618,15 @@ def _rsl_evs(view: RobotsView, path: str) -> list[Ev]:
 
 # IPTC 2023.1 Data Mining (the PLUS codes, or the label ExifTool writes) -> purpose: effect.
 _DMI = {
-    "DMI-ALLOWED": {"train-ai": ALLOWED, "ai-input": ALLOWED, "search": ALLOWED},
+    "DMI-ALLOWED": {"train-ai": ALLOWED, "ai-use": ALLOWED, "search": ALLOWED},
     "DMI-PROHIBITED-AIMLTRAINING": {"train-ai": RESERVED},
     "DMI-PROHIBITED-GENAIMLTRAINING": {"train-ai": RESERVED},
     "DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING": {
         "train-ai": RESERVED,
-        "ai-input": RESERVED,
+        "ai-use": RESERVED,
         "search": ALLOWED,
     },
-    "DMI-PROHIBITED": {"train-ai": RESERVED, "ai-input": RESERVED, "search": RESERVED},
+    "DMI-PROHIBITED": {"train-ai": RESERVED, "ai-use": RESERVED, "search": RESERVED},
 }
 _DMI_LABELS = {
     "prohibited for ai/ml training": "DMI-PROHIBITED-AIMLTRAINING",
@@ -639,8 +639,8 @@ _DMI_LABELS = {
 _CAWG = {
     "ai_training": ("train-ai",),
     "ai_generative_training": ("train-ai",),
-    "ai_inference": ("ai-input",),
-    "data_mining": ("train-ai", "ai-input"),
+    "ai_inference": ("ai-use",),
+    "data_mining": ("train-ai", "ai-use"),
 }
 
 
