@@ -620,14 +620,17 @@ class OriginPolicy:
         robots_file = files[ROBOTS]
         why = origin_unreachable(robots_file.source)
         if why is not None:
-            skipped = {
-                key: PolicyFile.from_fetch(
-                    key, fetch_result(origin + POLICY_PATHS[key], origin + POLICY_PATHS[key],
-                                      error=(NOT_FETCHED, why))
-                )
-                for key in (AITXT, TDMREP)
-            }  # fmt: skip
-            return cls(origin, fetched_at, robots_file, skipped[AITXT], skipped[TDMREP])
+            aitxt_url, tdmrep_url = origin + POLICY_PATHS[AITXT], origin + POLICY_PATHS[TDMREP]
+            not_fetched = (NOT_FETCHED, why)
+            return cls(
+                origin,
+                fetched_at,
+                robots_file,
+                PolicyFile.from_fetch(AITXT, fetch_result(aitxt_url, aitxt_url, error=not_fetched)),
+                PolicyFile.from_fetch(
+                    TDMREP, fetch_result(tdmrep_url, tdmrep_url, error=not_fetched)
+                ),
+            )
         aitxt_file = files[AITXT]
         fallback = files.get(AITXT_FALLBACK)
         if fallback is not None and fallback.source.outcome not in (

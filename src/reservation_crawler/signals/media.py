@@ -220,9 +220,9 @@ class MediaSignals:
 
 def is_media_type(media_type: str | None) -> bool:
     """Images and PDF: the responses whose embedded metadata is read."""
-    return bool(media_type) and (
-        media_type.startswith("image/") or media_type == "application/pdf"  # type: ignore[union-attr]
-    )
+    if not media_type:
+        return False
+    return media_type.startswith("image/") or media_type == "application/pdf"
 
 
 def read_media(media_type: str, body: bytes, *, location: str | None = None) -> MediaSignals:
