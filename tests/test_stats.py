@@ -252,6 +252,7 @@ def write_parquet_maps(path: Path, records: Sequence[dict[str, Any]]) -> Path:
             ("schema", pa.string()),
             ("url", pa.string()),
             ("origin", pa.string()),
+            ("fetched_at", pa.string()),
             ("sources", pa.map_(pa.string(), source_type)),
             ("decisions", pa.map_(pa.string(), pa.map_(pa.string(), pa.string()))),
             ("evidence", pa.string()),
@@ -263,6 +264,7 @@ def write_parquet_maps(path: Path, records: Sequence[dict[str, Any]]) -> Path:
             "schema": r["schema"],
             "url": r["url"],
             "origin": r["origin"],
+            "fetched_at": r.get("fetched_at"),
             "sources": [
                 (k, {"url": v["url"], "outcome": v["outcome"]}) for k, v in r["sources"].items()
             ],
@@ -479,7 +481,9 @@ def test_text_report(crawl_a_jsonl: Path, capsys: pytest.CaptureFixture[str]):
     lines = out.splitlines()
     (headline,) = [line for line in lines if "by any signal, for at least one agent" in line]
     assert headline.split()[-2:] == ["9", "90.0%"]
-    (gpt,) = [line for line in lines if line.strip().startswith("GPTBot")]
+    gpt, rates = [line for line in lines if line.strip().startswith("GPTBot")]
+    # The per-agent robots.txt table (rfc9309 definition) follows the adoption tables.
+    assert rates.split()[1] == "12"
     assert gpt.split()[1:] == ["OpenAI", "10", "3", "30.0%", "9", "90.0%", "2", "20.0%"]
 
 

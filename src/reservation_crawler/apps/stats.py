@@ -76,7 +76,20 @@ _evidence_of = operator.itemgetter(*_EVIDENCE_FIELDS)
 _cells_of = operator.itemgetter(*PURPOSE_NAMES)
 
 _MAX_EXAMPLES = 20  # malformed-line examples kept for the report
-_PARQUET_COLUMNS = ("schema", "url", "origin", "sources", "decisions", "evidence", "findings")
+_PARQUET_COLUMNS = (
+    "schema",
+    "url",
+    "origin",
+    "fetched_at",
+    "sources",
+    "decisions",
+    "evidence",
+    "findings",
+)
+ROBOTS_TXT = "robots.txt"
+# robots.txt answered 2xx but holds no rules we could read: an HTML page (a soft 404, a login or
+# bot-challenge page). An empty 2xx body (size 0) counts too. docs/stats.md, "200 with no rules".
+NO_RULES_FINDINGS = frozenset({"robots.html-body"})
 _REQUIRED_PARQUET = ("url", "origin", "sources", "decisions")
 
 
@@ -195,9 +208,11 @@ def normalize_record(raw: Any) -> dict[str, Any]:
         evidence = _as_list(evidence, "evidence")
     if type(findings) is not list or not all(type(item) is dict for item in findings):
         findings = _as_list(findings, "findings")
+    fetched_at = raw.get("fetched_at")
     return {
         "url": url,
         "origin": origin,
+        "fetched_at": fetched_at if isinstance(fetched_at, str) else None,
         "sources": sources,
         "decisions": decisions,
         "evidence": evidence,
@@ -223,11 +238,16 @@ class SiteStats:
         self.home_records = 0
         self.conflict_records = 0
         self.agent_names: dict[str, str] = {}  # casefolded token -> first spelling seen
+        self.first_fetched: str | None = None  # the earliest and latest fetched_at (ISO 8601)
+        self.last_fetched: str | None = None
         self._interned: dict[int, int] = {}
         f = self.features
         self._seen = f.mask("seen")
         self._conflict = f.mask("conflict")
         self._disagree = f.mask("disagree", TRAIN_AI)
+        self._no_rules = f.mask("robots-no-rules")
+        self._robots_read = f.mask("robots-read")
+        self._robots_verdicts = 0  # every ("robots", ...) / ("mention", ...) bit allocated
         self._source_masks: dict[tuple[str, Any], int] = {}
         self._access_masks: dict[tuple[str, Any], int] = {}
         self._decision_masks: dict[tuple[Any, ...], int] = {}
@@ -252,6 +272,8 @@ class SiteStats:
         mask = f.mask("source", name, outcome)
         if name in _REACHING_SOURCES and outcome in _REACHING_OUTCOMES:
             mask |= f.mask("reached")
+            if name == ROBOTS_TXT:
+                mask |= self._robots_read
         self._source_masks[(name, outcome)] = mask
         return mask
 
@@ -293,11 +315,25 @@ class SiteStats:
                 elif effect == ALLOWED and trains:
                     mask |= f.mask("family", family, "allows-train-ai")
                     kind = 2
-            if signal == "robots" and effect == RESERVED and scope.casefold() == agent != "*":
-                mask |= f.mask("named", agent)
+            if signal == "robots":
+                mask |= self._robots_verdict_mask(agent, scope, effect)
             value = (mask, agent, families[0], kind)
         self._evidence_masks[key] = value
         return value
+
+    def _robots_verdict_mask(self, agent: str, scope: str, effect: Any) -> int:
+        """What robots.txt said to ``agent`` on one URL: through a group naming it or ``*``."""
+        f = self.features
+        named = scope.casefold() == agent != ALL_AGENTS
+        mask = 0
+        if effect in (RESERVED, ALLOWED):
+            mask = f.mask("robots", agent, str(effect), "named" if named else "fallback")
+        if named:
+            mask |= f.mask("mention", agent)
+            if effect == RESERVED:
+                mask |= f.mask("named", agent)
+        self._robots_verdicts |= mask
+        return mask
 
     def _finding_mask(self, code: Any) -> int:
         """The bits of a finding code; -1 for conflict codes, whose bits depend on the agent."""
@@ -307,6 +343,8 @@ class SiteStats:
                 mask = -1
             else:
                 mask = self.features.mask("finding", code)
+                if code in NO_RULES_FINDINGS:
+                    mask |= self._no_rules
         self._finding_masks[code] = mask
         return mask
 
@@ -343,6 +381,8 @@ class SiteStats:
                 if m is None:
                     m = self._access_masks[akey] = self.features.mask("access", *akey)
                 mask |= m
+            if name == ROBOTS_TXT and key[1] == "ok" and source.get("size") == 0:
+                mask |= self._no_rules
 
         decision_masks = self._decision_masks
         for agent, cells in record["decisions"].items():
@@ -393,6 +433,14 @@ class SiteStats:
                 m = self._conflict_mask(code, finding.get("location"))
             mask |= m
 
+        if not mask & self._robots_read:  # what robots.txt "said" without an answer is no verdict
+            mask &= ~self._robots_verdicts
+        fetched = record.get("fetched_at")
+        if fetched is not None:
+            if self.first_fetched is None or fetched < self.first_fetched:
+                self.first_fetched = fetched
+            if self.last_fetched is None or fetched > self.last_fetched:
+                self.last_fetched = fetched
         self.records += 1
         if mask & self._conflict:
             self.conflict_records += 1
@@ -421,10 +469,13 @@ def _share(count: int, denominator: int) -> dict[str, Any]:
     }
 
 
-class _Tally:
+class Tally:
     """Site counts per fact in one view (all pages, or home pages only)."""
 
-    def __init__(self, stats: SiteStats, *, home_page: bool) -> None:
+    def __init__(
+        self, stats: SiteStats, *, home_page: bool, states: Mapping[int, int] | None = None
+    ) -> None:
+        """``states``: site count per state (default: every site of ``stats``)."""
         features = stats.features
         shift = 1 if home_page else 0
         n = len(features)
@@ -436,7 +487,9 @@ class _Tally:
         reached_bit = 0 if reached_index is None else 1 << (2 * reached_index)
         self.sites_attempted = 0
         self.sites_reached = 0
-        for state, count in Counter(stats.sites.values()).items():
+        if states is None:
+            states = Counter(stats.sites.values())
+        for state, count in states.items():
             bits = state >> shift
             if not bits & seen_bit:
                 continue
@@ -482,7 +535,7 @@ def build_report(
     agents_asked: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The adoption tables as plain data (the ``--json`` output); definitions in docs/stats.md."""
-    tally = _Tally(stats, home_page=home_page)
+    tally = Tally(stats, home_page=home_page)
     reached = tally.sites_reached
     malformed = malformed or MalformedTally()
     report: dict[str, Any] = {
@@ -499,6 +552,7 @@ def build_report(
         "agents_considered": (
             "all" if stats.wanted is None else sorted(stats.wanted, key=_agent_sort_key)
         ),
+        "fetched": fetched_range(stats),
         "sites": {
             "attempted": tally.sites_attempted,
             "reached": reached,
@@ -510,7 +564,7 @@ def build_report(
         "all_agents": tally.share("decision", ALL_AGENTS, TRAIN_AI, RESERVED),
     }
     if not home_page:
-        home = _Tally(stats, home_page=True)
+        home = Tally(stats, home_page=True)
         train["home_page_any_agent"] = _share(
             home.count("decision-any", TRAIN_AI, RESERVED), home.sites_reached
         )
@@ -581,6 +635,36 @@ def build_report(
     return report
 
 
+def fetched_range(stats: SiteStats) -> dict[str, str | None]:
+    """The earliest and latest ``fetched_at`` of the records read (None when none had one)."""
+    return {"first": stats.first_fetched, "last": stats.last_fetched}
+
+
+def pages_per_site(stats: SiteStats) -> float:
+    return stats.records / len(stats.sites) if stats.sites else 0.0
+
+
+def comparability_warnings(a: SiteStats, b: SiteStats) -> list[str]:
+    """Why two crawls may not compare: different depth (pages per site) or agents asked for."""
+    warnings = []
+    depth_a, depth_b = pages_per_site(a), pages_per_site(b)
+    if depth_a and depth_b and abs(depth_a - depth_b) > 0.1 * max(depth_a, depth_b):
+        warnings.append(
+            f"the crawls differ in depth: {depth_a:.2f} pages per site in A, {depth_b:.2f} in B "
+            "(all-pages figures count more pages where more were crawled; compare --home-page)"
+        )
+    agents_a = {x for x in a.agent_names if x != ALL_AGENTS}
+    agents_b = {x for x in b.agent_names if x != ALL_AGENTS}
+    if agents_a != agents_b:
+        only_a = ", ".join(sorted(a.agent_names[x] for x in agents_a - agents_b)) or "none"
+        only_b = ", ".join(sorted(b.agent_names[x] for x in agents_b - agents_a)) or "none"
+        warnings.append(
+            f"the crawls differ in agents: only in A: {only_a}; only in B: {only_b} "
+            "(the any-agent figures cover different agents; compare with --agent)"
+        )
+    return warnings
+
+
 def _families(features: Features) -> list[str]:
     seen = {key[1] for key in features.keys if key[0] == "family"}
     known = [family for family, _label in FAMILIES]
@@ -597,7 +681,7 @@ def _agent_sort_key(agent: str) -> tuple[int, str]:
 
 
 def _agent_rows(
-    stats: SiteStats, tally: _Tally, agents_asked: Sequence[str] | None
+    stats: SiteStats, tally: Tally, agents_asked: Sequence[str] | None
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     registry = _registry()
     rows: list[dict[str, Any]] = []
@@ -748,6 +832,8 @@ def build_diff(
         "schema": DIFF_SCHEMA,
         "view": "home-page" if home_page else "all-pages",
         "inputs": {"a": list(inputs[0]), "b": list(inputs[1])},
+        "fetched": {"a": fetched_range(a), "b": fetched_range(b)},
+        "warnings": comparability_warnings(a, b),
         "sites": {
             "in_a": in_a,
             "in_b": in_b,
@@ -1216,6 +1302,7 @@ def format_diff(diff: dict[str, Any], *, limit: int = 50) -> str:
     view = " (home pages only)" if diff["view"] == "home-page" else ""
     out = [
         f"Reservation changes from A to B{view}",
+        *(f"warning: {w}" for w in diff.get("warnings", ())),
         f"Sites: {sites['in_a']:,} in A, {sites['in_b']:,} in B, {sites['in_both']:,} in both; "
         f"{sites['compared']:,} reached in both are compared.",
         f"  only in A: {sites['only_in_a']:,}   only in B: {sites['only_in_b']:,}   "
@@ -1277,13 +1364,55 @@ def format_diff(diff: dict[str, Any], *, limit: int = 50) -> str:
 
 # --- charts ----------------------------------------------------------------------------------
 
+# Okabe & Ito's colour-blind-safe palette (https://jfly.uni-koeln.de/color/), black left out.
+OKABE_ITO = (
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#009E73",  # bluish green
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#F0E442",  # yellow
+    "#000000",  # black, the eighth line of a trend chart
+)
+PLOT_FORMATS = ("png", "svg", "pdf")
+
+
+def plot_subtitle(inputs: Sequence[str], fetched: Mapping[str, Any] | None) -> str:
+    """The line every chart title carries: the inputs (file names) and the crawl dates."""
+    names = [Path(i).name or i for i in inputs]
+    shown = ", ".join(names[:3]) + (f" +{len(names) - 3} more" if len(names) > 3 else "")
+    first = (fetched or {}).get("first")
+    last = (fetched or {}).get("last")
+    if first and last:
+        when = first[:10] if first[:10] == last[:10] else f"{first[:10]} to {last[:10]}"
+    else:
+        when = "date unknown (no fetched_at)"
+    return f"{shown or 'no input'}; fetched {when}"
+
+
+def save_figure(fig: Any, directory: Path, stem: str, formats: Sequence[str]) -> list[Path]:
+    """``fig`` as ``directory/stem.<format>`` for each format (png, svg, pdf)."""
+    import matplotlib
+
+    paths = []
+    # Text stays text in SVG and PDF (TrueType), so titles can be searched and edited.
+    with matplotlib.rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}):
+        for fmt in formats:
+            path = directory / f"{stem}.{fmt}"
+            fig.savefig(path, dpi=110, format=fmt)
+            paths.append(path)
+    return paths
+
 
 def _bar_chart(
-    path: Path,
+    directory: Path,
+    stem: str,
     title: str,
     labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[dict[str, Any]]]],
-) -> Path:
+    formats: Sequence[str] = ("png",),
+) -> list[Path]:
     """Horizontal grouped bars of shares, each bar labelled with its count and percentage."""
     from matplotlib.figure import Figure
 
@@ -1297,7 +1426,7 @@ def _bar_chart(
         values = [100 * (s["share"] or 0.0) for s in shares]
         largest = max(largest, *values, 0.0)
         ys = [i + (k - (len(series) - 1) / 2) * bar for i in range(n)]
-        bars = ax.barh(ys, values, height=bar, label=name)
+        bars = ax.barh(ys, values, height=bar, label=name, color=OKABE_ITO[k % len(OKABE_ITO)])
         ax.bar_label(
             bars,
             labels=[f"{s['count']:,} ({_pct(s)})" for s in shares],
@@ -1312,88 +1441,110 @@ def _bar_chart(
     if len(series) > 1:
         ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
-    fig.savefig(path, dpi=110)
-    return path
+    return save_figure(fig, directory, stem, formats)
 
 
-def write_plots(report: dict[str, Any], directory: Path, *, max_agents: int = 30) -> list[Path]:
-    """PNG charts of the report's tables in ``directory`` (created); returns the paths."""
+def write_plots(
+    report: dict[str, Any],
+    directory: Path,
+    *,
+    max_agents: int = 30,
+    formats: Sequence[str] = ("png",),
+) -> list[Path]:
+    """Charts of the report's tables in ``directory`` (created), one file per format."""
     directory.mkdir(parents=True, exist_ok=True)
     sites = report["sites"]
-    base = f"n = {sites['reached']:,} reached of {sites['attempted']:,} attempted sites"
-    written = [
-        _bar_chart(
-            directory / "purposes.png",
-            f"Sites reserving each purpose\n{base}",
-            list(report["purposes"]),
-            [
-                ("for at least one agent", [v["any_agent"] for v in report["purposes"].values()]),
-                ("for every agent (*)", [v["all_agents"] for v in report["purposes"].values()]),
-            ],
-        ),
-        _bar_chart(
-            directory / "families.png",
-            f"Signal families\n{base}",
-            [f["label"] for f in report["families"]],
-            [
-                ("present", [f["present"] for f in report["families"]]),
-                ("reserves train-ai", [f["reserves_train_ai"] for f in report["families"]]),
-                ("allows train-ai", [f["allows_train_ai"] for f in report["families"]]),
-            ],
-        ),
-    ]
+    base = (
+        f"{plot_subtitle(report['inputs'], report.get('fetched'))}\n"
+        f"n = {sites['reached']:,} reached of {sites['attempted']:,} attempted sites"
+    )
+    written = _bar_chart(
+        directory,
+        "purposes",
+        f"Sites reserving each purpose\n{base}",
+        list(report["purposes"]),
+        [
+            ("for at least one agent", [v["any_agent"] for v in report["purposes"].values()]),
+            ("for every agent (*)", [v["all_agents"] for v in report["purposes"].values()]),
+        ],
+        formats,
+    )
+    written += _bar_chart(
+        directory,
+        "families",
+        f"Signal families\n{base}",
+        [f["label"] for f in report["families"]],
+        [
+            ("present", [f["present"] for f in report["families"]]),
+            ("reserves train-ai", [f["reserves_train_ai"] for f in report["families"]]),
+            ("allows train-ai", [f["allows_train_ai"] for f in report["families"]]),
+        ],
+        formats,
+    )
     agents = report["agents"][:max_agents]
     if agents:
-        written.append(
-            _bar_chart(
-                directory / "agents.png",
-                f"Agents: share of sites where the agent was evaluated\n{base}",
-                [a["agent"] for a in agents],
-                [
-                    ("crawl disallowed", [a["crawl_reserved"] for a in agents]),
-                    ("train-ai reserved", [a["train_ai_reserved"] for a in agents]),
-                    ("named in robots.txt", [a["named_in_robots_txt"] for a in agents]),
-                ],
-            )
+        written += _bar_chart(
+            directory,
+            "agents",
+            f"Agents: share of sites where the agent was evaluated\n{base}",
+            [a["agent"] for a in agents],
+            [
+                ("crawl disallowed", [a["crawl_reserved"] for a in agents]),
+                ("train-ai reserved", [a["train_ai_reserved"] for a in agents]),
+                ("named in robots.txt", [a["named_in_robots_txt"] for a in agents]),
+            ],
+            formats,
         )
     conflicts = report["conflicts"]
     pairs = conflicts["train_ai_disagreements"][:10]
-    written.append(
-        _bar_chart(
-            directory / "conflicts.png",
-            f"Conflicts\n{base}",
-            [
-                "decision.conflict finding",
-                "signals disagree on train-ai",
-                *(
-                    f"{family_label(p['reserved_by'])} reserves / "
-                    f"{family_label(p['allowed_by'])} allows"
-                    for p in pairs
-                ),
-            ],
-            [
-                (
-                    "sites",
-                    [
-                        conflicts["sites_with_conflict_finding"],
-                        conflicts["sites_with_train_ai_disagreement"],
-                        *(p["sites"] for p in pairs),
-                    ],
-                )
-            ],
-        )
+    written += _bar_chart(
+        directory,
+        "conflicts",
+        f"Conflicts\n{base}",
+        [
+            "decision.conflict finding",
+            "signals disagree on train-ai",
+            *(
+                f"{family_label(p['reserved_by'])} reserves / "
+                f"{family_label(p['allowed_by'])} allows"
+                for p in pairs
+            ),
+        ],
+        [
+            (
+                "sites",
+                [
+                    conflicts["sites_with_conflict_finding"],
+                    conflicts["sites_with_train_ai_disagreement"],
+                    *(p["sites"] for p in pairs),
+                ],
+            )
+        ],
+        formats,
     )
     return written
 
 
-def write_diff_plot(diff: dict[str, Any], directory: Path) -> list[Path]:
-    """One PNG: per family, sites where a reservation appeared / disappeared from A to B."""
+def _diff_subtitle(diff: dict[str, Any]) -> str:
+    fetched = diff.get("fetched", {})
+    return (
+        f"A: {plot_subtitle(diff['inputs']['a'], fetched.get('a'))}\n"
+        f"B: {plot_subtitle(diff['inputs']['b'], fetched.get('b'))}\n"
+        f"{diff['sites']['compared']:,} sites compared"
+    )
+
+
+def write_diff_plot(
+    diff: dict[str, Any], directory: Path, *, formats: Sequence[str] = ("png",)
+) -> list[Path]:
+    """Per family, sites where a reservation appeared / disappeared from A to B; and the
+    train-ai transitions (reserved -> allowed, ...) of the site decision."""
     from matplotlib.figure import Figure
 
     directory.mkdir(parents=True, exist_ok=True)
     families = diff["families"]
     labels = [f["label"] for f in families]
-    fig = Figure(figsize=(10, max(3.0, 0.4 * len(labels) + 1.5)), layout="constrained")
+    fig = Figure(figsize=(10, max(3.0, 0.4 * len(labels) + 2.0)), layout="constrained")
     ax = fig.subplots()
     ys = range(len(labels))
     added = ax.barh(
@@ -1401,28 +1552,58 @@ def write_diff_plot(diff: dict[str, Any], directory: Path) -> list[Path]:
         [f["added"] for f in families],
         height=0.4,
         label="appeared",
-        color="tab:red",
+        color=OKABE_ITO[4],
     )
     dropped = ax.barh(
         [y + 0.2 for y in ys],
         [f["dropped"] for f in families],
         height=0.4,
         label="disappeared",
-        color="tab:green",
+        color=OKABE_ITO[1],
     )
     ax.bar_label(added, padding=3, fontsize=8)
     ax.bar_label(dropped, padding=3, fontsize=8)
     ax.set_yticks(list(ys), labels)
     ax.invert_yaxis()
     ax.set_xlabel("sites")
+    ax.set_title(f"Reservations by signal family, A -> B\n{_diff_subtitle(diff)}", fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
+    written = save_figure(fig, directory, "diff-families", formats)
+    return written + write_transition_plot(diff, directory, formats=formats)
+
+
+def write_transition_plot(
+    diff: dict[str, Any], directory: Path, *, formats: Sequence[str] = ("png",)
+) -> list[Path]:
+    """The train-ai site decision from A to B: one bar per transition (reserved -> allowed, ...),
+    for any agent and for every agent (*); unchanged sites are given in the title."""
+    from matplotlib.figure import Figure
+
+    views = (("any_agent", "any agent"), ("all_agents", "every agent (*)"))
+    moves = sorted(
+        {(m["a"], m["b"]) for name, _label in views for m in diff["train_ai"][name]["transitions"]}
+    )
+    labels = [f"{a} -> {b}" for a, b in moves] or ["no site changed"]
+    fig = Figure(figsize=(10, max(3.0, 0.5 * len(labels) + 2.2)), layout="constrained")
+    ax = fig.subplots()
+    for k, (name, label) in enumerate(views):
+        counts = {(m["a"], m["b"]): m["sites"] for m in diff["train_ai"][name]["transitions"]}
+        values = [counts.get(move, 0) for move in moves] or [0]
+        ys = [i + (k - 0.5) * 0.4 for i in range(len(labels))]
+        bars = ax.barh(ys, values, height=0.4, label=label, color=OKABE_ITO[k * 2])
+        ax.bar_label(bars, padding=3, fontsize=8)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("sites")
+    unchanged = ", ".join(
+        f"{label}: {diff['train_ai'][name]['unchanged']:,}" for name, label in views
+    )
     ax.set_title(
-        f"Reservations by signal family, A -> B\n{diff['sites']['compared']:,} sites compared",
-        fontsize=11,
+        f"train-ai site decision, A -> B (unchanged: {unchanged})\n{_diff_subtitle(diff)}",
+        fontsize=10,
     )
     ax.legend(loc="lower right", fontsize=8)
-    path = directory / "diff-families.png"
-    fig.savefig(path, dpi=110)
-    return [path]
+    return save_figure(fig, directory, "diff-transitions", formats)
 
 
 # --- reading a crawl, for the command line and other callers -------------------------------------
