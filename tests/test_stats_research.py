@@ -245,6 +245,8 @@ def test_group_by_country_and_region(crawl):
         ("https://news.example.com.my", "MY"),
         ("https://example.com", None),
         ("https://europa.eu", None),
+        ("https://www.france.tv", None),  # a country code used generically
+        ("https://example.io", None),
         ("http://s00001.fixture.localhost:1234", None),
     ],
 )

@@ -366,15 +366,18 @@ def host_of(origin: str) -> str:
 def country_of_origin(origin: str) -> str | None:
     """The ISO 3166-1 alpha-2 country of a country-code TLD (``bbc.co.uk`` -> GB), else None.
 
-    The suffix comes from the Public Suffix List; a generic TLD (.com, .org) or a supranational
-    one (.eu, .asia) names no country.
+    The suffix comes from the Public Suffix List; a generic TLD (.com, .org), a regional one
+    (.eu, .asia) or a country code used generically (.tv, .io, ... ``generic_cctlds`` in
+    ``apps/data/regions.json``) names no country.
     """
     host = host_of(origin).rsplit(":", 1)[0]
     suffix = _extractor()(host).suffix
     tld = suffix.rsplit(".", 1)[-1] if suffix else ""
-    if len(tld) == 2 and tld.isascii() and tld.isalpha() and tld != "eu":
-        return _CCTLD_TO_ISO.get(tld, tld.upper())
-    return None
+    if len(tld) != 2 or not (tld.isascii() and tld.isalpha()) or tld == "eu":
+        return None
+    if tld in _region_table()["generic_cctlds"]["tlds"]:
+        return None
+    return _CCTLD_TO_ISO.get(tld, tld.upper())
 
 
 def normalize_country(value: str) -> str | None:
@@ -430,10 +433,15 @@ def read_targets(path: str | Path) -> Targets:
 
 
 @cache
+def _region_table() -> dict[str, Any]:
+    text = resources.files("reservation_crawler.apps").joinpath("data/regions.json").read_text()
+    table: dict[str, Any] = json.loads(text)
+    return table
+
+
 def regions() -> dict[str, dict[str, Any]]:
     """The region table (``apps/data/regions.json``): code -> name, members, source."""
-    text = resources.files("reservation_crawler.apps").joinpath("data/regions.json").read_text()
-    table: dict[str, dict[str, Any]] = json.loads(text)["regions"]
+    table: dict[str, dict[str, Any]] = _region_table()["regions"]
     return table
 
 
