@@ -7,6 +7,12 @@ wall time, records per second and the child's peak RSS (``resource.getrusage(RUS
 
     python bench/stats_bench.py                    # 1,000,000 records, 4 pages per site
     python bench/stats_bench.py --records 200000 --pages-per-site 1 --keep /tmp/records.jsonl
+    python bench/stats_bench.py --group-by country --group-by region --group-by panel
+
+``--group-by`` passes through to ``stats``; a column key (``panel``, ``rank_band``) makes the
+benchmark write the input list beside the records (``origin,rank,panel,rank_band,country``) and
+pass it with ``--targets`` and ``--country-column country``. Sites spread over a few ccTLDs and
+generic TLDs, so ``country`` and ``region`` have groups to make.
 """
 
 from __future__ import annotations
@@ -42,6 +48,10 @@ ARCHETYPES = (
     ("conflict", 3),
 )
 BLOCKED = ("GPTBot", "CCBot", "ClaudeBot", "Google-Extended", "Bytespider")
+# Site i is under TLDS[i % len(TLDS)]; generic ones get a country from the input list.
+# (stats --group-by country/region reads the ccTLD; panel and rank_band are --targets columns.)
+TLDS = ("com", "de", "fr", "co.uk", "jp", "com.my", "sg", "in", "co.kr", "org", "io", "com.hk")
+PANELS = ("news", "shopping", "government", "blogs")
 
 
 def default_agents() -> list[str]:
@@ -307,6 +317,23 @@ def make_record(origin: str, url: str, kind: str, agents: list[str]) -> dict[str
     }
 
 
+def origin_of(site: int) -> str:
+    return f"https://site{site}.example.{TLDS[site % len(TLDS)]}"
+
+
+def write_targets(path: Path, sites: int) -> None:
+    """The input list of the benchmark's sites: a rank, a panel, a rank band, a country."""
+    countries = ("US", "GB", "IN", "MY", "JP", "DE")
+    with path.open("w", encoding="utf-8") as out:
+        out.write("origin,rank,panel,rank_band,country\n")
+        for site in range(1, sites + 1):
+            band = f"top-{10 ** len(str(site))}"
+            out.write(
+                f"{origin_of(site)},{site},{PANELS[site % len(PANELS)]},{band},"
+                f"{countries[site % len(countries)]}\n"
+            )
+
+
 def generate(path: Path, records: int, pages_per_site: int, agents: list[str], seed: int) -> int:
     """Write ``records`` lines; returns the number of sites."""
     rng = random.Random(seed)
@@ -317,7 +344,7 @@ def generate(path: Path, records: int, pages_per_site: int, agents: list[str], s
     with path.open("w", encoding="utf-8") as out:
         while written < records:
             site += 1
-            origin = f"https://site{site}.example"
+            origin = origin_of(site)
             kind = rng.choices(kinds, weights)[0]
             pages = 1 if kind == "unreachable" else pages_per_site
             for page in range(min(pages, records - written)):
@@ -327,6 +354,16 @@ def generate(path: Path, records: int, pages_per_site: int, agents: list[str], s
     return site
 
 
+def count_sites(path: Path) -> int:
+    """The highest site number in the records (sites are numbered from 1, in order)."""
+    last = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            start = line.find(b"https://site") + len(b"https://site")
+            last = max(last, int(line[start : line.index(b".", start)]))
+    return last
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -334,6 +371,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--keep", type=Path, help="write the records here and keep them")
     parser.add_argument("--reuse", action="store_true", help="reuse --keep if it exists")
+    parser.add_argument(
+        "--group-by",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="pass --group-by KEY to stats (country, region, tld, panel, rank_band)",
+    )
     args = parser.parse_args()
     agents = default_agents()
     with tempfile.TemporaryDirectory() as tmp:
@@ -348,6 +392,13 @@ def main() -> int:
                 file=sys.stderr,
             )
         command = [sys.executable, "-m", "reservation_crawler.cli", "stats", str(path), "--json"]
+        for key in args.group_by:
+            command += ["--group-by", key]
+        if args.group_by:
+            targets = path.with_suffix(".targets.csv")
+            if not (args.reuse and targets.exists()):
+                write_targets(targets, count_sites(path))
+            command += ["--targets", str(targets), "--country-column", "country"]
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, check=False)
         elapsed = time.perf_counter() - started
@@ -363,6 +414,8 @@ def main() -> int:
             "seconds": round(elapsed, 1),
             "records_per_second": round(report["records"]["read"] / elapsed),
             "peak_rss_mib": round(peak_kib / 1024, 1),
+            "group_by": args.group_by,
+            "groups": {g["by"]: len(g["groups"]) for g in report.get("groups", ())},
             "input_mib": round(path.stat().st_size / 2**20),
             "python": sys.version.split()[0],
             "cpus": os.cpu_count(),

@@ -487,6 +487,31 @@ def test_text_report(crawl_a_jsonl: Path, capsys: pytest.CaptureFixture[str]):
     assert gpt.split()[1:] == ["OpenAI", "10", "3", "30.0%", "9", "90.0%", "2", "20.0%"]
 
 
+def test_agent_rates_worked_example(crawl_a_jsonl: Path, capsys: pytest.CaptureFixture[str]):
+    """docs/stats.md, per-agent rates: counted by hand on crawl A."""
+
+    def rates(*definition: str) -> dict[str, dict[str, Any]]:
+        report = report_of([str(crawl_a_jsonl), *definition], capsys)
+        return {r["agent"]: r for r in report["agent_rates"]["agents"]}
+
+    def verdicts(row: dict[str, Any]) -> tuple[int, ...]:
+        keys = ("full_disallow", "partial_disallow", "open", "unknown", "mentioned")
+        return tuple(row[k]["count"] for k in keys)
+
+    fallback = rates()
+    # GPTBot: full on s1 (its group, both pages), s7 (its group), s11 ('*' Disallow: /);
+    # unknown on s8 (robots.txt unreachable) and s9 (error); named on s1 and s7.
+    assert verdicts(fallback["GPTBot"]) == (3, 0, 7, 2, 2)
+    assert count(fallback["GPTBot"]["full_disallow"]) == (3, 12)
+    # CCBot: only s11 blocks it, through '*'; s12 names it in a group that allows.
+    assert verdicts(fallback["CCBot"]) == (1, 0, 9, 2, 1)
+    named = rates("--definition", "named-groups")
+    assert verdicts(named["GPTBot"]) == (2, 0, 8, 2, 2)
+    assert verdicts(named["CCBot"]) == (0, 0, 10, 2, 1)
+    home = rates("--definition", "home-page")
+    assert verdicts(home["GPTBot"]) == (3, 0, 7, 2, 2)
+
+
 # --- formats ---------------------------------------------------------------------------------
 
 
