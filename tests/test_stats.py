@@ -510,6 +510,8 @@ def test_agent_rates_worked_example(crawl_a_jsonl: Path, capsys: pytest.CaptureF
     assert verdicts(named["CCBot"]) == (0, 0, 10, 2, 1)
     home = rates("--definition", "home-page")
     assert verdicts(home["GPTBot"]) == (3, 0, 7, 2, 2)
+    report = report_of([str(crawl_a_jsonl), "--home-page"], capsys)
+    assert report["agent_rates"]["definition"]["pages"] == "home-page"
 
 
 # --- formats ---------------------------------------------------------------------------------

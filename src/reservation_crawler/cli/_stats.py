@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reservation_crawler.apps._exit import ExitCode
 from reservation_crawler.cli._command import add_command
 from reservation_crawler.cli._output import Output, add_json_flag
+
+if TYPE_CHECKING:
+    from reservation_crawler.apps import stats_research as research
 
 EXITS = {ExitCode.OK: "done", ExitCode.USAGE: "an input could not be read"}
 
@@ -111,7 +115,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         return run_trend(args, out)
     try:
         formats = plot_formats(args.plot_format)
-        definition = research.parse_definition(args.definition)
+        definition = rates_definition(args)
         targets = research.read_targets(args.targets) if args.targets else None
         groupers = [
             (by, research.grouper(by, targets, args.country_column)) for by in args.group_by
@@ -152,6 +156,15 @@ def run(args: argparse.Namespace, out: Output) -> int:
     return ExitCode.OK
 
 
+def rates_definition(args: argparse.Namespace) -> research.Definition:
+    """``--definition``; ``--home-page`` alone means ``rfc9309,pages=home-page``."""
+    from reservation_crawler.apps import stats_research as research
+
+    if args.definition is None and args.home_page:
+        return research.parse_definition("rfc9309,pages=home-page")
+    return research.parse_definition(args.definition)
+
+
 def plot_formats(text: str) -> tuple[str, ...]:
     """``png,svg`` -> ("png", "svg"); raises InputError for a format not offered."""
     from reservation_crawler.apps import stats
@@ -177,7 +190,7 @@ def run_trend(args: argparse.Namespace, out: Output) -> int:
     points = []
     try:
         formats = plot_formats(args.plot_format)
-        definition = research.parse_definition(args.definition)
+        definition = rates_definition(args)
         for operand in operands:
             label, sep, location = operand.partition("=")
             if not sep or Path(operand).exists():
