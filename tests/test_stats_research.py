@@ -216,19 +216,18 @@ def test_group_by_country_and_region(crawl):
     assert by_region["EU"] == by_region["EEA"] == 2 * quarter
     assert by_region["G7"] == 3 * quarter  # DE, FR, JP
     assert "ASEAN" not in by_region
+    plots = tmp / "group-plots"
     code, out, _err = _run(
         [
             "stats",
             str(tmp / "all.jsonl"),
-            "--targets",
-            targets,
-            "--group-by",
-            "region",
-            "--country-column",
-            "country",
+            *("--targets", targets, "--group-by", "region", "--country-column", "country"),
+            *("--plot", str(plots), "--plot-format", "svg"),
         ]
     )
     assert code == 0 and "By region" in out and "EU" in out
+    svg = (plots / "groups-region.svg").read_text(encoding="utf-8")
+    assert "full disallow by region" in svg and "EU (n = " in svg
     code, _out, err = _run(["stats", str(tmp / "all.jsonl"), "--group-by", "panel"])
     assert code == 2 and "--targets" in err
     code, _out, err = _run(

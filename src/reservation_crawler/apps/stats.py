@@ -1439,7 +1439,7 @@ def _bar_chart(
     ax.set_xlabel("% of sites")
     ax.set_title(title, fontsize=11)
     if len(series) > 1:
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="best", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     return save_figure(fig, directory, stem, formats)
 

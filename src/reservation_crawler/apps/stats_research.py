@@ -733,3 +733,45 @@ def write_trend_plot(
     if trend["agents"]:
         ax.legend(loc="upper left", fontsize=8, ncols=2)
     return save_figure(fig, directory, "trend-agents", formats)
+
+
+def write_group_plots(
+    report: Mapping[str, Any],
+    directory: Path,
+    *,
+    formats: Sequence[str] = ("png",),
+    max_groups: int = 30,
+    max_agents: int = 4,
+) -> list[Path]:
+    """Per ``--group-by`` key, ``groups-<key>.*``: each group's full-disallow share for the
+    first agents (the groups with the most sites first)."""
+    from reservation_crawler.apps.stats import _bar_chart, plot_subtitle
+
+    written: list[Path] = []
+    for grouping in report.get("groups", ()):
+        rows = grouping["groups"][:max_groups]
+        if not rows:
+            continue
+        agents = [a["agent"] for a in rows[0]["agents"][:max_agents]]
+        by = grouping["by"]
+        series = [
+            (
+                f"{agent}: full disallow",
+                [
+                    next((a["full_disallow"] for a in r["agents"] if a["agent"] == agent), None)
+                    or _share(0, 0)
+                    for r in rows
+                ],
+            )
+            for agent in agents
+        ]
+        written += _bar_chart(
+            directory,
+            "groups-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in by),
+            f"robots.txt full disallow by {by} (definition {grouping['definition']['name']})\n"
+            f"{plot_subtitle(report['inputs'], report.get('fetched'))}",
+            [f"{r['group']} (n = {r['sites']['attempted']:,})" for r in rows],
+            series,
+            formats,
+        )
+    return written

@@ -151,7 +151,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
 
     out.emit(report, text, end="")
     if args.plot is not None:
-        for path in stats.write_plots(report, args.plot, formats=formats):
+        written = stats.write_plots(report, args.plot, formats=formats)
+        written += research.write_group_plots(report, args.plot, formats=formats)
+        for path in written:
             out.message(f"wrote {path}")
     return ExitCode.OK
 
