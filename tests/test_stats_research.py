@@ -200,6 +200,19 @@ def test_group_by_input_column_partitions_the_sites(crawl):
         _assert_within(got, want["full"], members)
 
 
+def test_group_by_rank_band_of_a_tranco_list(crawl):
+    """The headerless rank,domain list given to crawl, as --targets: rank_band is derived."""
+    tmp, truths = crawl
+    tranco = tmp / "tranco.csv"
+    tranco.write_text(
+        "".join(f"{i + 1},{t['origin'].split('://')[1]}\n" for i, t in enumerate(truths)),
+        encoding="utf-8",
+    )
+    report = _rates(tmp / "all.jsonl", "--targets", str(tranco), "--group-by", "rank_band")
+    bands = {g["group"]: g["sites"]["attempted"] for g in report["groups"][0]["groups"]}
+    assert bands == {"top-10": 10, "top-100": SITES - 10}
+
+
 def test_group_by_country_and_region(crawl):
     tmp, _truths = crawl
     targets = str(tmp / "targets.csv")

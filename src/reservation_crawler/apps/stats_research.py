@@ -358,7 +358,8 @@ NO_COUNTRY = "(no country)"
 
 
 def host_of(origin: str) -> str:
-    """``scheme://host[:port]`` -> ``host[:port]``, lower-cased (the join key of --targets)."""
+    """``scheme://host[:port]`` (or a bare ``host[:port]/path``) -> ``host[:port]``, lower-cased
+    (the join key of --targets)."""
     rest = origin.partition("://")[2] or origin
     return rest.split("/", 1)[0].lower()
 
@@ -403,32 +404,54 @@ class Targets:
 _SITE_COLUMNS = ("origin", "url", "domain", "site", "host")
 
 
-def read_targets(path: str | Path) -> Targets:
-    """A CSV with a header; the site is the first of the columns origin, url, domain, site, host.
+def rank_band(rank: str) -> str:
+    """``"42"`` -> ``"top-100"``: the smallest power of ten not below the rank; ``""`` for a
+    cell that is not a positive whole number."""
+    if not rank.isdigit() or int(rank) < 1:
+        return ""
+    band = 10
+    while band < int(rank):
+        band *= 10
+    return f"top-{band:,}"
 
-    Raises :class:`InputError` when the file cannot be read or has no such column.
+
+def read_targets(path: str | Path) -> Targets:
+    """The input list: a CSV with a header, the site in the first of the columns origin, url,
+    domain, site, host; or a headerless ``rank,domain`` file such as Tranco's (columns ``rank``
+    and ``domain``). A ``rank`` column without ``rank_band`` gets a derived ``rank_band``.
+
+    Raises :class:`InputError` when the file cannot be read or names no site.
     """
     try:
         handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     with handle:
-        reader = csv.DictReader(handle)
-        columns = tuple(reader.fieldnames or ())
-        lowered = {c.strip().lower(): c for c in columns}
-        site_column = next((lowered[c] for c in _SITE_COLUMNS if c in lowered), None)
-        if site_column is None:
+        reader = csv.reader(handle)
+        header = [c.strip() for c in next(reader, [])]
+        body: Iterable[list[str]] = reader
+        if len(header) == 2 and header[0].isdigit():  # Tranco: "1,google.com", no header
+            body = [header, *reader]
+            header = ["rank", "domain"]
+        lowered = {c.lower(): i for i, c in reversed(list(enumerate(header)))}
+        site_index = next((lowered[c] for c in _SITE_COLUMNS if c in lowered), None)
+        if site_index is None:
             raise InputError(
                 f"{path}: no site column (one of {', '.join(_SITE_COLUMNS)}) in the header"
             )
+        derive_band = "rank" in header and "rank_band" not in header
+        columns = (*header, "rank_band") if derive_band else tuple(header)
         rows: dict[str, dict[str, str]] = {}
-        for row in reader:
-            site = (row.get(site_column) or "").strip()
-            if not site:
+        for cells in body:
+            if len(cells) <= site_index or not cells[site_index].strip():
                 continue
-            rows[host_of(site if "://" in site else "//" + site)] = {
-                k: (v or "").strip() for k, v in row.items() if k is not None
+            site = cells[site_index].strip()
+            row = {
+                name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)
             }
+            if derive_band:
+                row["rank_band"] = rank_band(row["rank"])
+            rows.setdefault(host_of(site), row)
     return Targets(str(path), columns, rows)
 
 
