@@ -1567,7 +1567,7 @@ def write_diff_plot(
     ax.invert_yaxis()
     ax.set_xlabel("sites")
     ax.set_title(f"Reservations by signal family, A -> B\n{_diff_subtitle(diff)}", fontsize=10)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="best", fontsize=8)
     written = save_figure(fig, directory, "diff-families", formats)
     return written + write_transition_plot(diff, directory, formats=formats)
 
@@ -1602,7 +1602,7 @@ def write_transition_plot(
         f"train-ai site decision, A -> B (unchanged: {unchanged})\n{_diff_subtitle(diff)}",
         fontsize=10,
     )
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="best", fontsize=8)
     return save_figure(fig, directory, "diff-transitions", formats)
 
 
