@@ -514,6 +514,26 @@ def test_agent_rates_worked_example(crawl_a_jsonl: Path, capsys: pytest.CaptureF
     assert report["agent_rates"]["definition"]["pages"] == "home-page"
 
 
+def test_policy_unknown_finding_makes_the_rates_unknown(monkeypatch: pytest.MonkeyPatch):
+    """A finding listed in POLICY_UNKNOWN_FINDINGS (issue 16 item 2: a challenge served as
+    robots.txt) turns the site's verdict to unknown under every definition."""
+    from reservation_crawler.apps import stats_research as research
+
+    monkeypatch.setattr(stats, "POLICY_UNKNOWN_FINDINGS", frozenset({"robots.challenge-test"}))
+    site = stats.SiteStats()
+    for origin, findings in (("https://a.example", []), ("https://b.example", ["x"])):
+        record = make_record(origin)
+        record["findings"] = [
+            {"code": "robots.challenge-test", "severity": "error", "source": "robots.txt"}
+            for _ in findings
+        ]
+        site.add(stats.normalize_record(record))
+    for name in research.DEFINITIONS:
+        rates = research.agent_rates(site, research.parse_definition(name))
+        (gpt,) = [r for r in rates["agents"] if r["agent"] == "GPTBot"]
+        assert gpt["unknown"]["count"] == 1, name
+
+
 # --- formats ---------------------------------------------------------------------------------
 
 

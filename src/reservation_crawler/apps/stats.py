@@ -90,6 +90,10 @@ ROBOTS_TXT = "robots.txt"
 # robots.txt answered 2xx but holds no rules we could read: an HTML page (a soft 404, a login or
 # bot-challenge page). An empty 2xx body (size 0) counts too. docs/stats.md, "200 with no rules".
 NO_RULES_FINDINGS = frozenset({"robots.html-body"})
+# Findings that say the record's robots.txt policy is unknown although the file answered (a bot
+# challenge served as robots.txt, issue 16 item 2): per-agent rates read "unknown" under every
+# definition. Empty until records carry such a finding.
+POLICY_UNKNOWN_FINDINGS: frozenset[str] = frozenset()
 _REQUIRED_PARQUET = ("url", "origin", "sources", "decisions")
 
 
@@ -246,6 +250,7 @@ class SiteStats:
         self._conflict = f.mask("conflict")
         self._disagree = f.mask("disagree", TRAIN_AI)
         self._no_rules = f.mask("robots-no-rules")
+        self._policy_unknown = f.mask("robots-policy-unknown")
         self._robots_read = f.mask("robots-read")
         self._robots_verdicts = 0  # every ("robots", ...) / ("mention", ...) bit allocated
         self._source_masks: dict[tuple[str, Any], int] = {}
@@ -345,6 +350,8 @@ class SiteStats:
                 mask = self.features.mask("finding", code)
                 if code in NO_RULES_FINDINGS:
                     mask |= self._no_rules
+                if code in POLICY_UNKNOWN_FINDINGS:
+                    mask |= self._policy_unknown
         self._finding_masks[code] = mask
         return mask
 

@@ -157,6 +157,7 @@ class _AgentBits:
 class _SiteBits:
     read: int
     no_rules: int
+    policy_unknown: int
 
 
 def _agent_bits(features: Features, agent: str, shift: int) -> _AgentBits:
@@ -179,7 +180,9 @@ def site_verdict(state: int, bits: _AgentBits, site: _SiteBits, definition: Defi
     full: every URL read disallows the agent; partial: some do, some do not; open: none does;
     unknown: robots.txt gave no answer (or, with ``no_rules=unknown``, a 2xx without rules).
     """
-    if not state & site.read or (definition.no_rules == UNKNOWN and state & site.no_rules):
+    if not state & site.read or state & site.policy_unknown:
+        return UNKNOWN
+    if definition.no_rules == UNKNOWN and state & site.no_rules:
         return UNKNOWN
     if definition.groups == "named":
         disallowed = bool(state & bits.disallowed_named)
@@ -262,7 +265,9 @@ class RateCounter:
         self.definition = definition
         self.shift = shift
         self.site = _SiteBits(
-            _bit(features, ("robots-read",), shift), _bit(features, ("robots-no-rules",), shift)
+            _bit(features, ("robots-read",), shift),
+            _bit(features, ("robots-no-rules",), shift),
+            _bit(features, ("robots-policy-unknown",), shift),
         )
         self.seen = _bit(features, ("seen",), shift)
         self.agents = _agent_infos(stats)
