@@ -30,7 +30,7 @@ from reservation_crawler.apps.stats import (
     _share,
     _table,
 )
-from reservation_crawler.errors import InputError
+from reservation_crawler.errors import ConfigError, InputError
 
 RATES_SCHEMA = "reservation-stats-rates/1"
 TREND_SCHEMA = "reservation-stats-trend/1"
@@ -399,11 +399,18 @@ def normalize_country(value: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Targets:
-    """The input list: its columns and one row per site (keyed by ``host[:port]``)."""
+    """The input list: its columns, and per site (keyed by ``host[:port]``) the cells of the
+    ``kept`` columns only, values shared between rows (memory: one small tuple per site)."""
 
     path: str
     columns: tuple[str, ...]
-    rows: Mapping[str, Mapping[str, str]]
+    kept: tuple[str, ...]
+    rows: Mapping[str, tuple[str, ...]]
+
+    def value(self, origin: str, column: str) -> str | None:
+        """The site's cell in ``column`` (a kept one); None when the site has no row."""
+        row = self.rows.get(host_of(origin))
+        return None if row is None else row[self.kept.index(column)]
 
 
 _SITE_COLUMNS = ("origin", "url", "domain", "site", "host")
@@ -420,10 +427,12 @@ def rank_band(rank: str) -> str:
     return f"top-{band:,}"
 
 
-def read_targets(path: str | Path) -> Targets:
+def read_targets(path: str | Path, keep: Sequence[str] | None = None) -> Targets:
     """The input list: a CSV with a header, the site in the first of the columns origin, url,
     domain, site, host; or a headerless ``rank,domain`` file such as Tranco's (columns ``rank``
     and ``domain``). A ``rank`` column without ``rank_band`` gets a derived ``rank_band``.
+    ``keep``: the columns to keep (default all); a name that is no column is left for
+    :func:`grouper` to report.
 
     Raises :class:`InputError` when the file cannot be read or names no site.
     """
@@ -446,18 +455,23 @@ def read_targets(path: str | Path) -> Targets:
             )
         derive_band = "rank" in header and "rank_band" not in header
         columns = (*header, "rank_band") if derive_band else tuple(header)
-        rows: dict[str, dict[str, str]] = {}
+        kept = tuple(c for c in (columns if keep is None else keep) if c in columns)
+        indexes = [header.index(c) if c in header else -1 for c in kept]  # -1: rank_band
+        rank_index = header.index("rank") if derive_band else -1
+        shared: dict[str, str] = {}
+        rows: dict[str, tuple[str, ...]] = {}
         for cells in body:
             if len(cells) <= site_index or not cells[site_index].strip():
                 continue
-            site = cells[site_index].strip()
-            row = {
-                name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)
-            }
-            if derive_band:
-                row["rank_band"] = rank_band(row["rank"])
-            rows.setdefault(host_of(site), row)
-    return Targets(str(path), columns, rows)
+            row = []
+            for i in indexes:
+                if i < 0:
+                    cell = rank_band(cells[rank_index].strip() if rank_index < len(cells) else "")
+                else:
+                    cell = cells[i].strip() if i < len(cells) else ""
+                row.append(shared.setdefault(cell, cell))
+            rows.setdefault(host_of(cells[site_index].strip()), tuple(row))
+    return Targets(str(path), columns, kept, rows)
 
 
 @cache
@@ -493,11 +507,13 @@ def grouper(
                 f"--group-by {by}: no such column in {targets.path} "
                 f"(columns: {', '.join(targets.columns)}; or one of {', '.join(GROUP_KINDS)})"
             )
-        rows = targets.rows
+        if by not in targets.kept:
+            raise ConfigError(f"read_targets was not asked to keep column {by!r}")
+        rows, position = targets.rows, targets.kept.index(by)
 
         def column(origin: str) -> tuple[str, ...]:
             row = rows.get(host_of(origin))
-            return (row.get(by) or "(empty)",) if row is not None else (NO_VALUE,)
+            return (row[position] or "(empty)",) if row is not None else (NO_VALUE,)
 
         return column
     if country_column is not None and (targets is None or country_column not in targets.columns):
@@ -506,9 +522,7 @@ def grouper(
     def country(origin: str) -> str | None:
         found = country_of_origin(origin)
         if found is None and country_column is not None and targets is not None:
-            row = targets.rows.get(host_of(origin))
-            if row is not None:
-                found = normalize_country(row.get(country_column, ""))
+            found = normalize_country(targets.value(origin, country_column) or "")
         return found
 
     if by == "tld":

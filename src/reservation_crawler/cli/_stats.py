@@ -116,7 +116,11 @@ def run(args: argparse.Namespace, out: Output) -> int:
     try:
         formats = plot_formats(args.plot_format)
         definition = rates_definition(args)
-        targets = research.read_targets(args.targets) if args.targets else None
+        # Only the columns grouped by are kept: memory per site stays a small tuple.
+        wanted = [by for by in args.group_by if by not in research.GROUP_KINDS]
+        if args.country_column:
+            wanted.append(args.country_column)
+        targets = research.read_targets(args.targets, wanted) if args.targets else None
         groupers = [
             (by, research.grouper(by, targets, args.country_column)) for by in args.group_by
         ]
