@@ -27,7 +27,7 @@ AGENTS = ("GPTBot", "ClaudeBot", "CCBot")
 # sha256: bodies carry the fixture port. inputs: the temporary records path.
 VOLATILE_KEYS = {
     "fetched_at",
-    "fetched",  # stats: the first and last fetched_at of the records
+    "fetched_at_range",  # stats: the first and last fetched_at of the records
     "checked_at",
     "elapsed_ms",
     "age",

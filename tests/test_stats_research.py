@@ -286,7 +286,7 @@ def test_trend_over_crawls_table_json_and_line_plot(crawl, tmp_path):
     assert trend["schema"] == research.TREND_SCHEMA
     deep, home = trend["crawls"]
     assert deep["label"] == "deep"
-    assert home["label"] == home["fetched"]["last"][:10]  # the crawl's date
+    assert home["label"] == home["fetched_at_range"]["last"][:10]  # the crawl's date
     got = _row(deep["agents"], "GPTBot")["full_disallow"]["count"]
     _assert_within(got, _counts(truths, "GPTBot", "all")["full"], truths)
     assert trend["agents"] == ["CCBot", "ClaudeBot", "GPTBot"]
@@ -318,7 +318,7 @@ def test_diff_warns_when_depth_or_agents_differ_and_draws_transitions(crawl, tmp
     depth, agents = diff["warnings"]
     assert "differ in depth" in depth and "differ in agents" in agents and "CCBot" in agents
     assert "warning: the crawls differ in depth" in err
-    assert diff["fetched"]["a"]["first"] <= diff["fetched"]["a"]["last"]
+    assert diff["fetched_at_range"]["a"]["first"] <= diff["fetched_at_range"]["a"]["last"]
     svg = (tmp_path / "diff-transitions.svg").read_text()
     assert "train-ai site decision" in svg or "<svg" in svg
     assert (tmp_path / "diff-families.svg").exists()

@@ -87,12 +87,12 @@ _PARQUET_COLUMNS = (
     "findings",
 )
 ROBOTS_TXT = "robots.txt"
-# robots.txt answered 2xx but holds no rules we could read: an HTML page (a soft 404, a login or
-# bot-challenge page). An empty 2xx body (size 0) counts too. docs/stats.md, "200 with no rules".
+# robots.txt answered 2xx but holds no rules we could read: an HTML page (a soft 404, a login
+# page). An empty 2xx body (size 0) counts too. docs/stats.md, "no_rules".
 NO_RULES_FINDINGS = frozenset({"robots.html-body"})
-# Findings that say the record's robots.txt policy is unknown although the file answered (a bot
-# challenge served as robots.txt, issue 16 item 2): per-agent rates read "unknown" under every
-# definition. Empty until records carry such a finding.
+# Findings that say the record's robots.txt policy is unknown although its outcome is ok:
+# per-agent rates read "unknown" under every definition. Empty: a bot challenge served as
+# robots.txt already makes the outcome unreachable (docs/fetch.md, "Access outcomes").
 POLICY_UNKNOWN_FINDINGS: frozenset[str] = frozenset()
 _REQUIRED_PARQUET = ("url", "origin", "sources", "decisions")
 
@@ -559,7 +559,7 @@ def build_report(
         "agents_considered": (
             "all" if stats.wanted is None else sorted(stats.wanted, key=_agent_sort_key)
         ),
-        "fetched": fetched_range(stats),
+        "fetched_at_range": fetched_range(stats),
         "sites": {
             "attempted": tally.sites_attempted,
             "reached": reached,
@@ -839,7 +839,7 @@ def build_diff(
         "schema": DIFF_SCHEMA,
         "view": "home-page" if home_page else "all-pages",
         "inputs": {"a": list(inputs[0]), "b": list(inputs[1])},
-        "fetched": {"a": fetched_range(a), "b": fetched_range(b)},
+        "fetched_at_range": {"a": fetched_range(a), "b": fetched_range(b)},
         "warnings": comparability_warnings(a, b),
         "sites": {
             "in_a": in_a,
@@ -1462,7 +1462,7 @@ def write_plots(
     directory.mkdir(parents=True, exist_ok=True)
     sites = report["sites"]
     base = (
-        f"{plot_subtitle(report['inputs'], report.get('fetched'))}\n"
+        f"{plot_subtitle(report['inputs'], report.get('fetched_at_range'))}\n"
         f"n = {sites['reached']:,} reached of {sites['attempted']:,} attempted sites"
     )
     written = _bar_chart(
@@ -1533,7 +1533,7 @@ def write_plots(
 
 
 def _diff_subtitle(diff: dict[str, Any]) -> str:
-    fetched = diff.get("fetched", {})
+    fetched = diff.get("fetched_at_range", {})
     return (
         f"A: {plot_subtitle(diff['inputs']['a'], fetched.get('a'))}\n"
         f"B: {plot_subtitle(diff['inputs']['b'], fetched.get('b'))}\n"

@@ -29,6 +29,7 @@ from reservation_crawler.apps.stats import (
     _pct,
     _share,
     _table,
+    fetched_range,
 )
 from reservation_crawler.errors import ConfigError, InputError
 
@@ -602,7 +603,7 @@ def trend_point(
     return {
         "label": label,
         "inputs": list(inputs),
-        "fetched": {"first": stats.first_fetched, "last": stats.last_fetched},
+        "fetched_at_range": fetched_range(stats),
         "sites": {"attempted": tally.sites_attempted, "reached": tally.sites_reached},
         "train_ai_reserved_any_agent": tally.share("decision-any", TRAIN_AI, RESERVED),
         **RateCounter(stats, definition).count(Counter(stats.sites.values())),
@@ -764,8 +765,9 @@ def write_trend_plot(
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     inputs = [i for c in crawls for i in c["inputs"]]
-    first = min((c["fetched"]["first"] for c in crawls if c["fetched"]["first"]), default=None)
-    last = max((c["fetched"]["last"] for c in crawls if c["fetched"]["last"]), default=None)
+    ranges = [c["fetched_at_range"] for c in crawls]
+    first = min((r["first"] for r in ranges if r["first"]), default=None)
+    last = max((r["last"] for r in ranges if r["last"]), default=None)
     ax.set_title(
         f"robots.txt full disallow per agent over {len(crawls)} crawls "
         f"(definition {trend['definition']['name']})\n"
@@ -811,7 +813,7 @@ def write_group_plots(
             directory,
             "groups-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in by),
             f"robots.txt full disallow by {by} (definition {grouping['definition']['name']})\n"
-            f"{plot_subtitle(report['inputs'], report.get('fetched'))}",
+            f"{plot_subtitle(report['inputs'], report.get('fetched_at_range'))}",
             [f"{r['group']} (n = {r['sites']['attempted']:,})" for r in rows],
             series,
             formats,
