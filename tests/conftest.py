@@ -15,12 +15,7 @@ installed, a failure under ``CI=true``).
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -119,107 +114,20 @@ def redis_url(request: pytest.FixtureRequest) -> str:
 CLUSTER_NODES = 3
 
 
-def _free_cluster_port() -> int:
-    """A free loopback port whose cluster bus port (port + 10000) is free too."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port + 10000 > 65535:
-            continue
-        with socket.socket() as bus:
-            try:
-                bus.bind(("127.0.0.1", port + 10000))
-            except OSError:
-                continue
-        return port
-
-
 @pytest.fixture(scope="session")
-def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real 3-master Redis Cluster on loopback, started for the session and removed after."""
-    server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
-    if server is None or cli is None:
-        message = "redis-server / redis-cli not installed (apt-get install redis-server)"
+def redis_cluster_url() -> Iterator[str]:
+    """A real 3-master Redis Cluster on loopback, started for the session and removed after
+    (``testing/rediscluster.py``, which ``scripts/cluster-demo.sh`` uses too)."""
+    from reservation_crawler.testing.rediscluster import RedisCluster, RedisClusterUnavailable
+
+    try:
+        cluster = RedisCluster(CLUSTER_NODES)
+    except RedisClusterUnavailable as exc:
         if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    root = tmp_path_factory.mktemp("redis-cluster")
-    ports: list[int] = []
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        for _ in range(CLUSTER_NODES):
-            port = _free_cluster_port()
-            ports.append(port)
-            procs.append(_start_cluster_node(server, port, root / str(port)))
-        for port in ports:
-            _wait_ping(port)
-        nodes = [f"127.0.0.1:{port}" for port in ports]
-        subprocess.run(
-            [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-        for port in ports:
-            _wait_cluster_ok(port)
-        yield "redis+cluster://" + ",".join(nodes)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _start_cluster_node(server: str, port: int, directory: Path) -> subprocess.Popen[bytes]:
-    directory.mkdir()
-    args = {
-        "--port": str(port),
-        "--bind": "127.0.0.1",
-        "--cluster-enabled": "yes",
-        "--cluster-config-file": str(directory / "nodes.conf"),
-        "--dir": str(directory),
-        "--save": "",
-        "--appendonly": "no",
-        "--logfile": str(directory / "redis.log"),
-    }
-    return subprocess.Popen(
-        [server, *(part for pair in args.items() for part in pair)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _wait_ping(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    client = redis.Redis(port=port, socket_timeout=1)
-    try:
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-    finally:
-        client.close()
-
-
-def _wait_cluster_ok(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    client = redis.Redis(port=port, socket_timeout=1)
-    try:
-        while client.cluster("info")["cluster_state"] != "ok":
-            assert time.monotonic() < deadline, f"cluster node {port} not ok"
-            time.sleep(0.1)
-    finally:
-        client.close()
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    with cluster:
+        yield cluster.url
 
 
 @pytest.fixture

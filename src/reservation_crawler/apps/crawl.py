@@ -35,6 +35,7 @@ OUTPUT_FORMATS = {
 }
 DEFAULT_OUTPUT = "reservations.jsonl"
 DEMO_SITES = 200
+SPIDER_NAME = "reservations"  # ReservationsSpider.name, in the distributed crawl's keys
 CRAWL_KEY_TTL = 24 * 3600  # the distributed frontier and duplicate filter outlive a crawl this long
 
 
@@ -99,6 +100,7 @@ def build_settings(options: CrawlOptions, *, redis_url_for_scheduler: str | None
     from scrapy.settings import Settings
 
     from reservation_crawler.scrapy import settings as defaults
+    from reservation_crawler.scrapy.distributed import partial_path
     from reservation_crawler.scrapy.items import RecordItem
 
     settings = Settings()
@@ -119,7 +121,10 @@ def build_settings(options: CrawlOptions, *, redis_url_for_scheduler: str | None
         "RC_METRICS_PORT": options.metrics_port,
     }
     if options.output is not None and options.job_dir is None:
-        uri = "stdout:" if options.output == "-" else Path(options.output).absolute().as_uri()
+        # --distributed: a worker's dataset is <output>.partial until the worker finishes
+        # cleanly (then renamed), so a worker that dies leaves nothing in the dataset.
+        written = partial_path(options.output) if options.distributed else options.output
+        uri = "stdout:" if options.output == "-" else Path(written).absolute().as_uri()
         overrides["FEEDS"] = {
             uri: {
                 "format": output_format(options.output),
@@ -145,8 +150,10 @@ def distributed_settings(redis_url: str, crawl_id: str) -> dict[str, Any]:
     keys = {k: v.replace("%(spider)s", f"%(spider)s:{crawl_id}") for k, v in keys.items()}
     return {
         **keys,
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
-        "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.PriorityQueue",
+        # Leases, claims and reconciliation on top of scrapy-redis (scrapy/distributed.py).
+        "RC_CRAWL_KEY": f"{cache.CRAWL_PREFIX}{SPIDER_NAME}:{crawl_id}",
+        "SCHEDULER": "reservation_crawler.scrapy.distributed.LeasedScheduler",
+        "SCHEDULER_QUEUE_CLASS": "reservation_crawler.scrapy.distributed.LeasedQueue",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         # Never clear the shared frontier when one process finishes: the others still use it.
         "SCHEDULER_PERSIST": True,
@@ -174,6 +181,11 @@ def run_crawl(options: CrawlOptions) -> CrawlResult:
         raise UsageError("--distributed needs Redis")
     if options.output is not None:
         output_format(options.output)
+    if options.distributed and options.output == "-":
+        raise UsageError(
+            "--distributed writes its dataset to a file (committed when the worker finishes); "
+            "-o - cannot be taken back when a worker dies"
+        )
     try:
         targets = read_targets(options.targets, options.input_files, scheme=options.scheme)
     except OSError as exc:
@@ -222,8 +234,10 @@ def run_crawl(options: CrawlOptions) -> CrawlResult:
     summary = summary_from_stats(stats)
     if redis_where and not summary.get("redis"):
         summary["redis"] = redis_where
+    messages: list[str] = []
     if options.distributed and options.crawl_id:
         summary["crawl_id"] = options.crawl_id
+        messages += _end_worker(crawler, options, summary)
         _expire_crawl_keys(scheduler_url, options.crawl_id)
 
     complete = summary["close_reason"] == "finished" and summary["sites"]["unfinished"] == 0
@@ -240,7 +254,10 @@ def run_crawl(options: CrawlOptions) -> CrawlResult:
         output=options.output,
         redis=summary.get("redis"),
         job_dir=options.job_dir,
+        messages=messages,
     )
+    if options.distributed and not complete:
+        result.output = None
     if options.job_dir:
         if complete and options.output is not None:
             written = export_ledger(options.job_dir, options.output)
@@ -317,6 +334,45 @@ def _file_sha256(name: str) -> str | None:
         return sha256_of(Path(name))
     except OSError:
         return None
+
+
+def _end_worker(crawler: Any, options: CrawlOptions, summary: dict[str, Any]) -> list[str]:
+    """A distributed worker's end: commit its dataset (rename ``.partial``) and give up its
+    lease when it finished cleanly; else leave the ``.partial`` file for the others to redo."""
+    import redis
+
+    from reservation_crawler.scrapy.distributed import frontier_for, partial_path
+
+    frontier = frontier_for(crawler)
+    stats = crawler.stats.get_stats() if crawler.stats is not None else {}
+    summary["distributed"] = {
+        "worker": frontier.worker if frontier else None,
+        **{
+            key.rsplit("/", 1)[1]: value
+            for key, value in sorted(stats.items())
+            if key.startswith("reservation/distributed/") and not key.endswith("/worker")
+        },
+        "claimed_by_another_worker": int(
+            stats.get("reservation/records/claimed_by_another_worker", 0)
+        ),
+    }
+    partial = partial_path(options.output) if options.output else None
+    if summary["close_reason"] == "finished":
+        if partial is not None and options.output is not None and Path(partial).exists():
+            Path(partial).replace(options.output)
+        if frontier is not None:
+            try:
+                frontier.finish()
+            except redis.RedisError as exc:
+                return [f"warning: could not give up this worker's lease in Redis: {exc}"]
+        return []
+    if frontier is not None and summary["close_reason"] != "lease-lost":
+        with contextlib.suppress(redis.RedisError):
+            frontier.abandon()
+    return [
+        f"this worker stopped before the crawl ended ({summary['close_reason']}): its output "
+        f"{partial} is not part of the dataset; the other workers crawl its sites again"
+    ]
 
 
 def _check_job_dir(options: CrawlOptions, by_origin: Mapping[str, Sequence[str]]) -> None:

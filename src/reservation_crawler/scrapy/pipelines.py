@@ -40,7 +40,7 @@ def record_failed(record: dict[str, Any]) -> bool:
     return sources_failed({name: source["outcome"] for name, source in sources.items()})
 
 
-def _refused(item: Any) -> bool:
+def refused(item: Any) -> bool:
     """A record or policy with a source our own configuration refused (the address guard)."""
     if isinstance(item, RecordItem):
         sources = item.get("sources", {})
@@ -86,6 +86,8 @@ class RedisPipeline:
         self._run = run  # where a batch is sent: a worker thread (a test may run it inline)
         self._backlog: deque[tuple[Any, int]] = deque()
         self._sending: Deferred[Any] | None = None
+        # --distributed: distributed.LeasedOutput stores each record when it claims it.
+        self.records_stored_elsewhere = crawler.settings.getbool("RC_DISTRIBUTED")
         crawler.signals.connect(self._spider_opened, signal=signals.spider_opened)
 
     @classmethod
@@ -113,10 +115,12 @@ class RedisPipeline:
             self._timer.start(self.interval, now=False)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
-        if _refused(item):  # refused by our configuration: says nothing about the origin
+        if refused(item):  # refused by our configuration: says nothing about the origin
             self.crawler.stats.inc_value("reservation/redis/refused_not_stored")
             return item
         if isinstance(item, RecordItem):
+            if self.records_stored_elsewhere:
+                return item
             self.cache.put_record(
                 item["url"],
                 item,

@@ -98,6 +98,7 @@ EXTENSIONS = {
     "reservation_crawler.scrapy.extensions.CrawlSummary": 0,
     "reservation_crawler.scrapy.extensions.Progress": 10,
     "reservation_crawler.scrapy.metrics.PrometheusMetrics": 20,  # only with RC_METRICS_PORT
+    "reservation_crawler.scrapy.distributed.WorkerLease": 30,  # only with RC_DISTRIBUTED
 }
 FEED_EXPORTERS = {"parquet": "reservation_crawler.scrapy.exporters.ParquetItemExporter"}
 FEED_EXPORT_ENCODING = "utf-8"
@@ -116,6 +117,9 @@ RC_FAILURE_TTL = DEFAULT_FAILURE_TTL
 RC_REDIS_BATCH = 500  # writes per Redis pipeline round trip
 RC_REDIS_FLUSH_INTERVAL = 1.0  # seconds; also flushed when the spider closes
 RC_DISTRIBUTED = False
+RC_CRAWL_KEY = None  # --distributed: the crawl's key prefix (rc:v1:crawl:reservations:<id>)
+RC_WORKER_ID = None  # --distributed: this worker's name (default host-pid-random)
+RC_LEASE_SECONDS = 30.0  # --distributed: a worker silent this long is dead (scrapy/distributed.py)
 RC_JOB_DIR = None
 RC_PROGRESS = "off"  # "bar" (terminal), "log" (a timestamped line every interval) or "off"
 RC_PROGRESS_INTERVAL = 0.5

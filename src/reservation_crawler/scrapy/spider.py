@@ -52,6 +52,7 @@ from reservation_crawler.errors import ConfigError
 from reservation_crawler.model import codec
 from reservation_crawler.model.record import Access, Decision, Outcome, Purpose, SourceOutcome
 from reservation_crawler.scrapy import fetching
+from reservation_crawler.scrapy.distributed import LeasedOutput, leased_output_for
 from reservation_crawler.scrapy.fetching import RC, BodyReaders, host_of
 from reservation_crawler.scrapy.items import (
     SITE_DONE,
@@ -110,6 +111,7 @@ class ReservationsSpider(scrapy.Spider):
         self.scheme = scheme
         self.limits = FetchLimits()
         self.distributed = False
+        self.leased_output: LeasedOutput | None = None  # --distributed (scrapy/distributed.py)
         self._policies: OrderedDict[tuple[str, str], OriginPolicy] = OrderedDict()
         self.targets: Targets | None = None
 
@@ -145,6 +147,7 @@ class ReservationsSpider(scrapy.Spider):
             timeout=settings.getfloat("DOWNLOAD_TIMEOUT") or DEFAULT_TIMEOUT
         )
         spider.distributed = settings.getbool("RC_DISTRIBUTED")
+        spider.leased_output = leased_output_for(crawler)
         if not spider.agents:
             spider.agents = _split_arg(settings.getlist("RC_AGENTS"))
         return spider
@@ -174,11 +177,24 @@ class ReservationsSpider(scrapy.Spider):
             site = {"origin": origin, "targets": urls, "files": {}, "fetched_at": fetched_at}
             yield self._policy_request(site, policy_requests(origin, self.limits, {})[0])
 
+    def recrawl_request(self, origin: str) -> scrapy.Request:
+        """A new chain for ``origin`` from its robots.txt, past the duplicate filter
+        (``--distributed``: a dead worker's origins and reconciliation's gaps)."""
+        site = {
+            "origin": origin,
+            "targets": self.load_targets().by_origin[origin],
+            "files": {},
+            "fetched_at": now_iso(),
+        }
+        return self._policy_request(site, ROBOTS).replace(dont_filter=True)
+
     async def _wait_for_room(self) -> None:
         """Start a new origin only when the downloader has room and little is queued: start
         requests stay lazy, so memory does not grow with the length of the target list."""
         engine = self.crawler.engine
         limit = self.crawler.settings.getint("CONCURRENT_REQUESTS")
+        if self.leased_output is not None:  # the shared frontier feeds every live worker
+            limit *= max(1, self.leased_output.frontier.live_workers)
         while engine is not None and engine.running:
             scheduler = getattr(engine, "scheduler", None)
             try:
@@ -235,9 +251,23 @@ class ReservationsSpider(scrapy.Spider):
 
     # -- callbacks -------------------------------------------------------------------------
 
+    def _leased(self, request: scrapy.Request, outputs: Iterator[Any]) -> Iterator[Any]:
+        """``--distributed``: claims and lease release around a callback's output."""
+        if self.leased_output is None:
+            return outputs
+        return self.leased_output.filter(request, outputs)
+
     def parse_fetch(self, response: scrapy.http.Response) -> Iterator[Any]:
-        state = response.meta[RC]
         assert response.request is not None  # a callback's response always has its request
+        return self._leased(response.request, self._parse_fetch(response))
+
+    def fetch_failed(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request  # type: ignore[attr-defined]
+        return self._leased(request, self._fetch_failed(failure))
+
+    def _parse_fetch(self, response: scrapy.http.Response) -> Iterator[Any]:
+        state = response.meta[RC]
+        assert response.request is not None
         reader = self.readers.pop(response.request)
         yield from self._after_head(
             state,
@@ -246,7 +276,7 @@ class ReservationsSpider(scrapy.Spider):
             lambda: fetching.result_from_response(response, reader, state),
         )
 
-    def fetch_failed(self, failure: Failure) -> Iterator[Any]:
+    def _fetch_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
         state = request.meta[RC]
         received = self.readers.pop_received(request)
