@@ -244,3 +244,41 @@ def test_a_redis_outage_loses_nothing(tmp_path: Path) -> None:
         client.close()
         server.terminate()
         server.wait(timeout=30)
+
+
+# --- reconciliation -------------------------------------------------------------------------
+
+
+def test_reconciliation_crawls_a_site_claimed_but_never_queued(
+    _redis_test_db_checked: str, tmp_path: Path
+) -> None:
+    """A worker that died between the shared duplicate filter and the push left an origin
+    claimed but queued nowhere: at the end, reconciliation finds its target without a record
+    and crawls it."""
+    import scrapy
+    from scrapy_redis.dupefilter import RFPDupeFilter
+
+    redis_url = _redis_test_db_checked
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    client.set("rc:test:marker", "reservation-crawler test suite")
+    crawl_id = f"reconcile-{os.getpid()}-{time.time_ns()}"
+    with FixtureWeb(20, seed=17, profile="clean") as web:
+        targets = tmp_path / "targets.txt"
+        targets.write_text("".join(web.url(i) + "\n" for i in range(20)), encoding="utf-8")
+        robots = scrapy.Request(web.url(3, "/robots.txt"))
+        fingerprint = RFPDupeFilter.request_fingerprint(None, robots)
+        client.sadd(f"{cache.CRAWL_PREFIX}reservations:{crawl_id}:dupefilter", fingerprint)
+        worker = _worker(0, targets, redis_url, crawl_id, tmp_path)
+        worker.wait(timeout=600)
+        wanted = {web.url(i) for i in range(20)}
+    client.close()
+    assert worker.returncode == 0, (tmp_path / "w0.log").read_text()[-3000:]
+    records = [json.loads(line) for line in (tmp_path / "out0.jsonl").read_text().splitlines()]
+    assert sorted(r["url"] for r in records) == sorted(wanted)
+    summary = json.loads((tmp_path / "w0.out").read_text())
+    assert summary["distributed"]["reconciled_origins"] == 1
+    assert (
+        "reconciliation: 1 target URLs of 1 sites have no record"
+        in (tmp_path / "w0.log").read_text()
+    )
