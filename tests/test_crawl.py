@@ -722,6 +722,9 @@ def test_distributed_crawl_with_two_processes(redis_db: str, tmp_path: Path) -> 
                 # a polite pace, so that each process is still running when the other starts
                 "-s",
                 "AUTOTHROTTLE_START_DELAY=0.2",
+                # the end waits a lease (docs/crawler.md, "Workers that lose nothing")
+                "-s",
+                "RC_LEASE_SECONDS=10",
                 "--concurrency",
                 "4",
                 "--timeout",
@@ -738,7 +741,7 @@ def test_distributed_crawl_with_two_processes(redis_db: str, tmp_path: Path) -> 
                     text=True,
                 )
             )
-        outputs = [p.communicate(timeout=120) for p in processes]
+        outputs = [p.communicate(timeout=200) for p in processes]
         for process, (_, err) in zip(processes, outputs, strict=True):
             assert process.returncode == 0, err[-3000:]
         robots_requests = [clean_web.request_count(i, "/robots.txt") for i in range(len(clean_web))]

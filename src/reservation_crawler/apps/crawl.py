@@ -348,7 +348,7 @@ def _end_worker(crawler: Any, options: CrawlOptions, summary: dict[str, Any]) ->
     summary["distributed"] = {
         "worker": frontier.worker if frontier else None,
         **{
-            key.rsplit("/", 1)[1]: value
+            key[len("reservation/distributed/") :].replace("/", "_"): value
             for key, value in sorted(stats.items())
             if key.startswith("reservation/distributed/") and not key.endswith("/worker")
         },
@@ -360,11 +360,22 @@ def _end_worker(crawler: Any, options: CrawlOptions, summary: dict[str, Any]) ->
     if summary["close_reason"] == "finished":
         if partial is not None and options.output is not None and Path(partial).exists():
             Path(partial).replace(options.output)
-        if frontier is not None:
-            try:
-                frontier.finish()
-            except redis.RedisError as exc:
-                return [f"warning: could not give up this worker's lease in Redis: {exc}"]
+        if frontier is None:
+            return []
+        try:
+            frontier.finish()
+            # A worker killed after the others saw the crawl complete is declared dead only when
+            # its lease runs out: the last workers stay until then, and say so if its work
+            # remains to be redone (by any worker running the same command).
+            orphaned = frontier.wait_for_others(poll=frontier.lease_ms / 3000)
+        except redis.RedisError as exc:
+            return [f"warning: could not give up this worker's lease in Redis: {exc}"]
+        if orphaned:
+            summary["close_reason"] = "orphaned-work"
+            return [
+                f"worker(s) {', '.join(orphaned)} died before committing their output, after "
+                "this worker's crawl ended: run the same command again to crawl their sites"
+            ]
         return []
     if frontier is not None and summary["close_reason"] != "lease-lost":
         with contextlib.suppress(redis.RedisError):

@@ -34,6 +34,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -278,6 +279,16 @@ class Frontier:
         pipe.delete(self.origins_of(self.worker), self.inflight_of(self.worker))
         pipe.execute()
 
+    def wait_for_others(self, poll: float) -> list[str]:
+        """After this worker finished: wait until no other worker is live (each finished, or
+        declared dead); the dead ones that still hold work (their sites must be crawled again
+        by a worker that runs the same command: it reaps them)."""
+        while True:
+            self.expire_workers()
+            if not self.client.zcard(self.workers):
+                return self.dead_with_work()
+            time.sleep(poll)
+
     def abandon(self) -> None:
         """This worker stops without finishing: let the others reap it at once."""
         self.client.zadd(self.workers, {self.worker: 0})
@@ -497,6 +508,8 @@ class WorkerLease:
         self.interval = max(frontier.lease_ms / 3000, 0.2)
         self._timer: task.LoopingCall | None = None
         self._poll: task.LoopingCall | None = None
+        self._checked = float("-inf")
+        self._complete_since: float | None = None
         self.lost_lease: str | None = None
         crawler.signals.connect(self._opened, signal=signals.spider_opened)
         crawler.signals.connect(self._idle, signal=signals.spider_idle)
@@ -589,22 +602,36 @@ class WorkerLease:
             deferred_from_coro(engine.close_spider_async(reason=LEASE_LOST))
 
     def _idle(self, spider: Any = None) -> None:
-        """The end of the crawl, for this worker: only when the whole crawl is complete."""
+        """The end of the crawl, for this worker: only once the whole crawl has been complete
+        for longer than a lease (so that a worker killed while the others wait is declared dead,
+        and its work redone, before anyone leaves)."""
         if self.lost_lease is not None:
             return  # closing
+        now = time.monotonic()
         try:
-            if not self.complete():
-                raise DontCloseSpider
+            if now - self._checked >= self.interval:
+                self._checked = now
+                complete = self.complete()
+                if complete is False:
+                    self._complete_since = None
+                elif complete and self._complete_since is None:
+                    self._complete_since = now
         except LeaseLost as exc:
             self._lease_lost(exc)
+            return
         except redis.RedisError as exc:
             _redis_failed(self.stats, "reconcile", exc)
+            self._complete_since = None
             raise DontCloseSpider from exc
+        settle = self.frontier.lease_ms / 1000 + 2 * self.interval
+        if self._complete_since is None or now - self._complete_since < settle:
+            raise DontCloseSpider
 
-    def complete(self) -> bool:
+    def complete(self) -> bool | None:
         """Reconciliation: True when nothing is queued, no live worker is busy, no dead worker
         holds work, and every target URL has a claimed record; else re-enqueues what is
-        missing (under the crawl's lock, one worker at a time) and returns False."""
+        missing (under the crawl's lock, one worker at a time) and returns False; None when
+        another worker holds the lock."""
         frontier = self.frontier
         frontier.set_idle(True)
         if frontier.lost:
@@ -612,8 +639,10 @@ class WorkerLease:
         self.beat()
         if frontier.client.zcard(frontier.queue) or frontier.live_workers_busy():
             return False
-        if frontier.dead_with_work() or not frontier.acquire_lock():
+        if frontier.dead_with_work():
             return False
+        if not frontier.acquire_lock():
+            return None
         try:
             self.stats.inc_value("reservation/distributed/reconciliations")
             targets = self.crawler.spider.load_targets()  # type: ignore[union-attr]
