@@ -276,14 +276,18 @@ def test_reconciliation_crawls_a_site_claimed_but_never_queued(
         robots = scrapy.Request(web.url(3, "/robots.txt"))
         fingerprint = RFPDupeFilter.request_fingerprint(None, robots)
         client.sadd(f"{cache.CRAWL_PREFIX}reservations:{crawl_id}:dupefilter", fingerprint)
+        # an output committed by an earlier run (a restarted container) is never overwritten
+        (tmp_path / "out0.jsonl").write_text("earlier\n", encoding="utf-8")
         worker = _worker(0, targets, redis_url, crawl_id, tmp_path)
         worker.wait(timeout=600)
         wanted = {web.url(i) for i in range(20)}
     client.close()
     assert worker.returncode == 0, (tmp_path / "w0.log").read_text()[-3000:]
-    records = [json.loads(line) for line in (tmp_path / "out0.jsonl").read_text().splitlines()]
-    assert sorted(r["url"] for r in records) == sorted(wanted)
+    assert (tmp_path / "out0.jsonl").read_text() == "earlier\n"
+    output = (tmp_path / "out0.w0.jsonl").read_text()
+    assert sorted(json.loads(line)["url"] for line in output.splitlines()) == sorted(wanted)
     summary = json.loads((tmp_path / "w0.out").read_text())
+    assert summary["output"] == str(tmp_path / "out0.w0.jsonl")
     assert summary["distributed"]["reconciled_origins"] == 1
     assert (
         "reconciliation: 1 target URLs of 1 sites have no record"

@@ -358,10 +358,18 @@ def _end_worker(crawler: Any, options: CrawlOptions, summary: dict[str, Any]) ->
     }
     partial = partial_path(options.output) if options.output else None
     if summary["close_reason"] == "finished":
+        messages = []
         if partial is not None and options.output is not None and Path(partial).exists():
-            Path(partial).replace(options.output)
+            target = Path(options.output)
+            if target.exists() and frontier is not None:
+                # Never over another committed output (a restarted container's earlier run):
+                # it holds records this crawl counts as written.
+                target = target.with_name(f"{target.stem}.{frontier.worker}{target.suffix}")
+                options.output = str(target)
+                messages.append(f"{Path(target).name}: the output existed, kept beside it")
+            Path(partial).replace(target)
         if frontier is None:
-            return []
+            return messages
         try:
             frontier.finish()
             # A worker killed after the others saw the crawl complete is declared dead only when
@@ -369,14 +377,14 @@ def _end_worker(crawler: Any, options: CrawlOptions, summary: dict[str, Any]) ->
             # remains to be redone (by any worker running the same command).
             orphaned = frontier.wait_for_others(poll=frontier.lease_ms / 3000)
         except redis.RedisError as exc:
-            return [f"warning: could not give up this worker's lease in Redis: {exc}"]
+            return [*messages, f"warning: could not give up this worker's lease in Redis: {exc}"]
         if orphaned:
             summary["close_reason"] = "orphaned-work"
-            return [
+            messages.append(
                 f"worker(s) {', '.join(orphaned)} died before committing their output, after "
                 "this worker's crawl ended: run the same command again to crawl their sites"
-            ]
-        return []
+            )
+        return messages
     if frontier is not None and summary["close_reason"] != "lease-lost":
         with contextlib.suppress(redis.RedisError):
             frontier.abandon()
