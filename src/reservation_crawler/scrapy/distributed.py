@@ -47,7 +47,7 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from reservation_crawler.drivers import cache
-from reservation_crawler.errors import CacheUnavailable
+from reservation_crawler.errors import CacheUnavailable, ReservationCrawlerError
 from reservation_crawler.scrapy.fetching import RC
 from reservation_crawler.scrapy.items import RecordItem
 from reservation_crawler.scrapy.pipelines import record_failed, refused
@@ -151,7 +151,7 @@ return moved
 """
 
 
-class LeaseLost(Exception):
+class LeaseLost(ReservationCrawlerError):
     """This worker was declared dead, or Redis lost the crawl's state: its output is void."""
 
 
