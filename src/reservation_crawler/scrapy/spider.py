@@ -186,7 +186,8 @@ class ReservationsSpider(scrapy.Spider):
             "files": {},
             "fetched_at": now_iso(),
         }
-        return self._policy_request(site, ROBOTS).replace(dont_filter=True)
+        first = policy_requests(origin, self.limits, {})[0]  # robots.txt: the plan's first file
+        return self._policy_request(site, first).replace(dont_filter=True)
 
     async def _wait_for_room(self) -> None:
         """Start a new origin only when the downloader has room and little is queued: start
