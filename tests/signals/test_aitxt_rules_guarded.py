@@ -300,3 +300,159 @@ def test_aitxt_empty_field_on_the_last_line_without_newline() -> None:
 def test_aitxt_match_evidence_is_the_rule_as_written() -> None:
     match = parse("User-Agent: *\nDisallow: /x  # no training\n").match("/x/1", "GPTBot")
     assert (match.raw, match.line, match.agent_group) == ("Disallow: /x  # no training", 2, "*")
+
+
+# -- found by the re-run on the 0.2 code (SEED=18) -------------------------------------------------
+
+
+def test_aitxt_html_media_type_with_several_parameters_is_not_read() -> None:
+    """RFC 9110 §8.3.1: the media type is what precedes the *first* ';' of Content-Type."""
+    parsed = parse(
+        "User-Agent: *\nDisallow: /\n", content_type="text/html; charset=utf-8; profile=x"
+    )
+    assert parsed.dialect == "html"
+    assert parsed.match("/a", "GPTBot") is None
+    assert [(f.code, f.message) for f in parsed.findings] == [
+        ("aitxt.html-content", "/ai.txt is served as text/html")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", "ai.txt is empty"),
+        (" \n\t\x0b\r\n", "ai.txt is empty"),
+        ("# Spawning AI\n# nothing reserved yet\n", "ai.txt holds only comments"),
+    ],
+)
+def test_aitxt_file_without_rules_is_reported_empty(body: str, message: str) -> None:
+    """Spawning's generator writes rules under '# Spawning AI': comments alone state nothing
+    (neither a Markdown document nor a reservation)."""
+    parsed = parse(body)
+    assert (parsed.dialect, parsed.interpretable) == ("empty", False)
+    assert [(f.code, f.severity.value, f.line, f.message) for f in parsed.findings] == [
+        ("aitxt.empty-file", "info", None, message)
+    ]
+
+
+def test_lenient_aitxt_rules_after_a_yaml_list_are_still_read() -> None:
+    text = "User-Agent: *\nAllow:\n  - /b\nDisallow: /a\n"
+    assert decision(text, "/a/x") is False
+    assert decision(text, "/b/x") is None  # the list item is not a rule
+    assert [(f.code, f.line) for f in parse(text).findings] == [("aitxt.invalid-line", 3)]
+
+
+def test_lenient_aitxt_yaml_list_of_user_agents_is_not_read() -> None:
+    """A 'User-Agent:' whose value is a YAML list names no agent (the list is not robots.txt
+    syntax, RFC 9309 §2.2): its rules apply to no one, and the parser does not raise."""
+    parsed = parse("User-Agent:\n  - GPTBot\nDisallow: /x\n")
+    assert parsed.match("/x/1", "GPTBot") is None
+    assert parsed.agent_group("GPTBot") is None
+    assert [(f.code, f.line, f.message) for f in parsed.findings] == [
+        ("aitxt.invalid-line", 2, "line 2 is not a directive")
+    ]
+
+
+def test_lenient_aitxt_ini_section_line_does_not_stop_the_rules() -> None:
+    text = "[ai.txt]\nUser-Agent: *\nDisallow: /x\n"
+    assert decision(text, "/x/y") is False
+    assert [(f.code, f.line) for f in parse(text).findings] == [("aitxt.invalid-line", 1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("[AI policy]\nNo training please.\n", "[AI policy]"),
+        ("| Use | Allowed |\n|---|---|\n| Training | no |\n", "| Use | Allowed |"),
+    ],
+)
+def test_lenient_aitxt_ini_sections_and_tables_are_documents(text: str, shown: str) -> None:
+    parsed = parse(text)
+    assert parsed.dialect == "markdown"
+    assert [(f.code, f.line, f.message) for f in parsed.findings] == [
+        (
+            "aitxt.markdown-dialect",
+            1,
+            f"ai.txt is a Markdown/prose document (e.g. line 1: '{shown}'), not ai.txt rules",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "text", ["We do not allow AI training on this site.\n", "https://example.com/ai-policy\n"]
+)
+def test_aitxt_prose_or_a_bare_url_is_an_unknown_dialect(text: str) -> None:
+    """A URL's 'https:' is not a field name: a file of prose or links is neither rules nor a
+    Key: value policy."""
+    parsed = parse(text)
+    assert (parsed.dialect, parsed.interpretable) == ("unknown", False)
+    assert [(f.code, f.severity.value, f.line, f.message) for f in parsed.findings] == [
+        (
+            "aitxt.unknown-dialect",
+            "error",
+            1,
+            "ai.txt holds text without rules, fields or structure",
+        )
+    ]
+
+
+def test_aitxt_value_starting_with_a_letter_is_not_a_pattern() -> None:
+    """RFC 9309 §2.2.2: a path pattern starts with '/' (ai.txt also accepts Spawning's '*')."""
+    parsed = parse("User-Agent: *\nDisallow: /a\nDisallow: X-files\n")
+    assert [(f.code, f.severity.value, f.line, f.message) for f in parsed.findings] == [
+        (
+            "aitxt.invalid-pattern",
+            "warning",
+            3,
+            "'X-files' is not a path pattern; the rule matches nothing",
+        )
+    ]
+    assert [len(group.rules) for group in parsed.groups] == [1]
+
+
+def test_spawning_extension_rules_match_at_any_dot_of_the_path() -> None:
+    """Spawning's '*.mp3' has no '$': it matches wherever '.mp3' occurs (signals.md §4.1),
+    also before the last dot, and also when a run of extension rules is looked up at once."""
+    text = "User-Agent: *\n" + "".join(f"Disallow: *.{e}\n" for e in ("png", "gif", "mp3", "txt"))
+    assert decision(text, "/song.mp3/download.html") is False
+    assert decision(text, "/a.b/c.txt") is False
+    assert decision(text, "/a.html") is None
+
+
+def test_aitxt_product_token_starting_with_a_digit_names_its_group() -> None:
+    """RFC 9309 §2.2.1 matches the User-Agent value case-insensitively; a value that is not a
+    letter-led token (360Spider) still names its own group."""
+    text = "User-Agent: 360Spider\nDisallow: /\n\nUser-Agent: *\nAllow: /\n"
+    assert decision(text, "/a", "360Spider") is False
+    assert decision(text, "/a", "360spider/2.0") is False
+    assert decision(text, "/a", "GPTBot") is True
+
+
+def test_aitxt_many_rules_through_the_index_keep_their_evidence() -> None:
+    """More than 256 rules are matched through the rule index: same longest-match answer
+    (RFC 9309 §2.2.2), same line and group as the plain scan."""
+    rules = "".join(f"Disallow: /dir{i}/\n" for i in range(300))
+    text = f"User-Agent: GPTBot\n{rules}Allow: /dir7/open\n"
+    parsed = parse(text)
+    closed = parsed.match("https://example.com/dir7/x", "GPTBot")
+    assert (closed.allowed, closed.line, closed.agent_group, closed.raw) == (
+        False,
+        9,
+        "GPTBot",
+        "Disallow: /dir7/",
+    )
+    opened = parsed.match("https://example.com/dir7/open/y", "GPTBot")
+    assert (opened.allowed, opened.line, opened.pattern) == (True, 302, "/dir7/open")
+    assert parsed.match("https://example.com/other", "GPTBot") is None
+    assert parsed.match("https://example.com/dir7/x", "CCBot") is None
+
+
+def test_aitxt_work_limit_answer_fails_closed_on_no_file_line() -> None:
+    from reservation_crawler.signals.patterns import MATCH_WORK_LIMIT
+    from reservation_crawler.testing import adversarial
+
+    parsed = parse(adversarial.ai_txt(2000))
+    match = parsed.match("https://example.com" + adversarial.url_paths(1)[0], "GPTBot")
+    assert (match.allowed, match.line, match.agent_group) == (False, 0, "*")
+    assert match.raw.startswith(f"more than {MATCH_WORK_LIMIT:,} wildcard pattern pieces")
+    assert match.raw.endswith("disallowed (fail closed)")
