@@ -374,3 +374,133 @@ def test_lenient_star_then_text_is_the_star_group_only_after_whitespace() -> Non
     assert finding.code == "robots.invalid-product-token"
     assert "read as '*'" not in finding.message
     assert finding.message.endswith("we match '*junk', Google ignores it")
+
+
+# -- found by the re-run on the 0.2 code (SEED=18) -------------------------------------------------
+
+
+def test_rfc9309_merged_groups_of_a_token_with_digits_are_reported_by_their_lines() -> None:
+    """§2.2.1: groups naming the same product token are merged; a value with digits (AI2Bot)
+    is matched whole, so its own lines are the ones reported."""
+    txt = parse("User-agent: AI2Bot\nDisallow: /a\n\nUser-agent: AI2Bot\nDisallow: /b\n")
+    merged = [f for f in txt.findings if f.code == "robots.groups-merged"]
+    assert (merged[0].severity, merged[0].line, merged[0].message) == (
+        Severity.INFO,
+        1,
+        "'ai2bot' is named in 2 groups (lines 1, 4); their rules are merged",
+    )
+    assert not txt.allowed("/a/1", "AI2Bot") and not txt.allowed("/b/1", "AI2Bot")
+
+
+def test_rfc9309_allow_only_group_of_a_token_with_digits_drops_the_star_rules() -> None:
+    txt = parse("User-agent: AI2Bot\nAllow: /a\n\nUser-agent: *\nDisallow: /b\n")
+    finding = only(txt.findings, "robots.group-discards-global-rules")
+    assert (finding.severity, finding.line, finding.message) == (
+        Severity.WARNING,
+        1,
+        "the group for 'AI2Bot' has only Allow rules, so 'AI2Bot' ignores the '*' rules: "
+        "'Disallow: /b' (line 5)",
+    )
+    assert txt.allowed("/b/1", "AI2Bot") and not txt.allowed("/b/1", "GPTBot")
+
+
+def test_rfc9309_every_user_agent_line_of_a_star_group_is_checked() -> None:
+    txt = parse("User-agent: *\nUser-agent: GPTBot/1.1\nDisallow: /\n")
+    finding = only(txt.findings, "robots.invalid-product-token")
+    assert finding.line == 2
+    assert finding.message.startswith("'GPTBot/1.1' is not a valid product token")
+
+
+def test_rfc9309_empty_user_agent_value_is_reported() -> None:
+    finding = only(parse("User-agent:\nDisallow: /\n").findings, "robots.invalid-product-token")
+    assert (finding.severity, finding.line, finding.message) == (
+        Severity.WARNING,
+        1,
+        "empty User-agent value: the group applies to no crawler",
+    )
+
+
+def test_crawl_delay_zero_is_a_valid_delay() -> None:
+    """Crawl-delay (not in RFC 9309) is a non-negative number of seconds: 0 is valid."""
+    txt = parse("User-agent: *\nCrawl-delay: 0\nDisallow: /x\n")
+    assert txt.crawl_delay("GPTBot") == 0.0
+    assert [f.code for f in txt.findings] == []
+
+
+def test_rfc9309_html_tag_in_a_comment_is_not_an_html_body() -> None:
+    txt = parse("# see the <title> of each page\nUser-agent: *\nDisallow: /x # no <head>\n")
+    assert txt.findings == ()
+    assert not txt.allowed("/x", "GPTBot")
+
+
+@pytest.mark.parametrize("profile", ["rfc9309", "google"])
+def test_lenient_google_line_limit_counts_bytes_not_characters(profile: str) -> None:
+    """google/robotstxt cuts a line after 16,663 bytes (reported in both profiles, read cut
+    in Google's): a 5,000-byte line is read whole."""
+    body = "User-agent: *\nDisallow: /" + "a" * 5000 + "\nDisallow: /" + "b" * 17000 + "\n"
+    txt = parse(body, profile=profile)
+    finding = only(txt.findings, "robots.line-too-long")
+    assert (finding.severity, finding.line) == (Severity.WARNING, 3)
+    assert finding.message == "Line longer than Google's 16,664-byte limit"
+    assert not txt.allowed("/" + "a" * 5000, "GPTBot")
+    cut = txt.explain("/" + "b" * 17000, "GPTBot").rule
+    assert cut is not None and len(cut.pattern.normalized) == (
+        16663 - len("Disallow: ") if profile == "google" else 17001
+    )
+
+
+def test_lenient_google_key_prefix_without_colon_is_not_an_invalid_line() -> None:
+    """google/robotstxt accepts any key starting with 'disallow' and a colon-less line of two
+    words: both are reported as such, not as a line that is ignored."""
+    txt = parse("User-agent: *\nDisallowed /x\n", profile="google")
+    assert [(f.code, f.line, f.message) for f in txt.findings] == [
+        ("robots.key-typo", 2, "'Disallowed' read as 'disallow'"),
+        ("robots.missing-colon", 2, "'Disallowed /x' read as 'Disallowed: /x'"),
+    ]
+    assert not txt.allowed("/x", "GPTBot")
+
+
+def test_rfc9309_work_limit_answer_is_on_no_file_line() -> None:
+    from reservation_crawler.testing import adversarial
+
+    txt = parse(adversarial.robots_txt(2000))
+    explanation = txt.explain("https://example.com" + adversarial.url_paths(1)[0], "GPTBot")
+    assert explanation.allowed is False
+    assert explanation.rule is not None and explanation.rule.line == 0
+    assert explanation.reason.endswith("in the 'User-agent: *' group (line 1)")
+
+
+def test_rfc9309_only_space_and_tab_are_whitespace_around_a_key() -> None:
+    """RFC 9309 §2.2 grammar: optional whitespace is SP / HTAB; 'Disallow<NBSP>' is another
+    key, ignored as unknown, not a Disallow."""
+    txt = parse("User-agent: *\nDisallow\u00a0: /x\nDisallow: /y\n")
+    assert txt.allowed("/x", "GPTBot")
+    assert not txt.allowed("/y", "GPTBot")
+    finding = only(txt.findings, "robots.unknown-key")
+    assert (finding.severity, finding.line, finding.message) == (
+        Severity.INFO,
+        2,
+        "unknown key 'Disallow\u00a0' ignored",
+    )
+
+
+def test_rfc9309_a_line_without_key_does_not_end_the_file() -> None:
+    """§2.2: lines that are not records are ignored; the records after them still count."""
+    txt = parse("User-agent: *\n: stray value\nDisallow: /x\n")
+    assert not txt.allowed("/x", "GPTBot")
+    finding = only(txt.findings, "robots.invalid-line")
+    assert (finding.line, finding.message) == (2, "line is not 'key: value'; ignored")
+
+
+def test_bounded_work_applies_to_a_few_rules_with_many_wildcard_pieces() -> None:
+    """Matching is bounded by pieces examined, not only by the number of rules (#12): 40 rules
+    of 20 wildcard pieces each that almost match a URL are answered fail-closed."""
+    from reservation_crawler.testing import adversarial
+
+    txt = parse(adversarial.robots_txt(40))
+    url = "https://example.com" + adversarial.url_paths(1)[0]
+    explanation = txt.explain(url, "GPTBot")
+    assert explanation.allowed is False
+    assert explanation.rule is not None and explanation.rule.line == 0
+    assert "disallowed (fail closed)" in explanation.reason
+    assert txt.allowed(url, "GPTBot") is False

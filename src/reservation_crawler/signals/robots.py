@@ -702,7 +702,15 @@ class RobotsTxt:
         if "\r" in text:  # RFC 9309 EOL: CR, LF or CRLF
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         if google and len(text) > GOOGLE_MAX_LINE_BYTES // 4 and _LONG_LINE.search(text):
-            text = "\n".join(_google_truncate(line) for line in text.split("\n"))
+            lines = text.split("\n")
+            kept = [_google_truncate(line) for line in lines]
+            # Reported here: the findings are computed later from the text Google reads.
+            findings.extend(
+                LINE_TOO_LONG(line=number)
+                for number, (line, cut) in enumerate(zip(lines, kept, strict=True), 1)
+                if cut != line
+            )
+            text = "\n".join(kept)
         self._text = text
         groups: list[_Group] = []
         index: dict[str, list[_Group]] = {}
