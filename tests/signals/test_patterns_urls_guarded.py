@@ -6,6 +6,9 @@ from __future__ import annotations
 import pytest
 
 from reservation_crawler.signals.patterns import (
+    MATCH_WORK_LIMIT,
+    WORK_LIMIT_EXCEEDED,
+    PatternSet,
     compile_pattern,
     normalize_url_path,
     path_params_query,
@@ -52,3 +55,30 @@ def test_lenient_google_profile_escapes_every_non_ascii_octet_of_a_pattern() -> 
     assert compile_pattern("/\ud800", profile="google").normalized == "/%ED%A0%80"
     assert compile_pattern("/%c3%a9", profile="google").normalized == "/%C3%A9"
     assert compile_pattern("/%zz", profile="google").normalized == "/%zz"
+
+
+# -- the rule index (PatternSet): bounded work, never a different answer below the bound --------
+
+
+def test_index_work_limit_is_the_most_work_allowed() -> None:
+    """A question that needs exactly ``work_limit`` pieces examined is answered (the limit is
+    inclusive); one more piece and the answer is WORK_LIMIT_EXCEEDED, never a guess."""
+    patterns = [compile_pattern("/*a*b")]  # 1 + 2 pieces of work
+    assert PatternSet(patterns, work_limit=3).first("/ab") == 0
+    assert PatternSet(patterns, work_limit=2).first("/ab") is WORK_LIMIT_EXCEEDED
+    assert repr(WORK_LIMIT_EXCEEDED) == "WORK_LIMIT_EXCEEDED"
+
+
+def test_index_tries_only_patterns_whose_longest_piece_occurs() -> None:
+    """Every piece of a wildcard pattern must occur in a matching path (RFC 9309 §2.2.2), so
+    the index looks patterns up by their longest (rarest) piece: a URL holding only a short
+    piece common to many rules is not failed closed for the work of trying them all."""
+    words = [f"a{i:07d}" for i in range(300)]
+    rules = [f"/*x*{word}$" for word in words]
+    index = PatternSet([compile_pattern(rule) for rule in rules])
+    assert MATCH_WORK_LIMIT < 300 * 3  # trying every rule would exceed the limit
+    assert index.first("/x/y") is None
+    assert index.first(f"/x/{words[7]}") == 7
+    txt = parse("User-agent: *\n" + "".join(f"Disallow: {rule}\n" for rule in rules))
+    assert txt.allowed("https://example.com/x/y", "GPTBot")
+    assert not txt.allowed(f"https://example.com/x/{words[7]}", "GPTBot")
