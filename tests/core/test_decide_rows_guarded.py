@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 
-from reservation_crawler.core.decide import decide, decide_agent
+from reservation_crawler.core.decide import decide, decide_agent, decide_in_full
 from reservation_crawler.core.policy import OriginPolicy, PolicyFile
 from reservation_crawler.drivers.fetch import FetchResult
 from reservation_crawler.model.record import Decision, Outcome, Purpose, SourceOutcome
+from reservation_crawler.model.registry import Registration, Status, make_target
 from reservation_crawler.signals.page import parse_page
 
 ORIGIN = "https://example.com"
@@ -231,3 +232,102 @@ def test_record_without_any_time_is_stamped_now_in_seconds() -> None:
     )
     stamp = decide(ORIGIN + "/", [], origin).fetched_at
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp), stamp
+
+
+# -- found by the re-run on the 0.2 code (SEED=18) -------------------------------------------------
+
+
+def registration(status: Status, agents: tuple[str, ...] = ("GPTBot",)) -> Registration:
+    return Registration(
+        id="r1",
+        target=make_target("origin", ORIGIN),
+        agents=agents,
+        purposes=(TRAIN,),
+        status=status,
+        created_at=FETCHED_AT,
+        updated_at=FETCHED_AT,
+    )
+
+
+def test_registry_claimed_registration_reserves_unless_told_it_is_evidence_only() -> None:
+    """docs/registry.md: a claimed registration reserves its purposes by default, and is
+    evidence with no effect under claimed_reserves=False; a verified one always reserves."""
+    claimed = [registration(Status.CLAIMED)]
+    for run in (decide, lambda *a, **k: decide_in_full(*a, **k).record):
+        default = run(ORIGIN + "/a", ["GPTBot"], policy(), registry=claimed)
+        assert default.decision("GPTBot", TRAIN) is R
+        assert default.decision("*", TRAIN) is U  # it names GPTBot only
+        off = run(ORIGIN + "/a", ["GPTBot"], policy(), registry=claimed, claimed_reserves=False)
+        assert off.decision("GPTBot", TRAIN) is U
+        (row,) = off.evidence_for("GPTBot", TRAIN)
+        assert (row.signal, row.effect, row.scope, row.location) == (
+            "registry",
+            U,
+            "GPTBot",
+            "registry:r1",
+        )
+        assert [(f.code, f.location) for f in off.findings if f.source == "registry"] == [
+            ("registry.claimed", "registry:r1")
+        ]
+        verified = [registration(Status.VERIFIED)]
+        strict = run(ORIGIN + "/a", ["GPTBot"], policy(), registry=verified, claimed_reserves=False)
+        assert strict.decision("GPTBot", TRAIN) is R
+
+
+def test_decide_in_full_returns_the_record_of_decide_with_each_agents_decision() -> None:
+    signals = page(headers=(("Content-Signal", "ai-train=no"), ("Content-Usage", "train-ai=y")))
+    fetched_ok = SourceOutcome(url=ORIGIN + "/a", outcome=Outcome.OK, status=200)
+    args = (ORIGIN + "/a", ["GPTBot"], policy(), signals)
+    full = decide_in_full(*args, page_source=fetched_ok, fetched_at="2026-12-01T10:00:00Z")
+    plain = decide(*args, page_source=fetched_ok, fetched_at="2026-12-01T10:00:00Z")
+    assert full.record == plain
+    assert full.record.fetched_at == "2026-12-01T10:00:00Z"
+    assert full.record.sources["page"] is fetched_ok
+    assert [verdict.agent for verdict in full.agents] == ["*", "GPTBot"]
+    assert [c.purpose for c in full.agents[1].signal_conflicts()] == [TRAIN]
+    assert full.agents[1].cells[TRAIN] is R
+    assert full.layer_conflict is None
+    no_page = decide_in_full(ORIGIN + "/a", [], policy(), page_source=fetched_ok)
+    assert "page.not-fetched" not in codes(no_page.record)
+
+
+def test_tdmrep_layers_that_disagree_are_a_layer_conflict_the_last_layer_wins() -> None:
+    """TDMRep §4: the header overrides the file; validate shows both layers, in order."""
+    signals = page(headers=(("tdm-reservation", "0"),))
+    full = decide_in_full(ORIGIN + "/a", [], policy(tdmrep=TDM_FILE), signals)
+    assert full.layer_conflict is not None
+    assert [(e.source, e.effect, e.raw) for e in full.layer_conflict.layers] == [
+        ("tdmrep.json", R, '{"location": "/", "tdm-reservation": 1}'),
+        ("header", A, "tdm-reservation: 0"),
+    ]
+    assert full.layer_conflict.layers[0].location == ORIGIN + "/.well-known/tdmrep.json#/0"
+    assert full.layer_conflict.winner.source == "header"
+    agree = decide_in_full(
+        ORIGIN + "/a", [], policy(tdmrep=TDM_FILE), page(headers=(("tdm-reservation", "1"),))
+    )
+    assert agree.layer_conflict is None
+
+
+def test_record_evidence_scope_is_the_group_that_applied() -> None:
+    """RFC 9309 §2.2.1: the group is the agent's own, or '*'; the evidence says which, for
+    robots.txt (rule or no rule), its Content-Signal lines, and ai.txt."""
+    robots = (
+        "User-agent: GPTBot\nContent-Signal: ai-train=no\nAllow: /\n\nUser-agent: *\nAllow: /x\n"
+    )
+    origin = OriginPolicy.from_fetches(
+        ORIGIN,
+        FETCHED_AT,
+        fetched("/robots.txt", robots),
+        fetched("/ai.txt", "User-Agent: GPTBot\nDisallow: /\n"),
+        fetched("/.well-known/tdmrep.json", "", status=404),
+    )
+    record = decide(ORIGIN + "/a", ["GPTBot"], origin)
+    rows = {(e.signal, e.purposes): e for e in record.evidence if e.agent == "GPTBot"}
+    assert rows["robots", (CRAWL,)].scope == "GPTBot"
+    assert rows["content-signal", (TRAIN,)].scope == "GPTBot"
+    assert rows["ai.txt", (TRAIN,)].scope == "GPTBot"
+    assert rows["ai.txt", (TRAIN,)].raw == "Disallow: /"
+    (star,) = record.evidence_for("*", CRAWL)
+    assert (star.scope, star.raw, star.line) == ("*", "no matching rule", None)
+    (absent,) = decide(ORIGIN + "/a", ["GPTBot"], policy()).evidence_for("GPTBot", CRAWL)
+    assert absent.scope == "*"
