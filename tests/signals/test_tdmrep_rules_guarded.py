@@ -418,3 +418,49 @@ def test_tdmrep_policy_with_reservation_0_in_the_file_is_not_repeated_by_a_heade
         "tdmrep.layer-override",
         "tdmrep.policy-with-reservation-0",
     ]
+
+
+# -- found by the re-run on the 0.2 code (SEED=18) -------------------------------------------------
+
+
+def test_tdmrep_identical_location_after_an_unrelated_prefix_rule_is_shadowed() -> None:
+    """TDMRep §3.2: the first rule whose location matches wins, so a later rule with the same
+    location never applies, whatever other rules come before."""
+    body = json.dumps(
+        [
+            {"location": "/a/", "tdm-reservation": 0},
+            {"location": "/bbb*c$", "tdm-reservation": 1},
+            {"location": "/bbb*c$", "tdm-reservation": 0},
+        ],
+        indent=1,
+    )
+    parsed = parse_tdmrep_json(body)
+    finding = only(parsed.findings, "tdmrep.shadowed-rule")
+    assert (finding.severity, finding.location, finding.line) == (Severity.WARNING, "/2", 10)
+    assert finding.message == (
+        'rule 2 ("/bbb*c$") is hidden by rule 1 ("/bbb*c$") listed before it, because the '
+        "first matching rule wins; its values never apply to any URL"
+    )
+    assert parsed.rule_for("https://example.com/bbb/c").index == 1
+
+
+def test_tdmrep_rule_matches_a_normalized_path_by_its_location() -> None:
+    (rule,) = parse_tdmrep_json('[{"location": "/blog/*.pdf$", "tdm-reservation": 1}]').rules
+    assert rule.matches("/blog/2024/a.pdf")
+    assert not rule.matches("/blog/a.pdf.html")
+    assert not rule.matches("/news/a.pdf")
+
+
+def test_tdmrep_every_layer_that_sets_a_reservation_is_listed_in_order() -> None:
+    """TDMRep §4: file, then headers, then meta; each layer's value is kept with what was
+    written and where, the last one being the effective value."""
+    (rule,) = parse_tdmrep_json('[{"location": "/", "tdm-reservation": 1}]').rules
+    header = tdm_from_headers({"tdm-reservation": "0"})
+    meta = tdm_from_meta({"tdm-reservation": ["1"]})
+    effective = effective_tdm(rule, header, meta)
+    assert [tuple(layer) for layer in effective.reservations] == [
+        (1, "file", '{"location": "/", "tdm-reservation": 1}', "tdmrep.json rule 0"),
+        (0, "header", "tdm-reservation: 0", "header tdm-reservation"),
+        (1, "meta", "tdm-reservation: 1", 'meta name="tdm-reservation"'),
+    ]
+    assert (effective.reservation, effective.reservation_layer) == (1, "meta")
