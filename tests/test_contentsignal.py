@@ -33,7 +33,7 @@ def test_contentsignal_real_lines_are_read(example: dict) -> None:
     assert dict(signal.values) == expected
     assert signal.raw == _value(example["line"]) and signal.line == 3
     assert signal.location == "robots.txt"
-    unknown = {k for k, _v in entries} - set(contentsignal.KNOWN_KEYS)
+    unknown = {k for k, _v in entries} - {*contentsignal.KNOWN_KEYS, contentsignal.USE_KEY}
     assert bool(unknown) is any(f.code == "content-signal.unknown-key" for f in signal.findings)
 
 
@@ -49,12 +49,11 @@ def test_contentsignal_no_space_after_commas() -> None:
     assert dict(signal.values) == {"search": True, "ai-input": False, "ai-train": False}
 
 
-def test_contentsignal_use_key_is_recorded_not_interpreted() -> None:
+def test_contentsignal_use_key_is_read_as_a_level() -> None:
+    # Cloudflare's managed robots.txt line (2026): use= is a key of its own, not an unknown one.
     signal = parse_content_signal("search=yes,ai-train=no,use=reference")
     assert dict(signal.values) == {"search": True, "ai-train": False}
-    codes = [f.code for f in signal.findings]
-    assert codes == ["content-signal.unknown-key"]
-    assert "use" in signal.findings[0].message
+    assert signal.use == "reference" and signal.findings == () and signal.unknown == ()
 
 
 @pytest.mark.parametrize(
@@ -111,4 +110,5 @@ def test_every_content_signal_code_is_tested() -> None:
         "content-signal.invalid-value",
         "content-signal.not-lowercase",
         "content-signal.conflicting-values",
+        "content-signal.invalid-use",  # tests/test_content_signal_use.py
     }

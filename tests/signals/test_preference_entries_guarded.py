@@ -229,12 +229,12 @@ def test_contentsignal_findings_carry_the_line_location_and_wording() -> None:
 
     where = (3, "header Content-Signal")
     assert found("  ") == [("content-signal.malformed", *where, "empty Content-Signal value")]
-    assert found("use=reference") == [
+    assert found("use=reference") == []  # a use level since 2026 (tests/test_content_signal_use.py)
+    assert found("use=partial") == [
         (
-            "content-signal.unknown-key",
+            "content-signal.invalid-use",
             *where,
-            "Content-Signal key 'use' (Cloudflare's reference/full consumption level) is not "
-            "part of the Content Signals Policy; recorded, not interpreted",
+            "Content-Signal 'use=partial': expected immediate, reference or full; ignored",
         )
     ]
     hints = {

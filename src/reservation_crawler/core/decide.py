@@ -45,6 +45,7 @@ from reservation_crawler.model.record import (
     SourceOutcome,
 )
 from reservation_crawler.signals import tdmrep
+from reservation_crawler.signals.aipref import VOCAB_REVISION
 
 if TYPE_CHECKING:
     from reservation_crawler.core.policy import PolicyFile
@@ -95,9 +96,25 @@ MEDIA_PURPOSES: Mapping[str, tuple[Purpose, ...]] = {
     "data-mining": (Purpose.TRAIN_AI, Purpose.AI_USE),
     "search-indexing": (Purpose.SEARCH,),
 }
-# IETF aipref vocabulary labels -> our purposes (vocab-07: only train-ai and search remain).
+# Cloudflare's use= level (the most an AI system may do with the content) -> the purposes it
+# rules out (docs/record.md, "Content-Signal use="): immediate = read for the task at hand,
+# store and reuse nothing (no index, no training, no generated answers from it); reference =
+# index, short excerpts, link back (no training, no generated answers); full = no limit.
+# A ceiling, never a grant: what it does not rule out stays as other signals decide.
+_USE_LIMITED = (Purpose.TRAIN_AI, Purpose.AI_USE, Purpose.SEARCH)  # what a use= level can limit
+CONTENT_SIGNAL_USE_RESERVES: Mapping[str, tuple[Purpose, ...]] = MappingProxyType(
+    {
+        "immediate": _USE_LIMITED,
+        "reference": (Purpose.TRAIN_AI, Purpose.AI_USE),
+        "full": (),
+    }
+)
+# IETF aipref vocabulary labels -> our purposes (draft-ietf-aipref-vocab-08 §4: train-ai,
+# ai-use, search; search overrides the others for uses that qualify as Search, so the search
+# cell is decided by search preferences only and never by train-ai=n or ai-use=n).
 CONTENT_USAGE_PURPOSES = {
     "train-ai": Purpose.TRAIN_AI,
+    "ai-use": Purpose.AI_USE,
     "search": Purpose.SEARCH,
 }
 
@@ -221,6 +238,7 @@ def _decide(
         decisions=decisions,
         evidence=tuple(evidence),
         findings=tuple(findings),
+        aipref_vocab=VOCAB_REVISION,
     )
     return record, tuple(verdicts), shared
 
@@ -611,11 +629,38 @@ def _robots_rows(
 
 
 def _content_signal_rows(cs: ContentSignal, source: str, scope: str, location: str) -> list[_Row]:
-    return _preference_rows(cs, "Content-Signal", CONTENT_SIGNAL_PURPOSES, source, scope, location)
+    rows = _preference_rows(cs, "Content-Signal", CONTENT_SIGNAL_PURPOSES, source, scope, location)
+    if cs.use is not None:
+        # The use= level: its own signal, reserving what the level rules out; full (no limit)
+        # is kept as evidence with effect unspecified, so the record shows it was read.
+        reserved = CONTENT_SIGNAL_USE_RESERVES[cs.use]
+        effect = Decision.RESERVED if reserved else Decision.UNSPECIFIED
+        purposes = reserved or _USE_LIMITED
+        raw = f"Content-Signal: {cs.raw}"
+        rows.append(
+            _Row(purposes, effect, "content-signal-use", source, scope, raw, cs.line, location)
+        )
+    for entry in cs.unknown:  # kept verbatim as evidence; no purpose is decided by it
+        rows.append(
+            _Row(
+                (), Decision.UNSPECIFIED, "content-signal", source, scope, entry, cs.line, location
+            )
+        )
+    return rows
 
 
 def _content_usage_rows(cu: ContentUsage, source: str, scope: str, location: str) -> list[_Row]:
-    return _preference_rows(cu, "Content-Usage", CONTENT_USAGE_PURPOSES, source, scope, location)
+    rows = _preference_rows(cu, "Content-Usage", CONTENT_USAGE_PURPOSES, source, scope, location)
+    raw = f"Content-Usage: {cu.raw}"
+    for category, (allowed, _label) in cu.legacy.items():
+        # A label of an earlier aipref draft, for a category the current labels leave unknown
+        # (signals/aipref.py LEGACY_LABELS; the finding names the label and its draft).
+        effect = Decision.ALLOWED if allowed else Decision.RESERVED
+        purpose = CONTENT_USAGE_PURPOSES[category]
+        rows.append(
+            _Row((purpose,), effect, "content-usage-legacy", source, scope, raw, cu.line, location)
+        )
+    return rows
 
 
 def _preference_rows(

@@ -144,6 +144,8 @@ class ReservationRecord:
 
     ``agent_tokens`` maps each agent string the caller gave that is not itself a product token
     (``GPTBot/1.1``, a whole User-Agent) to the token decided for (docs/agents.md).
+    ``aipref_vocab`` names the revision of the IETF aipref vocabulary the decisions applied to
+    Content-Usage (``draft-ietf-aipref-vocab-08``); None in records written before 0.3.0.
     """
 
     url: str
@@ -155,6 +157,7 @@ class ReservationRecord:
     findings: tuple[Finding, ...] = ()
     schema: str = field(default=SCHEMA)
     agent_tokens: Mapping[str, str] = field(default_factory=dict)
+    aipref_vocab: str | None = None
 
     def decision(self, agent: str, purpose: Purpose | str) -> Decision:
         """The decision for ``agent`` (falls back to ``*``) and ``purpose``."""

@@ -12,6 +12,7 @@ DuckDB, pandas or Spark query it directly:
 - ``evidence``: list<struct<agent, purposes list<string>, effect, signal, source, scope, raw,
   line int32, location>>;
 - ``findings``: list<struct<code, severity, source, message, line int32, location>>.
+- ``aipref_vocab``: string, the aipref vocabulary revision applied (docs/record.md).
 
 Rows are written in row groups of ``batch_size`` records (zstd-compressed).
 """
@@ -97,6 +98,7 @@ def record_schema() -> pa.Schema:
             ("decisions", pa.map_(pa.string(), cells)),
             ("evidence", pa.list_(evidence)),
             ("findings", pa.list_(finding)),
+            ("aipref_vocab", pa.string()),
         ]
     )
 
@@ -122,6 +124,7 @@ def record_row(record: Mapping[str, Any]) -> dict[str, Any]:
         ],
         "evidence": [_pick(e, EVIDENCE_FIELDS) for e in record.get("evidence") or ()],
         "findings": [_pick(f, FINDING_FIELDS) for f in record.get("findings") or ()],
+        "aipref_vocab": record.get("aipref_vocab"),
     }
 
 

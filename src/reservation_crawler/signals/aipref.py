@@ -1,9 +1,16 @@
-"""IETF aipref usage preferences (``Content-Usage: train-ai=n, search=y``).
+"""IETF aipref usage preferences (``Content-Usage: train-ai=n, ai-use=n, search=y``).
 
-Vocabulary: draft-ietf-aipref-vocab-07 (labels ``train-ai`` and ``search``; values are the
-Tokens ``y`` / ``n``; anything else is "unknown", not an error). Attachment:
+Vocabulary: draft-ietf-aipref-vocab-08 (14 September 2026; :data:`VOCAB_REVISION`): labels
+``train-ai`` (training generative AI models, §4.1), ``ai-use`` (input to a generative AI model,
+not provided directly by the user, §4.2) and ``search`` (§4.3, which overrides the other
+categories for a use that qualifies as Search); values are the Tokens ``y`` / ``n``; anything
+else is "unknown", not an error (§6.5); unknown labels are ignored (§6.4). Attachment:
 draft-ietf-aipref-attach-05 (HTTP header field, and a robots.txt rule with an optional path).
 The value is an RFC 9651 Dictionary, parsed with ``http-sf``.
+
+Labels of earlier revisions (-01 ... -07) are ignored by vocab-08; we also read them, as the
+revision that defined them did, into :attr:`ContentUsage.legacy` -- only for categories the
+current labels leave unknown (docs/record.md, "Content-Usage labels of earlier drafts").
 """
 
 from __future__ import annotations
@@ -19,25 +26,56 @@ from reservation_crawler.signals.patterns import PathPattern, compile_pattern
 
 __all__ = [
     "KNOWN_LABELS",
+    "LEGACY_LABELS",
+    "VOCAB_REVISION",
     "ContentUsage",
+    "LegacyLabel",
     "combine_content_usages",
     "parse_content_usage",
     "split_robots_content_usage",
 ]
 
-KNOWN_LABELS = ("train-ai", "search")
-# Labels of earlier drafts (vocab-01 .. -04), recognised only to explain why they are ignored.
-_LEGACY_LABELS = {
-    "tdm": "-01",
-    "ai": "-01",
-    "genai": "-01",
-    "inference": "-01",
-    "all": "-02",
-    "train-genai": "-02/-03",
-    "ai-use": "-02",
-    "bots": "-03/-04",
-    "ai-output": "-04",
-}
+# The revision of the vocabulary this module implements; every record names it (aipref_vocab).
+VOCAB_REVISION = "draft-ietf-aipref-vocab-08"
+KNOWN_LABELS = ("train-ai", "ai-use", "search")  # vocab-08 §4, Table 1
+_ALL_CATEGORIES = KNOWN_LABELS
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyLabel:
+    """A label of an earlier vocabulary revision and the vocab-08 categories it covered.
+
+    ``rank``: how general it was in its revision's hierarchy (0 = a leaf). Those revisions let a
+    more specific category's statement win over its parent's (vocab-01 §7, -02 §7, -03/-04 §5:
+    an unstated category falls back to its parent), so within one value the lowest rank wins.
+    """
+
+    revisions: str
+    meaning: str
+    categories: tuple[str, ...]
+    rank: int
+
+
+# Every label of vocab-01 ... -07 that vocab-08 no longer has (signals.md §6.1; the revisions'
+# own texts, ietf-wg-aipref/drafts tags draft-ietf-aipref-vocab-01 ... -07). train-ai, search
+# and ai-use (-02) kept their labels and are read as vocab-08 defines them.
+LEGACY_LABELS: Mapping[str, LegacyLabel] = MappingProxyType(
+    {
+        "tdm": LegacyLabel("-01", "text and data mining (all automated use)", _ALL_CATEGORIES, 2),
+        "all": LegacyLabel("-02", "automated processing (all uses)", _ALL_CATEGORIES, 2),
+        "bots": LegacyLabel("-03/-04", "automated processing (all uses)", _ALL_CATEGORIES, 2),
+        "ai": LegacyLabel("-01", "AI training (any model)", ("train-ai",), 1),
+        "ai-output": LegacyLabel(
+            "-04",
+            "AI output (generating outputs, search results included)",
+            ("ai-use", "search"),
+            1,
+        ),
+        "genai": LegacyLabel("-01", "generative AI training", ("train-ai",), 0),
+        "train-genai": LegacyLabel("-02/-03", "generative AI training", ("train-ai",), 0),
+        "inference": LegacyLabel("-01", "input to a trained model in operation", ("ai-use",), 0),
+    }
+)
 _SOURCE = "content-usage"
 
 MALFORMED = FindingSpec(
@@ -71,11 +109,29 @@ UNKNOWN_LABEL = FindingSpec(
     source=_SOURCE,
     title="A Content-Usage label is not in the current aipref vocabulary",
     explanation=(
-        "The aipref vocabulary defines train-ai and search. Labels of earlier drafts (ai, tdm, "
-        "train-genai, ai-use, bots...) and other keys are ignored, as the draft requires."
+        "The aipref vocabulary (draft-ietf-aipref-vocab-08) defines train-ai, ai-use and search "
+        "and requires other labels to be ignored. Labels of earlier drafts (tdm, ai, genai, "
+        "inference, all, train-genai, bots, ai-output) are still read as their draft defined "
+        "them, but only for a category the current labels leave unknown, and the evidence says "
+        "so; any other key is ignored."
     ),
-    fix="Use train-ai and/or search.",
+    fix="Use train-ai, ai-use and search (bots=n becomes train-ai=n, ai-use=n, search=n).",
     example="Content-Usage: ai=n",
+)
+SEARCH_OVERRIDE = FindingSpec(
+    code="content-usage.search-override",
+    severity=Severity.INFO,
+    source=_SOURCE,
+    title="search=y also allows training and AI use inside a search application",
+    explanation=(
+        "In draft-ietf-aipref-vocab-08 (§4.3) Search overrides the other categories: a use that "
+        "qualifies as Search (it links to the content where it was found and shows excerpts "
+        "only to help judge relevance, no generated summaries) is governed by the search "
+        "preference alone, including training and using models inside that search application. "
+        "train-ai=n or ai-use=n still reserve every use that is not Search."
+    ),
+    fix="If search engines must not train on the content either, write search=n as well.",
+    example="Content-Usage: train-ai=n, search=y",
 )
 DUPLICATE_LABEL = FindingSpec(
     code="content-usage.duplicate-label",
@@ -95,7 +151,12 @@ _TOKENS = {"y": True, "n": False}
 
 @dataclass(frozen=True, slots=True)
 class ContentUsage:
-    """One Content-Usage header value or robots.txt rule."""
+    """One Content-Usage header value or robots.txt rule.
+
+    ``values``: the vocab-08 reading (label -> allowed), exactly as the draft specifies.
+    ``legacy``: categories the current labels leave unknown, read from labels of earlier
+    revisions: category -> (allowed, the label that said it).
+    """
 
     raw: str
     line: int | None
@@ -103,6 +164,7 @@ class ContentUsage:
     path: PathPattern | None = None
     values: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
     findings: tuple[Finding, ...] = ()
+    legacy: Mapping[str, tuple[bool, str]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def split_robots_content_usage(value: str) -> tuple[str | None, str]:
@@ -151,20 +213,28 @@ def parse_content_usage(
             )
         )
     assert isinstance(parsed, dict)
+    legacy_said: dict[str, bool] = {}
     for label, member in parsed.items():
         item = member[0] if isinstance(member, tuple) else member
+        # §6.5: only the Tokens y and n state a preference; parameters are ignored (§6.5.2).
+        allowed = _TOKENS.get(str(item)) if isinstance(item, http_sf.Token) else None
         if label not in KNOWN_LABELS:
             findings.append(
                 UNKNOWN_LABEL(_unknown_label_message(label), line=line, location=location)
             )
+            if label in LEGACY_LABELS and allowed is not None:
+                legacy_said[label] = allowed
             continue
-        allowed = _TOKENS.get(str(item)) if isinstance(item, http_sf.Token) else None
         if allowed is None:
             findings.append(
                 INVALID_VALUE(_invalid_value_message(label, item), line=line, location=location)
             )
             continue
         values[label] = allowed
+    if values.get("search") and not all(values.get(label, True) for label in KNOWN_LABELS):
+        findings.append(
+            SEARCH_OVERRIDE(_search_override_message(values), line=line, location=location)
+        )
     return ContentUsage(
         raw=value,
         line=line,
@@ -172,7 +242,28 @@ def parse_content_usage(
         path=compile_pattern(path) if path is not None else None,
         values=MappingProxyType(values),
         findings=tuple(findings),
+        legacy=MappingProxyType(_read_legacy(legacy_said, values)),
     )
+
+
+def _read_legacy(
+    said: Mapping[str, bool], current: Mapping[str, bool]
+) -> dict[str, tuple[bool, str]]:
+    """The categories ``current`` leaves unknown, from earlier labels: per category the most
+    specific label that covers it (lowest rank); at equal rank the most restrictive value."""
+    out: dict[str, tuple[bool, str]] = {}
+    for category in KNOWN_LABELS:
+        if category in current:
+            continue
+        covering = [
+            (LEGACY_LABELS[label].rank, allowed, label)
+            for label, allowed in said.items()
+            if category in LEGACY_LABELS[label].categories
+        ]
+        if covering:
+            _rank, allowed, label = min(covering)  # False < True: n wins a tie
+            out[category] = (allowed, label)
+    return out
 
 
 def combine_content_usages(usages: Iterable[ContentUsage]) -> dict[str, bool]:
@@ -196,13 +287,22 @@ def _malformed_message(text: str, error: Exception) -> str:
 
 
 def _unknown_label_message(label: str) -> str:
-    draft = _LEGACY_LABELS.get(label)
-    if draft is not None:
+    legacy = LEGACY_LABELS.get(label)
+    if legacy is not None:
         return (
-            f"Content-Usage label {label!r} is from aipref vocabulary draft {draft}; the current "
-            "vocabulary has train-ai and search only, so it is ignored"
+            f"Content-Usage label {label!r} is from aipref vocabulary draft {legacy.revisions} "
+            f"({legacy.meaning}); {VOCAB_REVISION} ignores it; read as "
+            f"{', '.join(legacy.categories)} where the current labels say nothing"
         )
-    return f"unknown Content-Usage label {label!r} ignored (known: train-ai, search)"
+    return f"unknown Content-Usage label {label!r} ignored (known: train-ai, ai-use, search)"
+
+
+def _search_override_message(values: Mapping[str, bool]) -> str:
+    denied = ", ".join(f"{label}=n" for label in KNOWN_LABELS if values.get(label) is False)
+    return (
+        f"search=y overrides {denied} for uses that qualify as Search ({VOCAB_REVISION} §4.3); "
+        "other uses stay reserved"
+    )
 
 
 def _invalid_value_message(label: str, item: object) -> str:

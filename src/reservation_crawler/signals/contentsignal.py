@@ -2,8 +2,12 @@
 
 The same value syntax appears as a robots.txt line inside a user-agent group and as an HTTP
 response header. Keys: ``search``, ``ai-input``, ``ai-train``; values ``yes`` / ``no``; an
-omitted key neither grants nor restricts (contentsignals.org policy text). There is no formal
-grammar, so we read ``key=value`` entries separated by commas, and report every deviation.
+omitted key neither grants nor restricts (contentsignals.org policy text). Since 2026 also
+``use=immediate|reference|full``: "how AI systems may consume the content", the maximum level of
+use, ordered immediate < reference < full (Cloudflare changelog 2026-08-31 "Crawl endpoint now
+respects the Content Signals use directive"; the managed robots.txt emits
+``search=yes,ai-train=no,use=reference``). There is no formal grammar, so we read ``key=value``
+entries separated by commas, keep unknown keys verbatim, and report every deviation.
 """
 
 from __future__ import annotations
@@ -16,12 +20,17 @@ from reservation_crawler.model.findings import Finding, FindingSpec, Severity
 
 __all__ = [
     "KNOWN_KEYS",
+    "USE_KEY",
+    "USE_LEVELS",
     "ContentSignal",
     "combine_content_signals",
+    "more_restrictive_use",
     "parse_content_signal",
 ]
 
-KNOWN_KEYS = ("search", "ai-input", "ai-train")
+KNOWN_KEYS = ("search", "ai-input", "ai-train")  # the yes/no keys
+USE_KEY = "use"
+USE_LEVELS = ("immediate", "reference", "full")  # least to most permissive
 _VALUES = {"yes": True, "no": False}
 _SOURCE = "content-signal"
 
@@ -41,11 +50,12 @@ UNKNOWN_KEY = FindingSpec(
     code="content-signal.unknown-key",
     severity=Severity.INFO,
     source=_SOURCE,
-    title="A Content-Signal key is not one of search, ai-input, ai-train",
+    title="A Content-Signal key is not one of search, ai-input, ai-train, use",
     explanation=(
-        "The Content Signals Policy defines the keys search, ai-input and ai-train. Other keys "
-        "(for example ai-inference, or Cloudflare's later use=reference) are recorded but carry "
-        "no defined meaning, so no decision is based on them."
+        "The Content Signals Policy defines the keys search, ai-input and ai-train, and "
+        "Cloudflare added use (immediate, reference or full). Other keys (for example "
+        "ai-inference) are kept verbatim as evidence but carry no defined meaning, so no "
+        "decision is based on them."
     ),
     fix="Use search, ai-input or ai-train (ai-input covers answer-time use such as RAG).",
     example="Content-Signal: ai-inference=no",
@@ -75,6 +85,20 @@ NOT_LOWERCASE = FindingSpec(
     fix="Write keys and values in lower case.",
     example="Content-Signal: AI-Train=No",
 )
+INVALID_USE = FindingSpec(
+    code="content-signal.invalid-use",
+    severity=Severity.WARNING,
+    source=_SOURCE,
+    title="A Content-Signal use value is not immediate, reference or full",
+    explanation=(
+        "use states the most an AI system may do with the content: immediate (read it for the "
+        "task at hand, store and reuse nothing), reference (index it, quote short excerpts, link "
+        "back) or full (summarise, reproduce, train). Any other value is ignored, so no limit "
+        "is read."
+    ),
+    fix="Write use=immediate, use=reference or use=full.",
+    example="Content-Signal: search=yes, use=partial",
+)
 CONFLICTING_VALUES = FindingSpec(
     code="content-signal.conflicting-values",
     severity=Severity.WARNING,
@@ -99,6 +123,8 @@ class ContentSignal:
     location: str | None
     values: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
     findings: tuple[Finding, ...] = ()
+    use: str | None = None  # one of USE_LEVELS (the most restrictive given), or None
+    unknown: tuple[str, ...] = ()  # entries with keys we do not know, verbatim ("ai-inference=yes")
 
 
 def parse_content_signal(
@@ -107,6 +133,8 @@ def parse_content_signal(
     """Read one ``Content-Signal`` value; never raises, reports problems as findings."""
     values: dict[str, bool] = {}
     findings: list[Finding] = []
+    use: str | None = None
+    unknown: list[str] = []
     text = value.strip()
     if not text:
         findings.append(MALFORMED("empty Content-Signal value", line=line, location=location))
@@ -132,8 +160,12 @@ def parse_content_signal(
                     location=location,
                 )
             )
+        if lower_key == USE_KEY:
+            use = _read_use(use, lower_value, entry, line, location, findings)
+            continue
         known = lower_key in KNOWN_KEYS
         if not known:
+            unknown.append(entry)
             findings.append(
                 UNKNOWN_KEY(_unknown_key_message(lower_key), line=line, location=location)
             )
@@ -163,7 +195,48 @@ def parse_content_signal(
         location=location,
         values=MappingProxyType(values),
         findings=tuple(findings),
+        use=use,
+        unknown=tuple(unknown),
     )
+
+
+def _read_use(
+    previous: str | None,
+    level: str,
+    entry: str,
+    line: int | None,
+    location: str | None,
+    findings: list[Finding],
+) -> str | None:
+    """The use level after ``entry``: an unknown level is reported and ignored; given twice,
+    the more restrictive one counts (as for the yes/no keys)."""
+    if level not in USE_LEVELS:
+        findings.append(
+            INVALID_USE(
+                f"Content-Signal {entry!r}: expected immediate, reference or full; ignored",
+                line=line,
+                location=location,
+            )
+        )
+        return previous
+    if previous is not None and previous != level:
+        findings.append(
+            CONFLICTING_VALUES(
+                f"Content-Signal key 'use' is given {previous} and {level}; reading the more "
+                "restrictive",
+                line=line,
+                location=location,
+            )
+        )
+        return more_restrictive_use(previous, level)
+    return level
+
+
+def more_restrictive_use(first: str | None, second: str | None) -> str | None:
+    """The lower of two use levels (immediate < reference < full); None when neither is given."""
+    if first is None or second is None:
+        return first if second is None else second
+    return min(first, second, key=USE_LEVELS.index)
 
 
 def combine_content_signals(signals: Iterable[ContentSignal]) -> dict[str, bool]:
@@ -176,11 +249,6 @@ def combine_content_signals(signals: Iterable[ContentSignal]) -> dict[str, bool]
 
 
 def _unknown_key_message(key: str) -> str:
-    if key == "use":
-        return (
-            "Content-Signal key 'use' (Cloudflare's reference/full consumption level) is not "
-            "part of the Content Signals Policy; recorded, not interpreted"
-        )
     return f"unknown Content-Signal key {key!r} (known: search, ai-input, ai-train)"
 
 
