@@ -102,5 +102,4 @@ def test_every_content_usage_code_is_tested() -> None:
         "content-usage.invalid-value",
         "content-usage.unknown-label",
         "content-usage.duplicate-label",
-        "content-usage.search-override",  # tests/test_aipref_vocab08.py
     }

@@ -290,13 +290,24 @@ def test_page_meta_agent_scope(element, agent):
         '<meta name="rating" content="adult">',
         '<meta name="viewport" content="width=device-width">',
         '<meta name="og:title" content="noai">',
-        '<meta name="GPTBot" content="noai, please">',
+        '<meta name="ExampleBot" content="noai, please">',  # not a crawler we know
         '<meta property="robots" content="noai">',
     ],
 )
 def test_page_other_meta_are_not_robots_directives(element):
     signals = parse_page(URL, 200, [HTML], html_page(element))
     assert signals.robots_directives == () and signals.findings == ()
+
+
+def test_page_meta_named_for_a_registry_agent_is_read_whatever_it_holds():
+    # GPTBot is in the agents registry (data/agents.json): its tag is read, the entry that is
+    # not a directive is reported instead of the whole tag being silently ignored.
+    signals = parse_page(URL, 200, [HTML], html_page('<meta name="GPTBot" content="noai, please">'))
+    assert [(d.agent, d.token) for d in signals.robots_directives] == [
+        ("GPTBot", "noai"),
+        ("GPTBot", "please"),
+    ]
+    assert [f.code for f in signals.findings] == ["page.unknown-robots-token"]
 
 
 # --- what is read of the document ---------------------------------------------------------------

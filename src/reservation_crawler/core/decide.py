@@ -10,8 +10,13 @@ This is the only place that decides. The spider, the Checker, the middleware, th
 - TDMRep effective value (file, header, meta layers): 1 -> train-ai and ai-use reserved,
   0 -> both allowed.
 - ai.txt: the agent (or ``*``) disallowed -> train-ai reserved; explicitly allowed -> allowed.
-- noai (global or for the agent) -> train-ai and ai-use reserved; noimageai the same for images
-  (on any other response it is evidence with effect unspecified: it reserves the page's images).
+- noai / noml (global or for the agent) -> train-ai and ai-use reserved; noimageai the same for
+  images (on any other response it is evidence with effect unspecified: it reserves the page's
+  images). A search engine's own directive for its crawler only (signals/page.py
+  OPERATOR_DIRECTIVES): Bing noarchive/nocache -> train-ai, ai-use; Google nosnippet,
+  max-snippet:0 -> ai-use.
+- Content-Signal use= (a ceiling): immediate -> train-ai, ai-use, search reserved; reference ->
+  train-ai, ai-use reserved; full -> evidence only.
 - registry (docs/registry.md): a registration covering the URL or the page's bytes, for the agent
   or ``*`` -> its purposes reserved (a ``claimed`` one too, unless ``claimed_reserves`` is off).
 - Per purpose: any reserved wins, else any allowed, else unspecified (aipref vocab §"Combining").
@@ -53,7 +58,7 @@ if TYPE_CHECKING:
     from reservation_crawler.signals.aipref import ContentUsage
     from reservation_crawler.signals.aitxt import AiTxtMatch
     from reservation_crawler.signals.contentsignal import ContentSignal
-    from reservation_crawler.signals.page import PageSignals
+    from reservation_crawler.signals.page import PageSignals, RobotsDirective
     from reservation_crawler.signals.robots import RobotsExplanation
     from reservation_crawler.signals.rsl import RslContent
     from reservation_crawler.signals.tdmrep import TdmLayerValue, TdmRepRule
@@ -763,12 +768,17 @@ def _noai_rows(agent: str, page: PageSignals) -> list[_Row]:
     # kept as evidence (effect unspecified) so the record, validate and stats show it was read.
     if not page.robots_directives:
         return []  # most pages: skip building the (empty) answer, once per agent
-    rows = [(Decision.RESERVED, directive) for directive in page.ai_reservations(agent)] + [
-        (Decision.UNSPECIFIED, directive) for directive in page.image_only_reservations(agent)
-    ]
+    rows: list[tuple[tuple[Purpose, ...], Decision, RobotsDirective]] = []
+    rows.extend((AI_PURPOSES, Decision.RESERVED, d) for d in page.ai_reservations(agent))
+    rows.extend((AI_PURPOSES, Decision.UNSPECIFIED, d) for d in page.image_only_reservations(agent))
+    # A search engine's own directive (Bing noarchive/nocache, Google nosnippet/max-snippet),
+    # for that engine's crawler only; max-snippet other than 0 is evidence, effect unspecified.
+    for directive, reading, reserves in page.operator_readings(agent):
+        effect = Decision.RESERVED if reserves else Decision.UNSPECIFIED
+        rows.append((reading.purposes, effect, directive))
     return [
         _Row(
-            AI_PURPOSES,
+            purposes,
             effect,
             directive.token,
             directive.source,
@@ -777,7 +787,7 @@ def _noai_rows(agent: str, page: PageSignals) -> list[_Row]:
             None,
             directive.location,
         )
-        for effect, directive in rows
+        for purposes, effect, directive in rows
     ]
 
 

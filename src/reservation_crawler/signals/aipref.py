@@ -118,21 +118,6 @@ UNKNOWN_LABEL = FindingSpec(
     fix="Use train-ai, ai-use and search (bots=n becomes train-ai=n, ai-use=n, search=n).",
     example="Content-Usage: ai=n",
 )
-SEARCH_OVERRIDE = FindingSpec(
-    code="content-usage.search-override",
-    severity=Severity.INFO,
-    source=_SOURCE,
-    title="search=y also allows training and AI use inside a search application",
-    explanation=(
-        "In draft-ietf-aipref-vocab-08 (§4.3) Search overrides the other categories: a use that "
-        "qualifies as Search (it links to the content where it was found and shows excerpts "
-        "only to help judge relevance, no generated summaries) is governed by the search "
-        "preference alone, including training and using models inside that search application. "
-        "train-ai=n or ai-use=n still reserve every use that is not Search."
-    ),
-    fix="If search engines must not train on the content either, write search=n as well.",
-    example="Content-Usage: train-ai=n, search=y",
-)
 DUPLICATE_LABEL = FindingSpec(
     code="content-usage.duplicate-label",
     severity=Severity.INFO,
@@ -231,10 +216,6 @@ def parse_content_usage(
             )
             continue
         values[label] = allowed
-    if values.get("search") and not all(values.get(label, True) for label in KNOWN_LABELS):
-        findings.append(
-            SEARCH_OVERRIDE(_search_override_message(values), line=line, location=location)
-        )
     return ContentUsage(
         raw=value,
         line=line,
@@ -295,14 +276,6 @@ def _unknown_label_message(label: str) -> str:
             f"{', '.join(legacy.categories)} where the current labels say nothing"
         )
     return f"unknown Content-Usage label {label!r} ignored (known: train-ai, ai-use, search)"
-
-
-def _search_override_message(values: Mapping[str, bool]) -> str:
-    denied = ", ".join(f"{label}=n" for label in KNOWN_LABELS if values.get(label) is False)
-    return (
-        f"search=y overrides {denied} for uses that qualify as Search ({VOCAB_REVISION} §4.3); "
-        "other uses stay reserved"
-    )
 
 
 def _invalid_value_message(label: str, item: object) -> str:

@@ -1,4 +1,5 @@
-"""What one HTTP response says: robots directives (noai / noimageai), TDMRep, usage headers, RSL.
+"""What one HTTP response says: robots directives (noai / noimageai / noml, and the search
+engines' own AI controls), TDMRep, usage headers, RSL.
 
 Reads the response headers and, for HTML, only the document's ``<head>``: an lxml target parser
 is fed the body in chunks and stopped at ``</head>`` or at the first body element, and never
@@ -20,6 +21,8 @@ from lxml import etree
 
 from reservation_crawler.errors import ReservationCrawlerError
 from reservation_crawler.model.findings import Finding, Severity, spec_maker
+from reservation_crawler.model.record import Purpose
+from reservation_crawler.signals.agents import get_agent
 from reservation_crawler.signals.aipref import ContentUsage, parse_content_usage
 from reservation_crawler.signals.contentsignal import ContentSignal, parse_content_signal
 from reservation_crawler.signals.media import MediaSignals, is_media_type, read_media
@@ -32,8 +35,11 @@ from reservation_crawler.signals.tdmrep import (
 )
 
 __all__ = [
+    "AI_TOKENS",
     "MAX_HEAD_BYTES",
+    "OPERATOR_DIRECTIVES",
     "LicenseLink",
+    "OperatorReading",
     "PageSignals",
     "RobotsDirective",
     "parse_page",
@@ -85,7 +91,10 @@ KNOWN_DIRECTIVES = frozenset(
         "noml",
     }
 )
-AI_TOKENS = frozenset({"noai", "noimageai"})
+AI_TOKENS = frozenset({"noai", "noimageai", "noml"})
+# Read as noai: train-ai and ai-use reserved (noml: "no machine learning", the spelling some
+# publishers and img2dataset users ask for; signals.md §5, §14).
+NOAI_TOKENS = frozenset({"noai", "noml"})
 # Meta names that are never crawler names, even when their content happens to be "none"/"all".
 _NOT_AGENT_META = frozenset(
     {
@@ -118,6 +127,73 @@ _WEEKDAYS = frozenset(
 _SOURCE = "page"
 
 
+@dataclass(frozen=True, slots=True)
+class OperatorReading:
+    """How one search engine documents one of its own robots directives for AI use.
+
+    It binds that operator's crawlers only (``agents``, case-folded product tokens); for any
+    other agent the directive says nothing about AI use.
+    """
+
+    operator: str
+    agents: frozenset[str]
+    purposes: tuple[Purpose, ...]  # reserved for those agents
+    meaning: str
+    source: str
+
+
+_BING_AGENTS = frozenset({"bingbot", "msnbot"})  # Bing's robots meta names
+_BING_SOURCE = (
+    "https://blogs.bing.com/webmaster/september-2023/Announcing-new-options-for-webmasters-to-"
+    "control-usage-of-their-content-in-Bing-Chat (2023-09)"
+)
+_GOOGLE_AGENTS = frozenset({"googlebot"})
+_GOOGLE_SOURCE = (
+    "https://developers.google.com/search/docs/crawling-indexing/robots-meta-tag (nosnippet, "
+    "max-snippet: also AI Overviews and AI Mode, since 2025-03)"
+)
+_BING_AI = (Purpose.TRAIN_AI, Purpose.AI_USE)
+# The search engines' own AI readings of search directives (docs/record.md, "Search engines'
+# own directives"). max-snippet reserves only as max-snippet:0 (Google: "equivalent to
+# nosnippet"); another length only limits excerpts and is kept as evidence.
+OPERATOR_DIRECTIVES: Mapping[str, OperatorReading] = MappingProxyType(
+    {
+        "noarchive": OperatorReading(
+            "Microsoft Bing",
+            _BING_AGENTS,
+            _BING_AI,
+            "not used in Bing Chat / Copilot answers, not used to train Microsoft's generative "
+            "models (the page stays in Bing search)",
+            _BING_SOURCE,
+        ),
+        "nocache": OperatorReading(
+            "Microsoft Bing",
+            _BING_AGENTS,
+            _BING_AI,
+            "only the URL, title and snippet may be shown in Copilot answers or used to train "
+            "Microsoft's generative models (the page stays in Bing search)",
+            _BING_SOURCE,
+        ),
+        "nosnippet": OperatorReading(
+            "Google",
+            _GOOGLE_AGENTS,
+            (Purpose.AI_USE,),
+            "no snippet in Google Search, and not used as direct input for AI Overviews and "
+            "AI Mode (training is Google-Extended's robots.txt group)",
+            _GOOGLE_SOURCE,
+        ),
+        "max-snippet": OperatorReading(
+            "Google",
+            _GOOGLE_AGENTS,
+            (Purpose.AI_USE,),
+            "max-snippet:0 is nosnippet; another length limits the excerpts Google Search and "
+            "its AI features show",
+            _GOOGLE_SOURCE,
+        ),
+    }
+)
+
+
 _spec = spec_maker(_SOURCE)
 
 
@@ -140,6 +216,18 @@ UNKNOWN_ROBOTS_TOKEN = _spec(
     "directives (noindex, nofollow, noarchive, nosnippet, max-snippet...) and noai, noimageai.",
     "Check the spelling; robots directives are separated by commas, not semicolons.",
     '<meta name="robots" content="noindex; nofollow">',
+)
+SEARCH_ENGINE_AI_CONTROL = _spec(
+    "search-engine-ai-control",
+    Severity.INFO,
+    "a search engine's own directive limits its AI use of the page, for its crawler only",
+    "Bing reads noarchive and nocache, and Google nosnippet and max-snippet:0, as limits on "
+    "using the page in their AI answers (and, for Bing, in training its generative models). "
+    "They bind that search engine's crawler (bingbot, Googlebot) only: the record shows them "
+    "as evidence for that agent, and other AI crawlers are not bound by them.",
+    "To reserve AI use for every crawler, add noai (or robots.txt groups, Content-Usage or "
+    "TDMRep); keep the search directive for the search engine it addresses.",
+    '<meta name="robots" content="noarchive">',
 )
 MISSPELLED_AI_TOKEN = _spec(
     "misspelled-ai-token",
@@ -285,14 +373,34 @@ class PageSignals:
         )
 
     def ai_reservations(self, agent: str) -> tuple[RobotsDirective, ...]:
-        """The noai directives for ``agent`` ("*": global ones only), plus noimageai when the
-        response is an image: each reserves train-ai and ai-use."""
+        """The noai / noml directives for ``agent`` ("*": global ones only), plus noimageai
+        when the response is an image: each reserves train-ai and ai-use."""
         return tuple(
             d
             for d in self.robots_directives
-            if (d.token == "noai" or (d.token == "noimageai" and self.is_image))
+            if (d.token in NOAI_TOKENS or (d.token == "noimageai" and self.is_image))
             and d.applies_to(agent)
         )
+
+    def operator_readings(
+        self, agent: str
+    ) -> tuple[tuple[RobotsDirective, OperatorReading, bool], ...]:
+        """The search-engine directives that bind ``agent`` (:data:`OPERATOR_DIRECTIVES`):
+        (directive, reading, whether it reserves the reading's purposes). Empty for ``*`` and
+        for every agent the operator does not run."""
+        folded = agent.casefold()
+        out = []
+        for directive in self.robots_directives:
+            reading = OPERATOR_DIRECTIVES.get(directive.token)
+            if reading is None or folded not in reading.agents or not directive.applies_to(agent):
+                continue
+            out.append((directive, reading, _operator_reserves(directive)))
+        return tuple(out)
+
+
+def _operator_reserves(directive: RobotsDirective) -> bool:
+    """max-snippet reserves only as max-snippet:0 (Google); the other directives always."""
+    return directive.token != "max-snippet" or (directive.value or "").strip() == "0"
 
 
 # --- entry point --------------------------------------------------------------------------------
@@ -368,9 +476,19 @@ def parse_page(
                     )
                 )
 
+    for directive in directives:
+        reading = OPERATOR_DIRECTIVES.get(directive.token)
+        if reading is not None and _operator_reserves(directive):
+            findings.append(
+                SEARCH_ENGINE_AI_CONTROL(
+                    f"{directive.location}: {directive.raw!r} is read by {reading.operator} as: "
+                    f"{reading.meaning}; it binds {', '.join(sorted(reading.agents))} only",
+                    location=directive.location,
+                )
+            )
     if not is_image:
         # Beside a noai for the same agents it says nothing more: no finding (the common pair).
-        noai_scopes = {d.agent.casefold() for d in directives if d.token == "noai"}
+        noai_scopes = {d.agent.casefold() for d in directives if d.token in NOAI_TOKENS}
         for directive in directives:
             if directive.token == "noimageai" and not noai_scopes & {
                 "*",
@@ -543,19 +661,27 @@ def _report_unknown_token(token: str, raw: str, location: str, findings: list[Fi
         )
 
 
+_SEARCH_ENGINE_AGENTS = frozenset().union(*(r.agents for r in OPERATOR_DIRECTIVES.values()))
+
+
 def _meta_scope(name: str, content: str) -> str | None:
     """Whom a meta tag addresses: "*" for robots, a crawler for <meta name="GPTBot">, else None.
 
-    Any meta name could be a crawler's, so a name counts as one only when it is a product
-    token, is not a well-known non-robots name, and every entry of its content is a known
-    robots directive (<meta name="GPTBot" content="noai">, <meta name="googlebot"
-    content="noindex">).
+    A name the agents registry knows (GPTBot, CCBot...) or a search engine's crawler name is a
+    crawler. Any other meta name could be a crawler's too, so it counts as one only when it is
+    a product token, is not a well-known non-robots name, and every entry of its content is a
+    known robots directive (<meta name="ExampleBot" content="noindex">).
     """
     folded = name.strip().lower()
     if folded == "robots":
         return "*"
     if folded in _NOT_AGENT_META or not _is_product_token(name.strip()):
         return None
+    if get_agent(folded) is not None or folded in _SEARCH_ENGINE_AGENTS:
+        # A crawler we know by name (the agents registry, data/agents.json, or a search engine
+        # whose own directives we read): its tag is read whatever it holds, unknown entries
+        # reported (<meta name="GPTBot" content="noai, notrain">).
+        return name.strip()
     entries = [entry.strip() for entry in content.split(",") if entry.strip()]
     if not entries:
         return None
