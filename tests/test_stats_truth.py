@@ -74,6 +74,9 @@ def test_stats_families_present_equal_ground_truth(crawl):
         ("noimageai", "noimageai"),
         ("tdmrep-header", "tdmrep-header"),
         ("tdmrep-meta", "tdmrep-meta"),
+        ("noml", "noml"),
+        ("content-signal-use", "content-signal-use"),
+        ("content-usage-legacy", "content-usage-legacy"),
     ):
         present = families[family]["present"]["count"]
         publishing = sum(bool(t["families"][truth_key]) for t in reached)
@@ -112,3 +115,18 @@ def test_stats_counts_access_outcomes_as_the_ground_truth(tmp_path):
     assert got == {k: want.get(k, 0) for k in got}
     assert got["challenge"] == 4 and got["payment-required"] == 1 and got["refused"] == 1
     assert all(v["denominator"] == len(recipes) for v in report["access"]["robots.txt"].values())
+
+
+def test_stats_counts_the_search_engine_directives_the_truth_publishes(crawl):
+    """Bing's and Google's own directives bind bingbot / Googlebot only (not asked here): stats
+    counts them through their finding, page.search-engine-ai-control, on the sites publishing
+    them."""
+    truths, report = crawl
+    reached = [t for t in truths if _reached(t)]
+    publishing = sum(bool(t["families"]["search-engine-ai-control"]) for t in reached)
+    found = next(
+        (f for f in report["findings"] if f["code"] == "page.search-engine-ai-control"), None
+    )
+    counted = found["sites"]["count"] if found is not None else 0
+    assert counted <= publishing
+    assert (counted > 0) is (publishing > 0)

@@ -67,6 +67,13 @@ FAMILIES: tuple[tuple[str, str], ...] = (
     ("rsl", "RSL licence (robots.txt License:)"),
     ("rsl-xml", "RSL at /rsl.xml without License: (not applied)"),
     ("media", "media metadata (IPTC / C2PA)"),
+    ("noml", "noml"),
+    ("content-signal-use", "Content-Signal use="),
+    ("content-usage-legacy", "Content-Usage, earlier aipref labels"),
+    ("noarchive", "noarchive (Bing)"),
+    ("nocache", "nocache (Bing)"),
+    ("nosnippet", "nosnippet (Google)"),
+    ("max-snippet", "max-snippet (Google)"),
 )
 _FAMILY_LABELS = dict(FAMILIES)
 _TDMREP_LAYERS = {"tdmrep.json": "tdmrep-file", "header": "tdmrep-header", "meta": "tdmrep-meta"}

@@ -47,6 +47,8 @@ from reservation_crawler.model.record import (
 )
 from reservation_crawler.signals import tdmrep
 from reservation_crawler.signals.agents import get_agent, well_known_agents
+from reservation_crawler.signals.cloudflare import ManagedBlock, read_managed_block
+from reservation_crawler.signals.contentsignal import KNOWN_KEYS, more_restrictive_use
 from reservation_crawler.signals.robots import MAX_BYTES
 from reservation_crawler.signals.rsl import NOT_RSL as RSL_NOT_RSL
 from reservation_crawler.signals.rsl import RslDocument, parse_rsl
@@ -143,6 +145,33 @@ REFERENCES_SKIPPED = FindingSpec(
         "shared policy where possible, and serve the documents quickly."
     ),
     example="a tdmrep.json with 20,000 rules, each naming its own tdm-policy URL",
+)
+
+CLOUDFLARE_MANAGED_CONFLICT = FindingSpec(
+    code="robots.cloudflare-managed-conflict",
+    severity=Severity.WARNING,
+    source="robots",
+    title="Cloudflare's managed robots.txt block contradicts the site's own lines",
+    explanation=(
+        "With managed robots.txt on, Cloudflare prepends its own block (between '# BEGIN "
+        "Cloudflare Managed content' and '# END Cloudflare Managed Content'): a User-agent: * "
+        "group with Content-Signal: search=yes,ai-train=no,use=reference and Disallow: / groups "
+        "for AI crawlers. RFC 9309 reads it as part of the file, so: a crawler the block names "
+        "has a group of its own, which replaces the * group (§2.2.1) -- the site's * "
+        "Content-Signal never reaches it and, disallowed, every purpose is reserved; the site's "
+        "own group for the same crawler is merged with the block's, and Allow: / beats the "
+        "equally long Disallow: / (§2.2.2); two Content-Signal lines for * combine, the most "
+        "restrictive value winning. The message says which case applies and what wins."
+    ),
+    fix=(
+        "Decide in one place: turn off managed robots.txt (or 'Block AI bots') in the "
+        "Cloudflare dashboard if the site's own lines say what you mean, or remove the lines "
+        "of your own file that contradict the block."
+    ),
+    example=(
+        "managed 'User-agent: GPTBot / Disallow: /' above your own 'User-agent: * / "
+        "Content-Signal: ai-train=yes'"
+    ),
 )
 
 VALIDATOR_FINDINGS = (
@@ -790,6 +819,7 @@ def build_report(
         references.append(reference)
         extra.extend((f, ()) for f in found)
 
+    extra.extend((f, ()) for f in cloudflare_managed_conflicts(policy))
     merged = _merge_conflicts(conflicts)
     # "Could not be reached": no HTTP response at all, neither for robots.txt nor for a page.
     reachable = policy.robots_file.source.status is not None or any(
@@ -808,6 +838,105 @@ def build_report(
         conflicts=tuple(merged),
         findings=tuple(_report_findings(policy, records, extra, merged)),
     )
+
+
+def cloudflare_managed_conflicts(policy: OriginPolicy) -> list[Finding]:
+    """Where Cloudflare's managed block and the site's own robots.txt lines disagree, and
+    which one wins (RFC 9309 group selection and merging; Content-Signal combining)."""
+    robots_txt = policy.robots
+    if robots_txt is None:
+        return []
+    block = read_managed_block(robots_txt, _text_lines(policy.robots_file.body))
+    if block is None:
+        return []
+    location = policy.robots_file.source.url
+    return [
+        CLOUDFLARE_MANAGED_CONFLICT(message, line=line, location=location)
+        for line, message in (
+            *_own_signal_never_read(block),
+            *_own_allow_wins(block),
+            *_star_signals_combined(block),
+        )
+    ]
+
+
+def _blocked_names(block: ManagedBlock) -> str:
+    return _names(list(dict.fromkeys(agent for agent, _line in block.blocked)))
+
+
+def _own_signal_never_read(block: ManagedBlock) -> list[tuple[int, str]]:
+    """The site's * Content-Signal grants a use; crawlers the block disallows never read it."""
+    out = []
+    for own in block.own_signals:
+        granted = [f"{key}=yes" for key, allowed in own.signal.values.items() if allowed]
+        if own.signal.use == "full":
+            granted.append("use=full")
+        if "*" not in own.agents or not granted or not block.blocked:
+            continue
+        out.append(
+            (
+                own.signal.line or block.end,
+                f"your Content-Signal (line {own.signal.line}) grants {', '.join(granted)} to "
+                f"every crawler, but Cloudflare's managed block (lines {block.begin}-{block.end}) "
+                f"disallows {_blocked_names(block)}: the Disallow wins for them. A group naming a "
+                "crawler replaces the * group (RFC 9309 §2.2.1), so they never read your line, "
+                "and a disallowed URL has every purpose reserved",
+            )
+        )
+    return out
+
+
+def _own_allow_wins(block: ManagedBlock) -> list[tuple[int, str]]:
+    """The site's own group allows / to a crawler the block disallows: merged, Allow wins."""
+    return [
+        (
+            line,
+            f"your group for {agent} (line {line}: {rule}) is merged with Cloudflare's managed "
+            f"'Disallow: /' for it (RFC 9309 §2.2.1 merges groups naming the same crawler); the "
+            f"two rules are equally long and Allow wins (§2.2.2): {agent} may crawl, the "
+            "managed block has no effect for it",
+        )
+        for agent, line, rule in block.own_allows
+    ]
+
+
+def _star_signals_combined(block: ManagedBlock) -> list[tuple[int, str]]:
+    """Managed and own Content-Signal lines for * that disagree: the most restrictive wins."""
+    out = []
+    for managed in block.managed_signals:
+        if "*" not in managed.agents:
+            continue
+        for own in block.own_signals:
+            if "*" not in own.agents:
+                continue
+            differ = [
+                f"{key}: managed {_yes_no(managed.signal.values[key])}, yours "
+                f"{_yes_no(own.signal.values[key])} -> no"
+                for key in KNOWN_KEYS
+                if key in managed.signal.values
+                and key in own.signal.values
+                and managed.signal.values[key] != own.signal.values[key]
+            ]
+            if managed.signal.use and own.signal.use and managed.signal.use != own.signal.use:
+                winner = more_restrictive_use(managed.signal.use, own.signal.use)
+                differ.append(
+                    f"use: managed {managed.signal.use}, yours {own.signal.use} -> {winner}"
+                )
+            if differ:
+                out.append(
+                    (
+                        own.signal.line or block.end,
+                        f"Cloudflare's managed Content-Signal (line {managed.signal.line}) and "
+                        f"yours (line {own.signal.line}) both apply to every crawler without a "
+                        "group of its own (the * groups merge); the most restrictive value "
+                        f"wins: {'; '.join(differ)}",
+                    )
+                )
+    return out
+
+
+def _yes_no(allowed: bool) -> str:
+    return "yes" if allowed else "no"
 
 
 def _references_skipped(named: int, skipped: Sequence[str]) -> Finding:

@@ -338,7 +338,11 @@ class SiteRenderer:
             text.append(CLOUDFLARE_PREAMBLE)
         for verb, path in spec.get("orphan_rules") or ():
             text.append(f"{verb.capitalize()}: {path}")  # before any user-agent: in no group
-        for group in spec.get("groups") or ():
+        managed = spec.get("managed_groups")  # Cloudflare's block: its groups, then END
+        for index, group in enumerate(spec.get("groups") or ()):
+            if managed is not None and index == managed:
+                text.append("# END Cloudflare Managed Content")
+                text.append("")
             text.extend(_group_lines(group))
             text.append("")
         for url in spec.get("license") or ():

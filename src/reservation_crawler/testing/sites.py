@@ -389,6 +389,43 @@ _kind("content-signal-robots", "Cloudflare Content-Signal lines in robots.txt gr
                 preamble="cloudflare",
             )
         },
+        # Cloudflare's managed robots.txt as served in 2026 (use=reference; BEGIN ... END), above
+        # the site's own lines that contradict it: a * Content-Signal granting ai-train (never
+        # read by the blocked agents, whose own group replaces *) and an own Allow: / for
+        # GPTBot (merged with the managed Disallow: /; equally long, Allow wins, RFC 9309).
+        "cloudflare-managed-2026": lambda rng, c: {
+            "robots": robots(
+                group(
+                    ["*"], [("allow", "/")], content_signal="search=yes,ai-train=no,use=reference"
+                ),
+                *(_block([a]) for a in ("CCBot", "ClaudeBot", "GPTBot")),
+                group(["*"], [("allow", "/")], content_signal="ai-train=yes, ai-input=yes"),
+                group(["GPTBot"], [("allow", "/")]),
+                preamble="cloudflare",
+                managed_groups=4,
+            )
+        },
+        # use= levels (Cloudflare, 2026): immediate < reference < full.
+        "use-reference": lambda rng, c: {
+            "robots": robots(
+                group(
+                    ["*"], [("allow", "/")], content_signal="search=yes,ai-train=no,use=reference"
+                )
+            )
+        },
+        "use-immediate": lambda rng, c: {
+            "robots": robots(group(["*"], [("allow", "/")], content_signal="use=immediate"))
+        },
+        # use=full limits nothing; an unknown key is kept as evidence, decides nothing.
+        "use-full-unknown-key": lambda rng, c: {
+            "robots": robots(
+                group(
+                    ["*"],
+                    [("allow", "/")],
+                    content_signal="ai-input=yes, use=full, ai-inference=no",
+                )
+            )
+        },
         # Content-Signal does not apply where the group may not crawl.
         "on-disallowed-path": lambda rng, c: {
             "robots": robots(
@@ -446,6 +483,22 @@ _kind("content-usage-robots", "IETF aipref Content-Usage lines in robots.txt")(
                 ALLOW_ALL,
             )
         },
+        # draft-ietf-aipref-vocab-08: ai-use; search=y is not limited by train-ai/ai-use=n.
+        "vocab-08": lambda rng, c: {
+            "robots": robots(
+                group(
+                    ["*"],
+                    [("allow", "/")],
+                    content_usage=[(None, "train-ai=n, ai-use=n, search=y")],
+                )
+            )
+        },
+        # A -03/-04 label: bots=n covers every category the current labels leave unknown.
+        "legacy-bots": lambda rng, c: {
+            "robots": robots(
+                group(["*"], [("allow", "/")], content_usage=[(None, "bots=n, search=y")])
+            )
+        },
     }
 )
 
@@ -467,6 +520,16 @@ _kind("content-usage-header", "Content-Usage response header (RFC 9651 dictionar
         "string-value": lambda rng, c: {
             "robots": robots(ALLOW_ALL),
             "headers": {"html": [["Content-Usage", 'train-ai="n"']]},
+        },
+        "ai-use-n": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "headers": {"html": [["Content-Usage", "ai-use=n"]]},
+        },
+        # -01 labels: ai (training) and inference (answer-time input), read because the
+        # current labels say nothing about those categories.
+        "legacy-labels": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "headers": {"html": [["Content-Usage", "ai=n, inference=y"]]},
         },
     }
 )
@@ -691,6 +754,47 @@ _kind("noai", "noai / noimageai in meta robots and X-Robots-Tag")(
         "noimageai-meta": lambda rng, c: {
             "robots": robots(ALLOW_ALL),
             "meta": {"html": [["robots", "noimageai"]]},
+        },
+        # noml is read as noai.
+        "noml-meta": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "meta": {"html": [["robots", "noml"]]},
+        },
+        "noml-header": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "headers": {"all": [["X-Robots-Tag", "noml"]]},
+        },
+        # A meta tag named for a registry agent, with an entry that is no directive: read.
+        "registry-agent-meta": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "meta": {"html": [["ClaudeBot", "noml, notrain"], ["CCBot", "nofollow"]]},
+        },
+    }
+)
+
+_kind("search-engine", "Bing's and Google's own AI readings of robots directives")(
+    {
+        # Bing: noarchive / nocache -> not in Copilot answers, not for training (bingbot only).
+        "bing-noarchive": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "meta": {"html": [["robots", "noarchive"]]},
+        },
+        "bing-nocache-scoped": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "headers": {"html": [["X-Robots-Tag", "bingbot: nocache"]]},
+        },
+        # Google: nosnippet / max-snippet:0 -> no direct input to AI Overviews (Googlebot only).
+        "google-nosnippet": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "meta": {"html": [["googlebot", "nosnippet"]]},
+        },
+        "google-max-snippet-0": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "headers": {"all": [["X-Robots-Tag", "max-snippet:0"]]},
+        },
+        "google-max-snippet-50": lambda rng, c: {
+            "robots": robots(ALLOW_ALL),
+            "meta": {"html": [["robots", "max-snippet:50"]]},
         },
     }
 )

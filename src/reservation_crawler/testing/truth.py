@@ -33,7 +33,35 @@ RESERVED, ALLOWED, UNSPECIFIED = "reserved", "allowed", "unspecified"
 AI_PURPOSES = ("train-ai", "ai-use")
 MAX_ROBOTS_REDIRECTS = 5  # RFC 9309 §2.3.1.2; more is unreachable in the project's table
 CONTENT_SIGNAL_PURPOSES = {"ai-train": "train-ai", "ai-input": "ai-use", "search": "search"}
-CONTENT_USAGE_PURPOSES = {"train-ai": "train-ai", "search": "search"}
+CONTENT_USAGE_PURPOSES = {"train-ai": "train-ai", "ai-use": "ai-use", "search": "search"}
+# Labels of aipref vocab-01 ... -07 (signals.md §6.1): (purposes, generality). Within one value
+# the most specific label stating a purpose decides it, and only when no current label does.
+LEGACY_USAGE_LABELS = {
+    "tdm": (("train-ai", "ai-use", "search"), 2),
+    "all": (("train-ai", "ai-use", "search"), 2),
+    "bots": (("train-ai", "ai-use", "search"), 2),
+    "ai": (("train-ai",), 1),
+    "ai-output": (("ai-use", "search"), 1),
+    "genai": (("train-ai",), 0),
+    "train-genai": (("train-ai",), 0),
+    "inference": (("ai-use",), 0),
+}
+# Cloudflare Content-Signal use= (2026): what each level rules out (a ceiling, never a grant).
+USE_LEVEL_RESERVES = {
+    "immediate": ("train-ai", "ai-use", "search"),
+    "reference": ("train-ai", "ai-use"),
+    "full": (),
+}
+NOAI_TOKENS = ("noai", "noml")
+# Search engines' own AI readings, for their crawler only: token -> (agents, purposes).
+# Bing (blogs.bing.com, Sept 2023): noarchive / nocache. Google (robots meta spec): nosnippet,
+# max-snippet:0.
+OPERATOR_TOKENS = {
+    "noarchive": (("bingbot", "msnbot"), ("train-ai", "ai-use")),
+    "nocache": (("bingbot", "msnbot"), ("train-ai", "ai-use")),
+    "nosnippet": (("googlebot",), ("ai-use",)),
+    "max-snippet": (("googlebot",), ("ai-use",)),
+}
 # robots meta / X-Robots-Tag directives that contain a colon themselves (signals.md §5).
 _COLON_DIRECTIVES = {"unavailable_after", "max-snippet", "max-image-preview", "max-video-preview"}
 _NOT_AGENT_META = {"tdm-reservation", "tdm-policy", "viewport", "description", "generator"}
@@ -140,6 +168,44 @@ def parse_content_signal(raw: str) -> dict[str, bool]:
 
 def parse_content_usage(raw: str) -> dict[str, bool]:
     """An RFC 9651 dictionary of y/n tokens; a key that does not parse voids the whole field."""
+    members = _usage_members(raw)
+    return {
+        k: v == "y" for k, v in members.items() if k in CONTENT_USAGE_PURPOSES and v in ("y", "n")
+    }
+
+
+def parse_legacy_usage(raw: str) -> dict[str, bool]:
+    """Purposes the current labels leave unknown, from earlier drafts' labels (most specific
+    label first; at equal generality n wins)."""
+    members = _usage_members(raw)
+    current = parse_content_usage(raw)
+    out: dict[str, bool] = {}
+    for purpose in CONTENT_USAGE_PURPOSES.values():
+        if purpose in current:
+            continue
+        stated = [
+            (LEGACY_USAGE_LABELS[label][1], value == "y")
+            for label, value in members.items()
+            if label in LEGACY_USAGE_LABELS
+            and value in ("y", "n")
+            and purpose in LEGACY_USAGE_LABELS[label][0]
+        ]
+        if stated:
+            out[purpose] = min(stated)[1]
+    return out
+
+
+def parse_use_level(raw: str) -> str | None:
+    """The most restrictive known use= level of a Content-Signal value."""
+    levels = [
+        value.strip().lower()
+        for key, sep, value in (item.strip().partition("=") for item in raw.split(","))
+        if sep and key.strip().lower() == "use" and value.strip().lower() in USE_LEVEL_RESERVES
+    ]
+    return min(levels, key=list(USE_LEVEL_RESERVES).index) if levels else None
+
+
+def _usage_members(raw: str) -> dict[str, str | None]:
     members: dict[str, str | None] = {}
     for item in raw.split(","):
         key, sep, value = item.strip().partition("=")
@@ -149,9 +215,7 @@ def parse_content_usage(raw: str) -> dict[str, bool]:
         if any(not (c.islower() or c.isdigit() or c in "_-.*") for c in key):
             return {}
         members[key] = value.split(";")[0].strip() if sep else None  # last one wins
-    return {
-        k: v == "y" for k, v in members.items() if k in CONTENT_USAGE_PURPOSES and v in ("y", "n")
-    }
+    return members
 
 
 def tdm_value(value: Any) -> int | None:
@@ -490,7 +554,13 @@ def _evaluate(
 
 
 def _content_signal_evs(raw: str, source: str, scope: str) -> list[Ev]:
-    return [
+    level = parse_use_level(raw)
+    use: list[Ev] = []
+    if level is not None:
+        limited = USE_LEVEL_RESERVES[level]
+        effect = RESERVED if limited else UNSPECIFIED
+        use.append(Ev("content-signal-use", source, scope, effect, limited, raw))
+    return use + [
         Ev(
             "content-signal",
             source,
@@ -504,7 +574,11 @@ def _content_signal_evs(raw: str, source: str, scope: str) -> list[Ev]:
 
 
 def _content_usage_evs(raw: str, source: str, scope: str) -> list[Ev]:
-    return [
+    legacy = [
+        Ev("content-usage-legacy", source, scope, ALLOWED if yes else RESERVED, (purpose,), raw)
+        for purpose, yes in parse_legacy_usage(raw).items()
+    ]
+    return legacy + [
         Ev(
             "content-usage",
             source,
@@ -694,11 +768,18 @@ def _directives(page: PageFacts) -> list[tuple[str, str, str, str]]:
 
 def _noai_evs(page: PageFacts, agent: str) -> list[Ev]:
     out = []
-    for scope, token, source, raw in _directives(page):
+    for scope, entry, source, raw in _directives(page):
         if scope != "*" and (agent == "*" or scope.lower() != agent.lower()):
             continue
-        if token == "noai" or (token == "noimageai" and page.is_image):
+        token, _sep, value = entry.partition(":")
+        token = token.strip()
+        if token in NOAI_TOKENS or (token == "noimageai" and page.is_image):
             out.append(Ev(token, source, scope, RESERVED, AI_PURPOSES, raw))
+        operator = OPERATOR_TOKENS.get(token)
+        if operator is not None and agent.lower() in operator[0]:
+            reserves = token != "max-snippet" or value.strip() == "0"
+            effect = RESERVED if reserves else UNSPECIFIED
+            out.append(Ev(token, source, scope, effect, operator[1], raw))
     return out
 
 
@@ -740,6 +821,17 @@ def _families_present(model: SiteModel) -> dict[str, Any]:
         and _published(params["aitxt_well_known"]),
         "ai.txt-dialect": (aitxt or {}).get("dialect", "spawning") if aitxt else None,
         "noai": any(t == "noai" for t, _ in tokens),
+        "noml": any(t == "noml" for t, _ in tokens),
+        "search-engine-ai-control": any(
+            t in ("noarchive", "nocache", "nosnippet", "max-snippet:0") for t, _ in tokens
+        ),
+        "content-signal-use": any(
+            g.content_signal and parse_use_level(g.content_signal) for g in groups
+        ),
+        "content-usage-legacy": any(
+            parse_legacy_usage(raw) for g in groups for _path, raw in g.content_usage
+        )
+        or any(parse_legacy_usage(v) for f in facts for v in f.header_values("content-usage")),
         "noimageai": any(t == "noimageai" for t, _ in tokens),
         "rsl": bool(robots_spec.get("license"))
         or bool(params.get("license_link_header"))
