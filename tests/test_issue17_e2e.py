@@ -146,3 +146,22 @@ def test_validate_explains_the_managed_block_and_what_wins(web):
     assert "your group for GPTBot" in allow_wins and "Allow wins (§2.2.2)" in allow_wins
     assert "ai-train: managed no, yours yes -> no" in combined
     assert finding["severity"] == "warning" and code in (0, 1)
+
+
+@pytest.mark.parametrize(
+    ("variant", "wanted"),
+    [
+        ("bing-noarchive", "noarchive for every agent: Microsoft Bing reads it as not used in"),
+        ("noml-meta", "noml for every agent: reserves AI training and AI use"),
+        ("use-reference", None),
+    ],
+)
+def test_validate_lists_each_new_signal(web, variant, wanted):
+    index = next(i for i, (_k, v) in enumerate(NEW) if v == variant)
+    _code, out = _run(["validate", "--json", "--allow-private", "--timeout", "3", web.url(index)])
+    summaries = [s["summary"] for s in json.loads(out)["signals"]]
+    lines = [line["text"] for s in json.loads(out)["signals"] for line in s["lines"]]
+    if wanted is not None:
+        assert any(summary.startswith(wanted) for summary in summaries), summaries
+    else:
+        assert "Content-Signal: search=yes,ai-train=no,use=reference" in lines

@@ -167,3 +167,20 @@ async def test_serve_answers_ai_input_for_ai_use_with_a_note(
     assert first["purpose"] == "ai-use" and "note" in first and "note" not in second
     refused = await api.get("/v1/check", params={"url": url, "purpose": "ai-inference"})
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid-purpose"
+
+
+async def test_registry_http_reads_ai_input_as_ai_use(registry_url: str, redis_url: str) -> None:
+    checker = AsyncChecker(redis_url=redis_url, allow_private=True, registry=registry_url)
+    app = create_app(checker, registry=registry_url)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        created = await client.post(
+            "/v1/registry",
+            json={"contact": "me@x.test", "kind": "origin", "target": "https://c.test",
+                  "purposes": ["ai-input", "train-ai"]},
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        shown = await client.get(f"/v1/registry/{created.json()['id']}")
+        assert shown.json()["purposes"] == ["train-ai", "ai-use"]
+    await checker.aclose()
+    app.state.registry_api.close()

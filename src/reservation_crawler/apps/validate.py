@@ -1349,7 +1349,7 @@ def _tdmrep_signals(policy: OriginPolicy) -> list[Signal]:
 
 
 def _page_signals(page: PageSignals) -> list[Signal]:
-    from reservation_crawler.signals.page import AI_TOKENS
+    from reservation_crawler.signals.page import AI_TOKENS, OPERATOR_DIRECTIVES
 
     out = []
     for values, source in ((page.tdm_header, "header"), (page.tdm_meta, "meta")):
@@ -1376,31 +1376,41 @@ def _page_signals(page: PageSignals) -> list[Signal]:
         out.append(Signal("tdmrep", source, location, summary, tuple(lines)))
     for cs in page.content_signal:
         line = SourceLine(None, f"Content-Signal: {cs.raw}")
-        summary = "Content-Signal response header: " + (
-            ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in cs.values.items())
-            or "no value read"
-        )
+        read = [f"{k}={'yes' if v else 'no'}" for k, v in cs.values.items()]
+        if cs.use is not None:
+            read.append(f"use={cs.use} (the most an AI system may do with it)")
+        read += [f"{entry} (unknown key, kept as evidence)" for entry in cs.unknown]
+        summary = "Content-Signal response header: " + (", ".join(read) or "no value read")
         out.append(Signal("content-signal", "header", cs.location or "", summary, (line,)))
     for cu in page.content_usage:
         line = SourceLine(None, f"Content-Usage: {cu.raw}")
-        summary = "Content-Usage response header: " + (
-            ", ".join(f"{k}={'y' if v else 'n'}" for k, v in cu.values.items()) or "no value read"
-        )
+        read = [f"{k}={'y' if v else 'n'}" for k, v in cu.values.items()]
+        read += [
+            f"{category} {'allowed' if v else 'reserved'} by the earlier label {label!r}"
+            for category, (v, label) in cu.legacy.items()
+        ]
+        summary = "Content-Usage response header: " + (", ".join(read) or "no value read")
         out.append(Signal("content-usage", "header", cu.location or "", summary, (line,)))
     for directive in page.robots_directives:
-        if directive.token not in AI_TOKENS:
+        reading = OPERATOR_DIRECTIVES.get(directive.token)
+        if directive.token not in AI_TOKENS and reading is None:
             continue
         whom = "every agent" if directive.agent == "*" else directive.agent
         # Whether it reserves is the one noai rule's answer (the one decide() reads).
-        if directive not in page.ai_reservations(directive.agent):
+        if reading is not None:
+            summary = (
+                f"{directive.token} for {whom}: {reading.operator} reads it as {reading.meaning}; "
+                f"binds {', '.join(sorted(reading.agents))} only"
+            )
+        elif directive not in page.ai_reservations(directive.agent):
             summary = (
                 f"noimageai for {whom}: reserves this page's images, not the page itself "
                 "(recorded as evidence, effect unspecified)"
             )
-        elif directive.token == "noai":
-            summary = f"noai for {whom}: reserves AI training and AI input"
+        elif directive.token != "noimageai":
+            summary = f"{directive.token} for {whom}: reserves AI training and AI use"
         else:
-            summary = f"noimageai for {whom} on an image: reserves AI training and AI input"
+            summary = f"noimageai for {whom} on an image: reserves AI training and AI use"
         out.append(
             Signal(
                 directive.token,
