@@ -41,8 +41,7 @@ _REACHING_SOURCES = frozenset({"robots.txt", "page"})
 _REACHING_OUTCOMES = frozenset({"ok", "absent"})
 PURPOSE_NAMES: tuple[str, ...] = tuple(str(p) for p in PURPOSES)
 # Cells under an earlier purpose name (ai-input) are counted under the current one (ai-use).
-_NEW_PURPOSE_NAME = {old: str(new) for old, new in PURPOSE_ALIASES.items()}
-_OLD_PURPOSE_NAMES = frozenset(_NEW_PURPOSE_NAME)
+_RENAMED_PURPOSES = tuple((old, str(new)) for old, new in PURPOSE_ALIASES.items())
 TRAIN_AI = "train-ai"
 RESERVED = "reserved"
 ALLOWED = "allowed"
@@ -211,8 +210,9 @@ def normalize_record(raw: Any) -> dict[str, Any]:
     for agent, cells in decisions.items():
         if type(cells) is not dict:  # a None cell (Arrow struct) is simply not counted
             cells = decisions[agent] = _as_mapping(cells, f"decisions[{agent!r}]")
-        for old in _OLD_PURPOSE_NAMES.intersection(cells):  # records written before 0.3.0
-            cells.setdefault(_NEW_PURPOSE_NAME[old], cells.pop(old))
+        for old, new in _RENAMED_PURPOSES:  # records written before 0.3.0 (one name)
+            if old in cells:
+                cells.setdefault(new, cells.pop(old))
     evidence = raw.get("evidence")
     findings = raw.get("findings")
     if type(evidence) is not list or not all(type(item) is dict for item in evidence):
