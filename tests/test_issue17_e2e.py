@@ -153,6 +153,7 @@ def test_validate_explains_the_managed_block_and_what_wins(web):
     [
         ("bing-noarchive", "noarchive for every agent: Microsoft Bing reads it as not used in"),
         ("noml-meta", "noml for every agent: reserves AI training and AI use"),
+        ("google-max-snippet-50", "max-snippet:50 for every agent: limits the excerpts Google"),
         ("use-reference", None),
     ],
 )

@@ -1349,7 +1349,11 @@ def _tdmrep_signals(policy: OriginPolicy) -> list[Signal]:
 
 
 def _page_signals(page: PageSignals) -> list[Signal]:
-    from reservation_crawler.signals.page import AI_TOKENS, OPERATOR_DIRECTIVES
+    from reservation_crawler.signals.page import (
+        AI_TOKENS,
+        OPERATOR_DIRECTIVES,
+        operator_directive_reserves,
+    )
 
     out = []
     for values, source in ((page.tdm_header, "header"), (page.tdm_meta, "meta")):
@@ -1397,7 +1401,12 @@ def _page_signals(page: PageSignals) -> list[Signal]:
             continue
         whom = "every agent" if directive.agent == "*" else directive.agent
         # Whether it reserves is the one noai rule's answer (the one decide() reads).
-        if reading is not None:
+        if reading is not None and not operator_directive_reserves(directive):
+            summary = (
+                f"{directive.raw} for {whom}: limits the excerpts {reading.operator} shows; "
+                f"reserves nothing (evidence for {', '.join(sorted(reading.agents))} only)"
+            )
+        elif reading is not None:
             summary = (
                 f"{directive.token} for {whom}: {reading.operator} reads it as {reading.meaning}; "
                 f"binds {', '.join(sorted(reading.agents))} only"

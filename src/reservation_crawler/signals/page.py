@@ -42,6 +42,7 @@ __all__ = [
     "OperatorReading",
     "PageSignals",
     "RobotsDirective",
+    "operator_directive_reserves",
     "parse_page",
 ]
 
@@ -394,11 +395,11 @@ class PageSignals:
             reading = OPERATOR_DIRECTIVES.get(directive.token)
             if reading is None or folded not in reading.agents or not directive.applies_to(agent):
                 continue
-            out.append((directive, reading, _operator_reserves(directive)))
+            out.append((directive, reading, operator_directive_reserves(directive)))
         return tuple(out)
 
 
-def _operator_reserves(directive: RobotsDirective) -> bool:
+def operator_directive_reserves(directive: RobotsDirective) -> bool:
     """max-snippet reserves only as max-snippet:0 (Google); the other directives always."""
     return directive.token != "max-snippet" or (directive.value or "").strip() == "0"
 
@@ -478,7 +479,7 @@ def parse_page(
 
     for directive in directives:
         reading = OPERATOR_DIRECTIVES.get(directive.token)
-        if reading is not None and _operator_reserves(directive):
+        if reading is not None and operator_directive_reserves(directive):
             findings.append(
                 SEARCH_ENGINE_AI_CONTROL(
                     f"{directive.location}: {directive.raw!r} is read by {reading.operator} as: "
