@@ -625,3 +625,12 @@ def test_many_agent_spellings_are_answered_within_a_bound():
             assert not parsed.allowed("/page", "GPTBOT" if i % 2 else "gptbot"), (round_, i)
             assert parsed.explain("/page", f"Other{i}").agent_group == "*"
             assert len(parsed._selections) <= robots._SELECTIONS_KEPT
+
+
+def test_a_line_of_unicode_separators_is_an_invalid_line_not_a_crash() -> None:
+    # Found by tests/test_robots_properties.py (hypothesis): str.split() splits on \x1c.
+    from reservation_crawler.signals.robots import parse
+
+    robots = parse(b"\x1c\t\x1c")
+    assert robots.allowed("/", "GPTBot")
+    assert [f.code for f in robots.findings] == ["robots.invalid-line"]

@@ -1131,7 +1131,10 @@ class RobotsTxt:
             if (content and not _LINE.match(content)) or content.startswith(":"):
                 invalid.append(number)
             elif content and ":" not in content:
-                word = content.split(None, 1)[0].lower()
+                # str.split() also splits on separators such as \x1c that _WHITESPACE keeps:
+                # a line of only those has no first word (hypothesis found b"\x1c\t\x1c").
+                words = content.split(None, 1)
+                word = words[0].lower() if words else ""
                 if _key_kind(word, self._profile == "google") == _UNKNOWN:
                     invalid.append(number)  # two words that are not a key and a value
         if invalid:
