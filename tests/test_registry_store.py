@@ -108,3 +108,31 @@ def test_an_external_adapter_is_mirrored_incrementally(registry_url):
         assert mirror(source, store, "2") == (1, 1, "3")
         assert store.get("listed-1").updated_at == "2026-02-01T00:00:00Z"
         assert store.get("listed-1").status is Status.VERIFIED
+
+
+def test_replicas_opening_an_empty_database_together_all_start(registry_url):
+    """serve replicas starting at once on a fresh database: one migrates, the others wait and
+    find the schema at head (PostgreSQL: an advisory lock; never a UniqueViolation)."""
+    import threading
+
+    if not registry_url.startswith("postgresql"):
+        pytest.skip("SQLite: one host, one file; the race is a PostgreSQL deployment's")
+    start = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            RegistryStore(registry_url).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    with RegistryStore(registry_url) as store:
+        store.create(contact="a@x.test", kind="origin", target="https://a.test")
+        assert len(store.list()) == 1

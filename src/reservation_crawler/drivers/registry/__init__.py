@@ -99,6 +99,10 @@ def database_url(location: str | None) -> str:
     return f"sqlite:///{Path(location).expanduser().resolve()}"
 
 
+# The advisory lock serializing migrations (an arbitrary constant: "rc-registry" as an int).
+_LOCK = int.from_bytes(b"rc-regst", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -126,6 +130,11 @@ class RegistryStore:
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
         with self._engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together on an empty database would each create the
+                # tables (UniqueViolation): one migrates at a time, the others then find the
+                # schema at head. The lock ends with this transaction (DDL is transactional).
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
