@@ -331,3 +331,118 @@ def test_record_evidence_scope_is_the_group_that_applied() -> None:
     assert (star.scope, star.raw, star.line) == ("*", "no matching rule", None)
     (absent,) = decide(ORIGIN + "/a", ["GPTBot"], policy()).evidence_for("GPTBot", CRAWL)
     assert absent.scope == "*"
+
+
+# -- RSL licences (docs/rsl.md, RSL 1.0 §3.2, §4), media metadata, page-level rows ---------------
+
+RSL_NS = 'xmlns="https://rslstandard.org/rsl"'
+RSL_PROHIBITS_TRAIN = (
+    f'<rsl {RSL_NS}><content url="/a/"><license>'
+    '<prohibits type="usage">ai-train</prohibits></license></content></rsl>'
+)
+RSL_PERMITS_ALL = (
+    f'<rsl {RSL_NS}><content url="/b/"><license>'
+    '<permits type="usage">all</permits></license></content></rsl>'
+)
+
+
+def rsl_policy(robots: str, documents: dict[str, str]) -> OriginPolicy:
+    return OriginPolicy.from_fetches(
+        ORIGIN,
+        FETCHED_AT,
+        fetched("/robots.txt", robots),
+        fetched("/ai.txt", "not found", status=404, ctype="text/html"),
+        fetched("/.well-known/tdmrep.json", "not found", status=404, ctype="text/html"),
+        others={
+            f"rsl {ORIGIN}{path}": fetched(path, body, ctype="application/rsl+xml")
+            for path, body in documents.items()
+        },
+    )
+
+
+TWO_LICENCES = rsl_policy(
+    f"User-agent: *\nAllow: /\nLicense: {ORIGIN}/a.xml\nLicense: {ORIGIN}/b.xml\n",
+    {"/a.xml": RSL_PROHIBITS_TRAIN, "/b.xml": RSL_PERMITS_ALL},
+)
+
+
+def test_rsl_prohibition_counts_in_decide_agent_with_a_page() -> None:
+    """RSL 1.0 §4: a licence named by a License: line applies to every URL its <content>
+    names, whether or not the page itself was read: a page-level decision keeps the RSL row."""
+    url = ORIGIN + "/a/x"
+    with_page = decide_agent(url, "GPTBot", TWO_LICENCES, page("/a/x"))
+    assert with_page.cells[TRAIN] is R
+    record = decide(url, ["GPTBot"], TWO_LICENCES, page("/a/x"))
+    assert dict(with_page.cells) == dict(record.decisions["GPTBot"])
+    assert any(e.signal == "rsl" and e.effect is R for e in with_page.evidence)
+
+
+def test_rsl_licences_of_two_documents_are_not_confused_by_the_memo() -> None:
+    """Two License: documents, each with its first <content> matching a different path and the
+    same robots.txt rule: the origin-level memo must tell the documents apart."""
+    prohibited = decide_agent(ORIGIN + "/a/x", "GPTBot", TWO_LICENCES)
+    permitted = decide_agent(ORIGIN + "/b/x", "GPTBot", TWO_LICENCES)
+    assert (prohibited.cells[TRAIN], permitted.cells[TRAIN]) == (R, A)
+    assert permitted.cells[SEARCH] is A
+
+
+def test_rsl_row_raw_text_and_location_of_a_normative_licence() -> None:
+    """The row says which <content> of which document, and what the licence says, with no
+    'not applied' note when the document was named by a License: line (docs/rsl.md)."""
+    record = decide(ORIGIN + "/a/x", ["GPTBot"], TWO_LICENCES)
+    (row,) = {(e.source, e.effect, e.raw, e.location) for e in record.evidence if e.signal == "rsl"}
+    assert row == (
+        "rsl",
+        R,
+        '<content url="/a/">: licence 1 prohibits ai-train',
+        ORIGIN + "/a.xml#content[1]",
+    )
+
+
+def test_page_source_not_fetched_names_the_url() -> None:
+    """A decision without a page says the page was not fetched, and which page (docs/record.md
+    sources)."""
+    record = decide(ORIGIN + "/x?q=1", ["GPTBot"], policy("User-agent: *\nAllow: /\n"))
+    source = record.sources["page"]
+    assert (source.url, source.outcome) == (ORIGIN + "/x?q=1", Outcome.NOT_FETCHED)
+
+
+def test_content_signal_header_row_raw_and_location() -> None:
+    """Content-Signal as a response header (contentsignal.org): the row quotes the field by its
+    name and says where it was read."""
+    headers = (("Content-Signal", "ai-train=no"),)
+    record = decide(
+        ORIGIN + "/x", ["GPTBot"], policy("User-agent: *\nAllow: /\n"), page("/x", headers)
+    )
+    (row,) = [e for e in record.evidence_for("GPTBot", TRAIN) if e.signal == "content-signal"]
+    assert (row.source, row.effect, row.raw, row.location) == (
+        "header",
+        R,
+        "Content-Signal: ai-train=no",
+        "header content-signal",
+    )
+
+
+def test_noimageai_scoped_to_the_agent_is_evidence_for_that_agent_only() -> None:
+    """noimageai in <meta name="GPTBot"> on an HTML page reserves its images, not the page:
+    evidence with effect unspecified for GPTBot, nothing for other agents."""
+    head = '<meta name="GPTBot" content="noimageai">'
+    record = decide(
+        ORIGIN + "/", ["GPTBot", "CCBot"], policy("User-agent: *\nAllow: /\n"), page("/", head=head)
+    )
+    gpt = [e for e in record.evidence if e.agent == "GPTBot" and e.signal == "noimageai"]
+    assert [(e.effect, e.source, e.location) for e in gpt] == [(U, "meta", 'meta name="GPTBot"')]
+    assert not [e for e in record.evidence if e.agent != "GPTBot" and e.signal == "noimageai"]
+    assert cells(record, "GPTBot") == (A, U, U, U)
+
+
+def test_media_xmp_row_location_names_xmp() -> None:
+    """IPTC Data Mining in an image's XMP: the row's location says XMP and the property."""
+    from reservation_crawler.testing.media import jpeg_with_xmp, xmp_packet
+
+    body = jpeg_with_xmp(xmp_packet("DMI-PROHIBITED-AIMLTRAINING"))
+    image = parse_page(ORIGIN + "/i.jpg", 200, [("Content-Type", "image/jpeg")], body)
+    record = decide(ORIGIN + "/i.jpg", [], policy("User-agent: *\nAllow: /\n"), image)
+    (row,) = [e for e in record.evidence_for("*", TRAIN) if e.signal == "media"]
+    assert row.source == "xmp" and row.effect is R
+    assert re.fullmatch(re.escape(ORIGIN + "/i.jpg (XMP ") + r"[^)]+\)", row.location), row.location
