@@ -34,6 +34,11 @@ from reservation_crawler.signals.robots import parse
         ("ftp:///x", "/x"),
         ("ftp://host/a?u=ftp://b/c", "/a?u=ftp://b/c"),
         ("//host/a#b", "/a"),
+        # google/robotstxt GetPathParamsQuery: "://" after the first "/", "?" or ";" (searched
+        # from after a leading "//") is not a scheme's end.
+        ("//a://b/c", "/c"),
+        ("?a://b/c", "/?a://b/c"),
+        (";a://b/c", "/;a://b/c"),
     ],
 )
 def test_rfc9309_rules_match_path_params_and_query_never_the_fragment(url, expected) -> None:
@@ -85,3 +90,31 @@ def test_index_tries_only_patterns_whose_longest_piece_occurs() -> None:
     txt = parse("User-agent: *\n" + "".join(f"Disallow: {rule}\n" for rule in rules))
     assert txt.allowed("https://example.com/x/y", "GPTBot")
     assert not txt.allowed(f"https://example.com/x/{words[7]}", "GPTBot")
+
+
+def _work_needed(patterns: list[str], path: str) -> int:
+    """The smallest work limit under which PatternSet answers, not WORK_LIMIT_EXCEEDED."""
+    compiled = [compile_pattern(p) for p in patterns]
+    for limit in range(MATCH_WORK_LIMIT):
+        if PatternSet(compiled, work_limit=limit).first(path) is not WORK_LIMIT_EXCEEDED:
+            return limit
+    raise AssertionError("no answer within MATCH_WORK_LIMIT")
+
+
+@pytest.mark.parametrize(("length", "reading"), [(100, 1), (300, 2)])
+def test_index_work_counts_each_candidate_tried(length: int, reading: int) -> None:
+    """MATCH_WORK_LIMIT's unit: trying a wildcard pattern costs one, plus one per piece, plus
+    one reading of the path per started 256 characters; the work of every candidate tried adds
+    up. Seventeen rules that are no candidate come first, so the index (not the walk) answers."""
+    misses = [f"/nomatch{i:02d}*x" for i in range(17)]
+    path = "/abbbbbb" + "c" * (length - 9) + "z"
+    assert len(path) == length
+
+    def needed(tried: int) -> int:
+        failing = [f"/abbbbbb*q{i}" for i in range(tried)]
+        assert PatternSet([compile_pattern(p) for p in misses + failing]).first(path) is None
+        return _work_needed([*misses, *failing, "/abbbbbb*z"], path)
+
+    per_candidate = 1 + reading + 1
+    assert needed(1) - needed(0) == per_candidate
+    assert needed(4) - needed(0) == 4 * per_candidate
