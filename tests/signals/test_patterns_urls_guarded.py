@@ -45,6 +45,15 @@ def test_rfc9309_rules_match_path_params_and_query_never_the_fragment(url, expec
     assert path_params_query(url) == expected
 
 
+def test_rfc9309_network_path_reference_is_matched_by_its_path() -> None:
+    """RFC 3986 §4.2: "//host/path" names a host; RFC 9309 §2.2.2 matches its path only."""
+    assert normalize_url_path("//example.com/private/x?y") == "/private/x?y"
+    assert normalize_url_path("//example.com") == "/"
+    txt = parse("User-agent: *\nDisallow: /private/\nDisallow: /example.com\n")
+    assert not txt.allowed("//example.com/private/x", "AnyBot")
+    assert txt.allowed("//example.com/public", "AnyBot")
+
+
 def test_rfc9309_a_fragment_never_decides() -> None:
     txt = parse("User-agent: *\nDisallow: /*frag\nDisallow: /a$\n")
     assert txt.allowed("https://example.com/x#frag", "AnyBot")
@@ -116,5 +125,7 @@ def test_index_work_counts_each_candidate_tried(length: int, reading: int) -> No
         return _work_needed([*misses, *failing, "/abbbbbb*z"], path)
 
     per_candidate = 1 + reading + 1
-    assert needed(1) - needed(0) == per_candidate
-    assert needed(4) - needed(0) == 4 * per_candidate
+    # The limit is inclusive: a question needing exactly the limit is answered.
+    assert [needed(tried) for tried in range(5)] == [
+        (tried + 1) * per_candidate for tried in range(5)
+    ]
