@@ -34,11 +34,11 @@ declare -A SOURCE=(
 declare -A TESTS=(
   [patterns]="tests/test_patterns.py tests/signals/test_patterns_urls_guarded.py tests/test_robots_conformance.py tests/signals/test_robots_rules_guarded.py tests/signals/test_aitxt_rules_guarded.py tests/hostile/test_hostile_matching_index.py"
   [robots]="tests/test_robots.py tests/test_robots_conformance.py tests/signals/test_robots_rules_guarded.py tests/signals/test_robots_group_boundaries.py tests/hostile/test_hostile_matching_index.py"
-  [aipref]="tests/test_aipref.py tests/signals/test_preference_entries_guarded.py tests/signals/test_robots_rules_guarded.py"
-  [contentsignal]="tests/test_contentsignal.py tests/signals/test_preference_entries_guarded.py"
+  [aipref]="tests/test_aipref.py tests/test_aipref_vocab08.py tests/signals/test_preference_entries_guarded.py tests/signals/test_robots_rules_guarded.py"
+  [contentsignal]="tests/test_contentsignal.py tests/test_content_signal_use.py tests/signals/test_preference_entries_guarded.py"
   [aitxt]="tests/test_aitxt.py tests/signals/test_aitxt_rules_guarded.py tests/hostile/test_hostile_matching_index.py"
   [tdmrep]="tests/test_tdmrep.py tests/signals/test_tdmrep_rules_guarded.py tests/hostile/test_hostile_matching_index.py"
-  [decide]="tests/test_decide.py tests/core/test_decide_rows_guarded.py"
+  [decide]="tests/test_decide.py tests/test_aipref_vocab08.py tests/test_content_signal_use.py tests/test_robots_meta_beyond_noai.py tests/core/test_decide_rows_guarded.py"
 )
 MODULES=(patterns robots aipref contentsignal aitxt tdmrep decide)
 [ $# -gt 0 ] && MODULES=("$@")
