@@ -129,3 +129,14 @@ def test_index_work_counts_each_candidate_tried(length: int, reading: int) -> No
     assert [needed(tried) for tried in range(5)] == [
         (tried + 1) * per_candidate for tried in range(5)
     ]
+
+
+@pytest.mark.parametrize(("length", "reading"), [(100, 1), (300, 2)])
+def test_index_walk_work_of_a_needle_and_of_a_prefix_candidate(length: int, reading: int) -> None:
+    """MATCH_WORK_LIMIT's unit in the walk: a pattern found by its needle (its longest piece is
+    not its prefix) costs a search of the path, one reading plus one; one found by its literal
+    prefix costs 2; then trying it, one reading plus one per piece."""
+    needle_path = "/" + "x" * (length - 5) + "abcz"
+    prefix_path = "/abcdef" + "x" * (length - 8) + "z"
+    assert _work_needed(["/*abc*z"], needle_path) == (reading + 1) + (reading + 2)
+    assert _work_needed(["/abcdef*z"], prefix_path) == 2 + (reading + 1)
