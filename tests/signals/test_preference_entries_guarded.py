@@ -267,3 +267,60 @@ def test_aipref_unknown_label_with_any_token_value_keeps_the_known_ones() -> Non
 def test_aipref_non_token_values_are_shown_as_written() -> None:
     (finding,) = parse_content_usage("train-ai=5").findings
     assert finding.message == "Content-Usage train-ai: '5' is not y or n; preference unknown"
+
+
+# -- Content-Signal use= given twice, and a key given yes and no (docs/record.md) ---------------
+
+ROBOTS_URL = "https://example.com/robots.txt"
+
+
+@pytest.mark.parametrize(
+    ("value", "first", "then", "reading"),
+    [
+        ("use=full, use=immediate", "full", "immediate", "immediate"),
+        ("use=immediate, use=reference", "immediate", "reference", "immediate"),
+        ("use=reference, use=full", "reference", "full", "reference"),
+    ],
+)
+def test_content_signal_use_given_twice_reads_the_more_restrictive(value, first, then, reading):
+    """use= is a ceiling (immediate < reference < full): two levels read as the lower, in
+    either order, with a warning that names both, where they were read."""
+    signal = parse_content_signal(value, line=4, location=ROBOTS_URL)
+    assert signal.use == reading
+    (finding,) = signal.findings
+    assert (finding.code, finding.severity, finding.line, finding.location) == (
+        "content-signal.conflicting-values",
+        Severity.WARNING,
+        4,
+        ROBOTS_URL,
+    )
+    assert finding.message == (
+        f"Content-Signal key 'use' is given {first} and {then}; reading the more restrictive"
+    )
+
+
+def test_more_restrictive_use_of_one_level_is_that_level() -> None:
+    from reservation_crawler.signals.contentsignal import more_restrictive_use
+
+    assert more_restrictive_use("reference", None) == "reference"
+    assert more_restrictive_use(None, "full") == "full"
+    assert more_restrictive_use(None, None) is None
+
+
+def test_content_signal_key_given_yes_and_no_reads_no_with_its_location() -> None:
+    signal = parse_content_signal("ai-train=yes, ai-train=no", line=4, location=ROBOTS_URL)
+    assert dict(signal.values) == {"ai-train": False}
+    (finding,) = signal.findings
+    assert (finding.code, finding.line, finding.location) == (
+        "content-signal.conflicting-values",
+        4,
+        ROBOTS_URL,
+    )
+    assert finding.message == "Content-Signal key 'ai-train' is given both yes and no; reading no"
+
+
+def test_content_signals_combined_no_on_any_line_wins() -> None:
+    """Several Content-Signal lines (one key per line is common): a no is never undone by a
+    later yes."""
+    lines = [parse_content_signal("ai-train=no"), parse_content_signal("ai-train=yes, search=yes")]
+    assert combine_content_signals(lines) == {"ai-train": False, "search": True}
