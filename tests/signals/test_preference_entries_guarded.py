@@ -324,3 +324,16 @@ def test_content_signals_combined_no_on_any_line_wins() -> None:
     later yes."""
     lines = [parse_content_signal("ai-train=no"), parse_content_signal("ai-train=yes, search=yes")]
     assert combine_content_signals(lines) == {"ai-train": False, "search": True}
+
+
+def test_robots_content_usage_value_is_kept_whole_after_the_path() -> None:
+    """aipref-attach: "Content-Usage: <path> <value>"; only the blanks between them are
+    dropped. A token that merely starts with n ("nX") states no preference (vocab §6.5)."""
+    from reservation_crawler.signals.aipref import split_robots_content_usage
+
+    assert split_robots_content_usage("/a train-ai=nX") == ("/a", "train-ai=nX")
+    assert split_robots_content_usage("/a \t train-ai=n") == ("/a", "train-ai=n")
+    txt = parse("User-agent: *\nContent-Usage: /a train-ai=nX\n")
+    (usage,) = txt.content_usages("https://example.com/a/x", "GPTBot")
+    assert dict(usage.values) == {}
+    assert [f.code for f in usage.findings] == ["content-usage.invalid-value"]
