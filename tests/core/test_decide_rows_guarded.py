@@ -446,3 +446,56 @@ def test_media_xmp_row_location_names_xmp() -> None:
     (row,) = [e for e in record.evidence_for("*", TRAIN) if e.signal == "media"]
     assert row.source == "xmp" and row.effect is R
     assert re.fullmatch(re.escape(ORIGIN + "/i.jpg (XMP ") + r"[^)]+\)", row.location), row.location
+
+
+def test_origin_level_reservation_by_robots_txt_is_final() -> None:
+    """docs/checker.md, "Origin level, page level": a purpose reserved at the origin by a
+    signal no page can override (robots.txt disallow) is final; an allowed one is not."""
+    disallowed = decide_agent(ORIGIN + "/x", "GPTBot", policy("User-agent: GPTBot\nDisallow: /\n"))
+    allowed = decide_agent(ORIGIN + "/x", "GPTBot", policy("User-agent: *\nAllow: /\n"))
+    for purpose in (CRAWL, TRAIN, INPUT, SEARCH):
+        assert disallowed.final(purpose) and not allowed.final(purpose)
+
+
+def test_media_c2pa_row_location_names_c2pa() -> None:
+    """A C2PA training-mining assertion: the row's location says C2PA and the entry."""
+    from reservation_crawler.testing.media import c2pa_jpeg, training_mining
+
+    body = c2pa_jpeg(
+        training_mining("cawg.training-mining", {"cawg.ai_training": {"use": "notAllowed"}})
+    )
+    image = parse_page(ORIGIN + "/i.jpg", 200, [("Content-Type", "image/jpeg")], body)
+    record = decide(ORIGIN + "/i.jpg", [], policy("User-agent: *\nAllow: /\n"), image)
+    (row,) = [e for e in record.evidence_for("*", TRAIN) if e.signal == "media"]
+    assert (row.source, row.effect, row.location) == (
+        "c2pa",
+        R,
+        ORIGIN + "/i.jpg (C2PA cawg.ai_training)",
+    )
+
+
+def test_robots_content_signal_unknown_key_and_legacy_content_usage_rows() -> None:
+    """An unknown Content-Signal key is kept verbatim as evidence deciding nothing; an earlier
+    aipref draft's label (train-genai) is read where vocab-08 is silent: both rows name the
+    robots.txt line they come from."""
+    robots = "User-agent: *\nAllow: /\nContent-Signal: ai-train=no, bots=no\n"
+    robots += "Content-Usage: train-genai=n\n"
+    record = decide(ORIGIN + "/x", ["GPTBot"], policy(robots))
+    rows = [e for e in record.evidence if e.agent == "GPTBot" and e.signal != "robots"]
+    by_raw = {e.raw: e for e in rows}
+    unknown = by_raw["bots=no"]
+    assert (unknown.signal, unknown.purposes, unknown.effect, unknown.line) == (
+        "content-signal",
+        (),
+        U,
+        3,
+    )
+    legacy = by_raw["Content-Usage: train-genai=n"]
+    assert (legacy.signal, legacy.source, legacy.purposes, legacy.effect, legacy.line) == (
+        "content-usage-legacy",
+        "robots.txt",
+        (TRAIN,),
+        R,
+        4,
+    )
+    assert legacy.location == ORIGIN + "/robots.txt"
