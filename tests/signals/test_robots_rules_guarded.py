@@ -504,3 +504,28 @@ def test_bounded_work_applies_to_a_few_rules_with_many_wildcard_pieces() -> None
     assert explanation.rule is not None and explanation.rule.line == 0
     assert "disallowed (fail closed)" in explanation.reason
     assert txt.allowed(url, "GPTBot") is False
+
+
+# -- Findings and evidence the re-run on the final code found unprotected (session 4) ----------
+
+
+def test_google_profile_explains_an_invalid_token_as_google_reads_it() -> None:
+    """google/robotstxt cuts a User-agent value at the first character other than a letter, '-'
+    or '_'; the Google profile's finding says so, the RFC 9309 reading names our matches."""
+    text = "User-agent: GoogleBot/2.1\nDisallow: /a\n"
+    google = only(parse(text, profile="google").findings, "robots.invalid-product-token")
+    assert google.line == 1 and google.severity is Severity.WARNING
+    assert "read as 'GoogleBot' (Google cuts at the first character" in google.message
+    ours = only(parse(text).findings, "robots.invalid-product-token")
+    assert "we match 'googlebot/2.1' or 'googlebot', Google reads it as 'GoogleBot'" in (
+        ours.message
+    )
+
+
+def test_a_rules_evidence_keeps_a_trailing_no_break_space() -> None:
+    """RFC 9309 §2.2: only space and tab are whitespace around a value; a no-break space ends the
+    path (percent-encoded when matching) and the evidence quotes the line as written."""
+    txt = parse("User-agent: *\nDisallow: /a\xa0\n")
+    explanation = txt.explain("/a%C2%A0", "AnyBot")
+    assert not explanation.allowed
+    assert explanation.rule.raw == "Disallow: /a\xa0" and explanation.rule.line == 2
