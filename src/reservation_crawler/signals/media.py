@@ -33,7 +33,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from reservation_crawler.model.findings import Finding, FindingSpec, Severity
+from reservation_crawler.model.findings import Finding, Severity, spec_maker
 
 __all__ = [
     "CAWG_LABELS",
@@ -128,10 +128,7 @@ _PDF_COMPRESSED_XMP = re.compile(rb"/Type\s*/Metadata[^>]{0,200}/Filter", re.S)
 _SOURCE = "media"
 
 
-def _spec(
-    code: str, severity: Severity, title: str, explanation: str, fix: str, example: str
-) -> FindingSpec:
-    return FindingSpec(f"media.{code}", severity, _SOURCE, title, explanation, fix, example)
+_spec = spec_maker(_SOURCE)  # codes "media.<name>", the one helper (model/findings.py)
 
 
 UNKNOWN_DATA_MINING = _spec(

@@ -23,7 +23,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from reservation_crawler.model.findings import Finding, FindingSpec, Severity, listing
+from reservation_crawler.model.findings import Finding, Severity, listing, spec_maker
 from reservation_crawler.signals.patterns import PathPattern, compile_pattern, normalize_url_path
 
 __all__ = [
@@ -70,10 +70,7 @@ _SOURCE = "rsl"
 _HTML_DOCTYPE = re.compile(rb"(?:\xef\xbb\xbf)?\s*<!doctype\s+html[\s>]", re.IGNORECASE)
 
 
-def _spec(
-    code: str, severity: Severity, title: str, explanation: str, fix: str, example: str
-) -> FindingSpec:
-    return FindingSpec(f"rsl.{code}", severity, _SOURCE, title, explanation, fix, example)
+_spec = spec_maker(_SOURCE)  # codes "rsl.<name>", the one helper (model/findings.py)
 
 
 NOT_RSL = _spec(
